@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the native libraries GmmFlow needs on Debian 12 (bookworm):
+#   - Intel MKL (libmkl_rt.so) from Debian's non-free component (not on NuGet, see README).
+#   - the reference LAPACK/BLAS (liblapack3, libblas3), the fallback provider.
+#   - python3 + numpy/scipy/sklearn/POT for the side-by-side comparison scripts (optional: --with-python).
+# Idempotent and quiet: does nothing when everything is already present.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+want=(libmkl-rt liblapack3 libblas3)
+[ "${1:-}" = "--with-python" ] && want+=(python3-numpy python3-scipy python3-sklearn python3-pot)
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && { echo "native deps: already installed (${want[*]})"; exit 0; }
+
+# MKL lives in non-free; add a deb822 source for it once.
+if ! grep -rqs "non-free" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  $SUDO tee /etc/apt/sources.list.d/gmmflow-non-free.sources >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: non-free
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+fi
+echo "native deps: installing ${missing[*]} (MKL is ~750 MB, about 20-60 s)"
+$SUDO apt-get update -qq >/dev/null
+# MKL's postinst asks (debconf) whether to make MKL the system BLAS/LAPACK; answer no so the
+# reference LAPACK stays the 'system' provider and both can be tested side by side.
+echo "libmkl-rt libmkl-rt/use-as-default-blas-lapack boolean false" | $SUDO debconf-set-selections 2>/dev/null || true
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "native deps: done"
