@@ -1,0 +1,74 @@
+using System.CommandLine;
+using GmmFlow.Cli.Commands;
+
+namespace GmmFlow.Cli;
+
+/// <summary>
+/// Builds the `gmmflow` command tree and runs it with the project's exit-code contract:
+/// 0 success, 2 bad usage (unknown command/option, missing or malformed argument), 1 any other error,
+/// reported as one line (the stack trace only with --verbose).
+/// </summary>
+internal static class CliApp
+{
+    public const int Success = 0, Failure = 1, Usage = 2;
+
+    public static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "Print stack traces and extra detail on errors.",
+        Recursive = true,
+    };
+
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("gmmflow: training-free transport between Gaussian mixture models.")
+        {
+            Verbose,
+        };
+        root.Add(InfoCommand.Create());
+        return root;
+    }
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = Build();
+        ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+            {
+                stderr.WriteLine($"gmmflow: {error.Message}");
+            }
+            stderr.WriteLine("Run 'gmmflow --help' (or 'gmmflow <command> --help') for usage.");
+            return Usage;
+        }
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return parse.Invoke(config);
+        }
+        catch (Exception e)
+        {
+            bool verbose = parse.GetValue(Verbose);
+            int code = e is CliUsageException ? Usage : Failure;
+            stderr.WriteLine($"gmmflow: {OneLine(e)}");
+            if (verbose)
+            {
+                stderr.WriteLine(e.ToString());
+            }
+            return code;
+        }
+    }
+
+    private static string OneLine(Exception e)
+    {
+        // Unwrap the aggregate/target-invocation shells so the user sees the real cause.
+        while (e is AggregateException { InnerExceptions.Count: 1 } or System.Reflection.TargetInvocationException && e.InnerException is not null)
+        {
+            e = e.InnerException!;
+        }
+        return e.Message.ReplaceLineEndings(" ");
+    }
+}
+
+/// <summary>A usage error found after parsing (e.g. an option value out of range): exit code 2.</summary>
+internal sealed class CliUsageException(string message) : Exception(message);
