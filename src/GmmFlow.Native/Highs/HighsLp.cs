@@ -60,6 +60,109 @@ internal readonly record struct HighsLpResult(HighsModelStatus Status, double Ob
     public bool IsOptimal => Status == HighsModelStatus.Optimal;
 }
 
+/// <summary>
+/// One HiGHS instance holding one LP that can grow by columns and be re-solved from its last basis (column
+/// generation). For a single solve use <see cref="HighsLp.Solve"/>.
+/// </summary>
+/// <remarks>Not thread-safe (neither is a HiGHS instance); separate sessions may run concurrently.</remarks>
+internal sealed unsafe class HighsLpSession : IDisposable
+{
+    private readonly SafeHighsHandle _highs;
+    private int _numCol = -1;
+    private int _numRow;
+
+    internal HighsLpSession(in HighsLpSettings settings)
+    {
+        _highs = SafeHighsHandle.Create();
+        try
+        {
+            HighsLp.Apply(_highs, settings);
+        }
+        catch
+        {
+            _highs.Dispose();
+            throw;
+        }
+    }
+
+    internal int NumCol => _numCol;
+
+    internal int NumRow => _numRow;
+
+    /// <summary>Replaces the model by <paramref name="lp"/> after validating it (see <see cref="HighsLp.Validate(in HighsLpModel)"/>).</summary>
+    internal void PassLp(scoped in HighsLpModel lp)
+    {
+        HighsLp.Validate(lp);
+        PassValidatedLp(lp);
+    }
+
+    /// <summary>Replaces the model by <paramref name="lp"/>, which the caller has already validated.</summary>
+    internal void PassValidatedLp(scoped in HighsLpModel lp)
+    {
+        HighsLp.Pass(_highs, lp);
+        _numCol = lp.NumCol;
+        _numRow = lp.NumRow;
+    }
+
+    /// <summary>
+    /// Appends columns given in CSC form (<paramref name="start"/> has one entry per new column plus the end) over the
+    /// existing rows. HiGHS keeps the current basis, with the new columns nonbasic at their bounds, so the next
+    /// <see cref="Run"/> continues from the previous optimum instead of starting over.
+    /// </summary>
+    internal void AddColumns(ReadOnlySpan<double> cost, ReadOnlySpan<double> lower, ReadOnlySpan<double> upper, ReadOnlySpan<int> start, ReadOnlySpan<int> index, ReadOnlySpan<double> value)
+    {
+        if (_numCol < 0)
+        {
+            throw new InvalidOperationException("PassLp must be called before AddColumns.");
+        }
+
+        // The new block is validated as an LP of its own over the same rows (row bounds are not used by the checks).
+        HighsLp.ValidateColumns(cost, lower, upper, start, index, value, _numRow);
+        int count = cost.Length;
+        if (count == 0)
+        {
+            return;
+        }
+
+        fixed (double* c = cost)
+        fixed (double* lo = lower)
+        fixed (double* up = upper)
+        fixed (int* s = start)
+        fixed (int* ix = index)
+        fixed (double* v = value)
+        {
+            int status = Interop.Highs.Highs_addCols(_highs, count, c, lo, up, index.Length, s, ix, v);
+            if (status == Interop.Highs.kHighsStatusError)
+            {
+                ThrowHelper.ThrowHighs("Highs_addCols", status, $"{count} columns, {index.Length} nonzeros");
+            }
+        }
+
+        _numCol += count;
+    }
+
+    /// <summary>Sets the simplex strategy for the next <see cref="Run"/> (e.g. primal after adding columns to an optimal basis).</summary>
+    internal void SetSimplexStrategy(HighsSimplexStrategy strategy) => HighsOptions.SetInt(_highs, "simplex_strategy\0"u8, (int)strategy);
+
+    /// <summary>Solves the current model; see <see cref="HighsLp.Solve"/> for the meaning of the outputs.</summary>
+    internal HighsLpResult Run(Span<double> colValue, Span<double> rowDual = default)
+    {
+        if (colValue.Length != _numCol)
+        {
+            ThrowHelper.ThrowSize(nameof(colValue), _numCol, colValue.Length);
+        }
+
+        if (!rowDual.IsEmpty && rowDual.Length != _numRow)
+        {
+            ThrowHelper.ThrowSize(nameof(rowDual), _numRow, rowDual.Length);
+        }
+
+        return HighsLp.Run(_highs, colValue, rowDual);
+    }
+
+    public void Dispose() => _highs.Dispose();
+}
+
 /// <summary>Solves one LP with a fresh, silent HiGHS instance (<c>Highs_passLp</c> + <c>Highs_run</c>).</summary>
 internal static unsafe class HighsLp
 {
@@ -72,14 +175,14 @@ internal static unsafe class HighsLp
     /// subtype <see cref="NonFiniteValueException"/>) and never reaches HiGHS. A HiGHS error status is a
     /// <see cref="HighsException"/>; a warning status is accepted (HiGHS warns e.g. about tiny matrix values).
     /// When no optimal solution exists (infeasible, unbounded, limits), the outputs are filled with NaN.
+    /// Row duals follow HiGHS' convention: reduced cost = c − Aᵀy.
     /// </remarks>
     internal static HighsLpResult Solve(scoped in HighsLpModel lp, Span<double> colValue, Span<double> rowDual = default, HighsLpSettings settings = default)
     {
         Validate(lp, colValue, rowDual);
-        using SafeHighsHandle highs = SafeHighsHandle.Create();
-        Apply(highs, settings);
-        Pass(highs, lp);
-        return Run(highs, colValue, rowDual);
+        using var session = new HighsLpSession(settings);
+        session.PassValidatedLp(lp);
+        return session.Run(colValue, rowDual);
     }
 
     internal static void Apply(SafeHighsHandle highs, in HighsLpSettings settings)
@@ -110,7 +213,7 @@ internal static unsafe class HighsLp
         }
     }
 
-    /// <summary>Passes a validated model (see <see cref="Validate"/>) to HiGHS.</summary>
+    /// <summary>Passes a validated model (see <see cref="Validate(in HighsLpModel)"/>) to HiGHS.</summary>
     internal static void Pass(SafeHighsHandle highs, scoped in HighsLpModel lp)
     {
         fixed (double* cost = lp.ColCost)
@@ -195,58 +298,71 @@ internal static unsafe class HighsLp
     /// <summary>Checks sizes, CSC structure and finiteness; throws <see cref="ArgumentException"/> naming the bad entry.</summary>
     internal static void Validate(scoped in HighsLpModel lp, ReadOnlySpan<double> colValue, ReadOnlySpan<double> rowDual)
     {
-        int numCol = lp.NumCol;
-        int numRow = lp.NumRow;
-        CheckLength(lp.ColLower.Length, numCol, "colLower");
-        CheckLength(lp.ColUpper.Length, numCol, "colUpper");
-        CheckLength(lp.RowUpper.Length, numRow, "rowUpper");
-        CheckLength(lp.AStart.Length, numCol + 1, "aStart");
-        CheckLength(lp.AValue.Length, lp.NumNz, "aValue");
-        CheckLength(colValue.Length, numCol, "colValue");
+        Validate(lp);
+        CheckLength(colValue.Length, lp.NumCol, "colValue");
         if (!rowDual.IsEmpty)
         {
-            CheckLength(rowDual.Length, numRow, "rowDual");
+            CheckLength(rowDual.Length, lp.NumRow, "rowDual");
         }
+    }
 
-        for (int j = 0; j < numCol; j++)
-        {
-            double c = lp.ColCost[j];
-            if (!double.IsFinite(c))
-            {
-                ThrowHelper.ThrowNonFinite("LP cost vector", -1, j, c, "colCost");
-            }
-
-            CheckBounds(lp.ColLower[j], lp.ColUpper[j], "column", j);
-        }
-
+    /// <summary>Checks the model alone (see the other overload).</summary>
+    internal static void Validate(scoped in HighsLpModel lp)
+    {
+        int numRow = lp.NumRow;
+        CheckLength(lp.RowUpper.Length, numRow, "rowUpper");
         for (int i = 0; i < numRow; i++)
         {
             CheckBounds(lp.RowLower[i], lp.RowUpper[i], "row", i);
         }
 
-        if (lp.AStart[0] != 0 || lp.AStart[numCol] != lp.NumNz)
+        ValidateColumns(lp.ColCost, lp.ColLower, lp.ColUpper, lp.AStart, lp.AIndex, lp.AValue, numRow);
+    }
+
+    /// <summary>Checks a block of columns in CSC form over <paramref name="numRow"/> rows.</summary>
+    internal static void ValidateColumns(ReadOnlySpan<double> cost, ReadOnlySpan<double> lower, ReadOnlySpan<double> upper, ReadOnlySpan<int> start, ReadOnlySpan<int> index, ReadOnlySpan<double> value, int numRow)
+    {
+        int numCol = cost.Length;
+        int numNz = index.Length;
+        CheckLength(lower.Length, numCol, "colLower");
+        CheckLength(upper.Length, numCol, "colUpper");
+        CheckLength(start.Length, numCol + 1, "aStart");
+        CheckLength(value.Length, numNz, "aValue");
+
+        for (int j = 0; j < numCol; j++)
         {
-            ThrowHelper.ThrowArgument($"aStart must start at 0 and end at the number of nonzeros {lp.NumNz}; it runs from {lp.AStart[0]} to {lp.AStart[numCol]}.", "aStart");
+            double c = cost[j];
+            if (!double.IsFinite(c))
+            {
+                ThrowHelper.ThrowNonFinite("LP cost vector", -1, j, c, "colCost");
+            }
+
+            CheckBounds(lower[j], upper[j], "column", j);
+        }
+
+        if (start[0] != 0 || start[numCol] != numNz)
+        {
+            ThrowHelper.ThrowArgument($"aStart must start at 0 and end at the number of nonzeros {numNz}; it runs from {start[0]} to {start[numCol]}.", "aStart");
         }
 
         for (int j = 0; j < numCol; j++)
         {
-            int start = lp.AStart[j];
-            int end = lp.AStart[j + 1];
-            if (end < start)
+            int begin = start[j];
+            int end = start[j + 1];
+            if (end < begin)
             {
-                ThrowHelper.ThrowArgument($"aStart decreases at column {j} ({start} then {end}).", "aStart");
+                ThrowHelper.ThrowArgument($"aStart decreases at column {j} ({begin} then {end}).", "aStart");
             }
 
-            for (int k = start; k < end; k++)
+            for (int k = begin; k < end; k++)
             {
-                int row = lp.AIndex[k];
+                int row = index[k];
                 if ((uint)row >= (uint)numRow)
                 {
                     ThrowHelper.ThrowArgument($"aIndex[{k}] = {row} (column {j}) is not a row index in [0, {numRow}).", "aIndex");
                 }
 
-                double v = lp.AValue[k];
+                double v = value[k];
                 if (!double.IsFinite(v))
                 {
                     ThrowHelper.ThrowNonFinite("LP constraint matrix value", -1, k, v, "aValue");

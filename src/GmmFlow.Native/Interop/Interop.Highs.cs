@@ -60,6 +60,18 @@ internal static unsafe partial class Interop
             double* col_cost, double* col_lower, double* col_upper, double* row_lower, double* row_upper,
             int* a_start, int* a_index, double* a_value);
 
+        /// <summary>Appends columns (CSC, <paramref name="starts"/> of length num_new_col) to the model, keeping the current basis.</summary>
+        [LibraryImport(Libraries.Highs)]
+        internal static partial int Highs_addCols(
+            SafeHighsHandle highs, int num_new_col, double* costs, double* lower, double* upper,
+            int num_new_nz, int* starts, int* indices, double* values);
+
+        [LibraryImport(Libraries.Highs)]
+        internal static partial int Highs_getNumCol(SafeHighsHandle highs);
+
+        [LibraryImport(Libraries.Highs)]
+        internal static partial int Highs_getNumRow(SafeHighsHandle highs);
+
         [LibraryImport(Libraries.Highs)]
         internal static partial int Highs_run(SafeHighsHandle highs);
 
