@@ -238,6 +238,138 @@ public static class Couplings
         }
     }
 
+    /// <summary>
+    /// Entropic optimal coupling π = argmin ⟨π, C⟩ − τ H(π) over plans with marginals a and b, H(π) = −Σ π log π,
+    /// by log-domain Sinkhorn.
+    /// </summary>
+    /// <param name="sourceWeights">a, length K0, finite and &gt; 0.</param>
+    /// <param name="targetWeights">b, length K1, finite and &gt; 0, same total as a within 1e-9 (relative); rescaled to a's total.</param>
+    /// <param name="cost">C, K0 × K1 row-major, finite.</param>
+    /// <param name="temperature">τ &gt; 0, in cost units. POT's <c>reg</c> is the same quantity (its KL-to-ab<sup>T</sup> form has
+    /// the same minimiser); with squared-distance costs, τ = 2σ² is the static Schrödinger bridge of noise σ.</param>
+    /// <param name="options">Tolerance, iteration cap, warm start, ε-scaling; null for defaults.</param>
+    /// <returns>The dense plan, potentials (f, g), whether it converged, iterations, marginal error, ⟨π, C⟩ and H(π).</returns>
+    /// <remarks>
+    /// Log domain because the plain kernel exp(−C/τ) underflows to 0 once C/τ exceeds ~745 (POT issues #54, #194): here
+    /// every exponential has a non-positive argument after shifting by its maximum, so τ = 1e-4 on unit costs is safe.
+    /// ⟨π_τ, C⟩ is non-decreasing in τ and tends to the exact LP value as τ → 0.
+    /// Not converging within the cap is reported (<see cref="SinkhornResult.Converged"/> false), not thrown.
+    /// </remarks>
+    /// <exception cref="ArgumentException">Bad sizes, weights, totals, costs, temperature, options or warm-start lengths.</exception>
+    public static SinkhornResult Sinkhorn(ReadOnlySpan<double> sourceWeights, ReadOnlySpan<double> targetWeights, ReadOnlySpan<double> cost, double temperature, SinkhornOptions? options = null)
+    {
+        options ??= s_defaultSinkhornOptions;
+        double totalA = CouplingInputs.CheckWeights(sourceWeights, nameof(sourceWeights));
+        double totalB = CouplingInputs.CheckWeights(targetWeights, nameof(targetWeights));
+        CouplingInputs.CheckTotals(totalA, nameof(sourceWeights), totalB, nameof(targetWeights));
+        int rows = sourceWeights.Length;
+        int cols = targetWeights.Length;
+        long cells = (long)rows * cols;
+        if (cells > Array.MaxLength)
+        {
+            ThrowHelper.ThrowArgument($"A {rows} × {cols} dense plan does not fit in one array.", nameof(cost));
+        }
+
+        CouplingInputs.CheckCost(cost, cells, $"{rows} × {cols}", nameof(cost));
+        if (!(temperature > 0) || !double.IsFinite(temperature))
+        {
+            ThrowHelper.ThrowArgument($"temperature = {CouplingInputs.Format(temperature)}; it must be finite and > 0.", nameof(temperature));
+        }
+
+        if (!(options.Tolerance >= 0) || options.MaxIterations < 1)
+        {
+            ThrowHelper.ThrowArgument($"SinkhornOptions needs Tolerance ≥ 0 and MaxIterations ≥ 1 (got {options.Tolerance}, {options.MaxIterations}).", nameof(options));
+        }
+
+        var f = new double[rows];
+        var g = new double[cols];
+        bool warm = CopyWarmStart(options.InitialSourcePotential, f, "InitialSourcePotential") | CopyWarmStart(options.InitialTargetPotential, g, "InitialTargetPotential");
+
+        var a = new double[rows];
+        var b = new double[cols];
+        var logA = new double[rows];
+        var logB = new double[cols];
+        sourceWeights.CopyTo(a);
+        double rescale = totalA / totalB;
+        for (int j = 0; j < cols; j++)
+        {
+            b[j] = targetWeights[j] * rescale;
+            logB[j] = Math.Log(b[j]);
+        }
+
+        for (int i = 0; i < rows; i++)
+        {
+            logA[i] = Math.Log(a[i]);
+        }
+
+        double[] scratch = ArrayPool<double>.Shared.Rent(rows + (2 * cols));
+        try
+        {
+            Span<double> work = scratch.AsSpan(0, rows + (2 * cols));
+            double tolerance = options.Tolerance * totalA;
+            int used = 0;
+            if (options.EpsilonScaling && !warm)
+            {
+                // Halve τ from the cost range down to the target; each stage only needs to be roughly solved (1e-3 of the
+                // mass) because the next one starts from its potentials.
+                double min = double.PositiveInfinity;
+                double max = double.NegativeInfinity;
+                foreach (double c in cost)
+                {
+                    min = Math.Min(min, c);
+                    max = Math.Max(max, c);
+                }
+
+                double stageTolerance = Math.Max(tolerance, 1e-3 * totalA);
+                for (double tau = max - min; tau > 2 * temperature && used < options.MaxIterations; tau *= 0.5)
+                {
+                    used += LogSinkhorn.Run(cost, logA, logB, a, tau, f, g, stageTolerance, options.MaxIterations - used, work).Iterations;
+                }
+            }
+
+            double error = double.PositiveInfinity;
+            if (used < options.MaxIterations)
+            {
+                (int iterations, error) = LogSinkhorn.Run(cost, logA, logB, a, temperature, f, g, tolerance, options.MaxIterations - used, work);
+                used += iterations;
+            }
+
+            var plan = new double[cells];
+            (double transport, double entropy, double marginalError) = LogSinkhorn.Plan(cost, f, g, a, b, temperature, plan, work[..cols]);
+            return new SinkhornResult(plan, f, g, temperature, error <= tolerance, used, marginalError, transport, entropy);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(scratch);
+        }
+    }
+
+    private static readonly SinkhornOptions s_defaultSinkhornOptions = new();
+
+    private static bool CopyWarmStart(double[]? initial, Span<double> destination, string name)
+    {
+        if (initial is null)
+        {
+            return false;
+        }
+
+        if (initial.Length != destination.Length)
+        {
+            ThrowHelper.ThrowArgument($"SinkhornOptions.{name} has length {initial.Length}, expected {destination.Length}.", "options");
+        }
+
+        for (int k = 0; k < initial.Length; k++)
+        {
+            if (!double.IsFinite(initial[k]))
+            {
+                ThrowHelper.ThrowNonFinite($"SinkhornOptions.{name}", -1, k, initial[k], "options");
+            }
+        }
+
+        initial.CopyTo(destination);
+        return true;
+    }
+
     /// <summary>How <see cref="ExactLp(ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{double}, in HighsLpSettings, TransportLpMethod)"/> poses the LP to HiGHS.</summary>
     internal enum TransportLpMethod
     {

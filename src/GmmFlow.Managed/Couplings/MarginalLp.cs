@@ -23,11 +23,18 @@ internal static class MarginalLp
     internal static bool DropRedundantRows { get; set; } = true;
 
     /// <summary>HiGHS settings for transport LPs (see remarks on Couplings.ExactLp for why).</summary>
+    /// <remarks>
+    /// Tolerances at HiGHS' minimum, 1e-10: with the default 1e-7 (absolute, on mass normalised to 1) HiGHS may treat a
+    /// marginal weight below 1e-7 as satisfied and return a plan whose objective is off by that much, which the
+    /// property tests caught with skewed weights.
+    /// </remarks>
     internal static HighsLpSettings DefaultSettings { get; set; } = new()
     {
         Solver = HighsSolver.Simplex,
         SimplexStrategy = HighsSimplexStrategy.Dual,
         Presolve = HighsPresolve.Off,
+        PrimalFeasibilityTolerance = 1e-10,
+        DualFeasibilityTolerance = 1e-10,
     };
 
     /// <summary>

@@ -52,6 +52,12 @@ internal readonly record struct HighsLpSettings
 
     /// <summary>Wall-clock limit in seconds; zero or negative means none (HiGHS' default, +∞).</summary>
     public double TimeLimitSeconds { get; init; }
+
+    /// <summary>HiGHS option primal_feasibility_tolerance (absolute; HiGHS default 1e-7, minimum 1e-10); zero keeps the default.</summary>
+    public double PrimalFeasibilityTolerance { get; init; }
+
+    /// <summary>HiGHS option dual_feasibility_tolerance (absolute; HiGHS default 1e-7, minimum 1e-10); zero keeps the default.</summary>
+    public double DualFeasibilityTolerance { get; init; }
 }
 
 /// <summary>Outcome of <see cref="HighsLp.Solve"/>. Infeasible and unbounded models are statuses here, not exceptions.</summary>
@@ -210,6 +216,16 @@ internal static unsafe class HighsLp
         if (settings.TimeLimitSeconds > 0)
         {
             HighsOptions.SetDouble(highs, "time_limit\0"u8, settings.TimeLimitSeconds);
+        }
+
+        if (settings.PrimalFeasibilityTolerance > 0)
+        {
+            HighsOptions.SetDouble(highs, "primal_feasibility_tolerance\0"u8, settings.PrimalFeasibilityTolerance);
+        }
+
+        if (settings.DualFeasibilityTolerance > 0)
+        {
+            HighsOptions.SetDouble(highs, "dual_feasibility_tolerance\0"u8, settings.DualFeasibilityTolerance);
         }
     }
 
