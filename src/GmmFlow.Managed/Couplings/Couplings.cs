@@ -252,7 +252,11 @@ public static class Couplings
     /// <remarks>
     /// Log domain because the plain kernel exp(−C/τ) underflows to 0 once C/τ exceeds ~745 (POT issues #54, #194): here
     /// every exponential has a non-positive argument after shifting by its maximum, so τ = 1e-4 on unit costs is safe.
-    /// ⟨π_τ, C⟩ is non-decreasing in τ and tends to the exact LP value as τ → 0.
+    /// ⟨π_τ, C⟩ is non-decreasing in τ and tends to the exact LP value as τ → 0, within τ·log(K0·K1) of it.
+    /// Stability is not speed: Sinkhorn's iteration count grows like 1/τ on instances with near-ties (measured: a 12 × 10
+    /// random instance needs 5·10⁴ iterations at τ = 1e-3 and 4·10⁵ at 1e-4, while 6 × 8 needs under 300), so for τ far
+    /// below the cost gaps prefer <see cref="ExactLp(ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{double})"/>.
+    /// An iteration costs two exponentials per entry (about 50 µs at K = 100 on this project's machine).
     /// Not converging within the cap is reported (<see cref="SinkhornResult.Converged"/> false), not thrown.
     /// </remarks>
     /// <exception cref="ArgumentException">Bad sizes, weights, totals, costs, temperature, options or warm-start lengths.</exception>
