@@ -19,7 +19,13 @@ internal static class InfoCommand
         try
         {
             output.WriteLine($"HiGHS     {NativeLibraries.HighsVersion} ({NativeLibraries.HighsPath})");
-            return 0;
+
+            // End-to-end check that the library does not only load but solves: a 2 × 3 transport LP whose optimum
+            // (125) is known by hand. Catches ABI or deployment problems that a version call cannot.
+            Coupling check = Couplings.ExactLp([15, 25], [10, 20, 10], [2, 3, 1, 5, 4, 8]);
+            bool ok = check.Status == LpStatus.Optimal && Math.Abs(check.Objective - 125) < 1e-9;
+            output.WriteLine($"LP check  {(ok ? "ok" : "FAILED")} (status {check.Status}, objective {check.Objective}, expected 125)");
+            return ok ? 0 : 1;
         }
         catch (NativeLibraryNotFoundException e)
         {

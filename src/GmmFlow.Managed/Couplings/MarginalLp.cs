@@ -20,7 +20,7 @@ namespace GmmFlow;
 internal static class MarginalLp
 {
     /// <summary>Whether to drop the M − 1 implied rows (see remarks).</summary>
-    internal static bool DropRedundantRows { get; set; } = true;
+    internal const bool DropRedundantRows = true;
 
     /// <summary>HiGHS settings for transport LPs (see remarks on Couplings.ExactLp for why).</summary>
     /// <remarks>
@@ -28,7 +28,7 @@ internal static class MarginalLp
     /// marginal weight below 1e-7 as satisfied and return a plan whose objective is off by that much, which the
     /// property tests caught with skewed weights.
     /// </remarks>
-    internal static HighsLpSettings DefaultSettings { get; set; } = new()
+    internal static readonly HighsLpSettings DefaultSettings = new()
     {
         Solver = HighsSolver.Simplex,
         SimplexStrategy = HighsSimplexStrategy.Dual,

@@ -23,7 +23,7 @@ internal static class TransportColumnGeneration
     /// cost as much as the first solve; 10–20 need one or two rounds and were fastest (12 sits in that plateau).
     /// Larger sets only make every simplex iteration dearer.
     /// </remarks>
-    internal static int Candidates { get; set; } = 12;
+    internal const int Candidates = 12;
 
     /// <summary>Reduced-cost threshold (costs scaled to [-1, 1]) below which a pair enters; HiGHS' own dual tolerance is 1e-7.</summary>
     private const double PricingTolerance = 1e-9;
