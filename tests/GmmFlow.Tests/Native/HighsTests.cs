@@ -177,6 +177,52 @@ public class HighsTests
         Assert.All(objectives, o => Assert.Equal(125.0, o, 9));
     }
 
+    [Fact]
+    public void Session_AddColumns_ResolvesFromPreviousBasisToTheFullOptimum()
+    {
+        // Start without the pair (0,0) of the optimal plan (the rest is still feasible: best cost there is 135 with
+        // x01 = 5, x02 = 10, x10 = 10, x11 = 15), then pass it later, as column generation does.
+        (_, _, double[] rowBounds, int[] start, int[] index, _) = TransportModel();
+        int[] first = [1, 2, 3, 4, 5];
+        using var session = new HighsLpSession(default);
+        session.PassLp(new HighsLpModel(
+            first.Select(c => s_cost[c]).ToArray(), new double[5], Enumerable.Repeat(double.PositiveInfinity, 5).ToArray(),
+            rowBounds, rowBounds, [0, 2, 4, 6, 8, 10], first.SelectMany(c => index[start[c]..start[c + 1]]).ToArray(), Enumerable.Repeat(1.0, 10).ToArray()));
+        var x = new double[5];
+        HighsLpResult restricted = session.Run(x);
+        Assert.Equal(HighsModelStatus.Optimal, restricted.Status);
+        Assert.Equal(135.0, restricted.Objective, 9);
+
+        session.AddColumns([s_cost[0]], [0], [double.PositiveInfinity], [0, 2], [0, 2], [1, 1]);
+        Assert.Equal(6, session.NumCol);
+        x = new double[6];
+        HighsLpResult full = session.Run(x);
+        Assert.Equal(125.0, full.Objective, 9);
+        Assert.Equal(5.0, x[5], 9); // the added (0,0)
+        Assert.Equal(20.0, x[3], 9); // (1,1)
+    }
+
+    [Fact]
+    public void Session_AddColumns_ValidatesBeforeTheNativeCall()
+    {
+        (_, _, double[] rowBounds, int[] start, int[] index, double[] value) = TransportModel();
+        using var session = new HighsLpSession(default);
+        session.PassLp(new HighsLpModel(s_cost, new double[6], Enumerable.Repeat(double.PositiveInfinity, 6).ToArray(), rowBounds, rowBounds, start, index, value));
+        var ex = Assert.Throws<ArgumentException>(() => session.AddColumns([1.0], [0.0], [1.0], [0, 1], [5], [1.0]));
+        Assert.Equal("aIndex", ex.ParamName);
+        Assert.Throws<NonFiniteValueException>(() => session.AddColumns([double.NaN], [0.0], [1.0], [0, 1], [0], [1.0]));
+        Assert.Equal(6, session.NumCol);
+    }
+
+    [Fact]
+    public void RejectedOption_IsHighsException()
+    {
+        // HiGHS refuses a feasibility tolerance below its minimum (1e-10) with kHighsStatusError.
+        var ex = Assert.Throws<HighsException>(() => SolveTransport(s_cost, new double[6], default, new HighsLpSettings { PrimalFeasibilityTolerance = 1e-20 }));
+        Assert.Equal(-1, ex.Status);
+        Assert.Contains("primal_feasibility_tolerance", ex.Message, StringComparison.Ordinal);
+    }
+
     private static void ValidateTransport(double[] cost)
     {
         (double[] colLower, double[] colUpper, double[] rowBounds, int[] start, int[] index, double[] value) = TransportModel();
