@@ -7,6 +7,10 @@ namespace GmmFlow;
 /// Couplings between discrete marginals (math.md §6): the exact transport LP (two or more marginals, solved by HiGHS)
 /// and entropic transport (log-domain Sinkhorn). These decide which source/target component pairs the mixture flow uses.
 /// </summary>
+/// <remarks>
+/// Inputs are spans so callers can pass slices of their own buffers; results are small immutable objects. Every method is
+/// thread-safe: nothing is shared between calls, and each LP gets its own HiGHS instance.
+/// </remarks>
 public static class Couplings
 {
     /// <summary>
@@ -126,7 +130,7 @@ public static class Couplings
     /// The LP has Π N_k columns and Σ N_k rows (M − 1 of them implied and dropped), each column with M unit entries, so the
     /// model grows with the full tensor: it is meant for few marginals of modest size (e.g. 3 × 20 components).
     /// With M = 2 it is the same LP as <see cref="ExactLp(ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{double})"/>.
-    /// Marginals k ≥ 2 are rescaled to the first one's total, as in the two-marginal case.
+    /// <c>marginals[1..]</c> are rescaled to the total of <c>marginals[0]</c>, as in the two-marginal case.
     /// </remarks>
     public static MultiMarginalCoupling MultiMarginal(ReadOnlySpan<double> cost, ReadOnlySpan<int> shape, params ReadOnlySpan<double[]> marginals)
     {
