@@ -32,6 +32,8 @@ internal static class InfoCommand
                     }
                     w.WriteEndArray();
                     w.WriteString("highsVersion", info.HighsVersion);
+                    w.WriteString("highsPath", info.HighsPath);
+                    w.WriteBoolean("highsSelfCheckPassed", info.HighsSelfCheckPassed);
                     w.WriteNumber("simdWidthBits", info.SimdWidthBits);
                     w.WriteNumber("cores", info.Cores);
                     w.WriteEndObject();
@@ -42,11 +44,12 @@ internal static class InfoCommand
             {
                 output.WriteLine($"LAPACK provider : {info.LapackProvider} ({info.LapackVersion})");
                 output.WriteLine($"LAPACK available: {string.Join("; ", info.LapackProvidersAvailable)}");
-                output.WriteLine($"HiGHS           : {info.HighsVersion}");
+                output.WriteLine($"HiGHS           : {info.HighsVersion} ({info.HighsPath})");
+                output.WriteLine($"HiGHS LP check  : {(info.HighsSelfCheckPassed ? "ok (2×3 transport LP, objective 125)" : "FAILED")}");
                 output.WriteLine($"SIMD width      : {info.SimdWidthBits} bits ({info.SimdWidthBits / 64} doubles per vector)");
                 output.WriteLine($"Cores           : {info.Cores}");
             }
-            return CliApp.Success;
+            return info.HighsSelfCheckPassed ? CliApp.Success : CliApp.Failure;
         });
         return command;
     }

@@ -1,4 +1,5 @@
 using GmmFlow.Native;
+using GmmFlow.Native.Highs;
 using GmmFlow.Simd;
 
 namespace GmmFlow;
@@ -9,6 +10,8 @@ public sealed record RuntimeInfo(
     string LapackVersion,
     IReadOnlyList<string> LapackProvidersAvailable,
     string HighsVersion,
+    string HighsPath,
+    bool HighsSelfCheckPassed,
     int SimdWidthBits,
     int Cores)
 {
@@ -20,10 +23,11 @@ public sealed record RuntimeInfo(
     {
         var lapack = Lapack.Default;
         var available = Lapack.Available().Select(l => l.ToString()).ToArray();
-        return new RuntimeInfo(lapack.Kind, lapack.Version, available, HighsVersionString(),
+        // End-to-end check that HiGHS does not only load but solves: a 2×3 transport LP whose optimum (125)
+        // is known by hand. Catches ABI or deployment problems that a version call cannot.
+        Coupling check = Couplings.ExactLp([15, 25], [10, 20, 10], [2, 3, 1, 5, 4, 8]);
+        bool ok = check.Status == LpStatus.Optimal && Math.Abs(check.Objective - 125) < 1e-9;
+        return new RuntimeInfo(lapack.Kind, lapack.Version, available, HighsInfo.Version, HighsInfo.Path, ok,
             SimdCapabilities.WidthBits, Environment.ProcessorCount);
     }
-
-    // Filled in by the HiGHS interop (see GmmFlow.Native/Highs).
-    private static string HighsVersionString() => "not loaded";
 }

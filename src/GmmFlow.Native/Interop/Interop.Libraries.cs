@@ -14,8 +14,11 @@ internal static partial class Interop
         internal static readonly string[] SystemLapack = ["liblapack.so.3", "liblapack.so"];
         internal static readonly string[] SystemBlas = ["libblas.so.3", "libblas.so"];
 
-        /// <summary>Logical name of HiGHS in [LibraryImport]; resolved by the HiGHS loader.</summary>
-        internal const string Highs = "highs";
+        /// <summary>
+        /// Logical name of HiGHS in [LibraryImport] (not a file name): <see cref="GmmFlow.Native.Highs.HighsLibrary"/>
+        /// maps it to the per-OS file it probes for (libhighs.so.1, libhighs.1.dylib, highs.dll).
+        /// </summary>
+        internal const string Highs = "libhighs";
 
         internal const string MklInstallHint =
             "Install Intel MKL: on Debian 12 add the 'non-free' component to the apt sources and run " +
