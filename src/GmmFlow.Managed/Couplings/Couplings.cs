@@ -37,10 +37,12 @@ public static class Couplings
     /// (so it is feasible), grown by pricing all pairs with the duals until no reduced cost is negative, which proves
     /// optimality for the full LP (<see cref="TransportColumnGeneration"/>). Each restricted LP is solved by serial
     /// dual simplex without presolve (presolve finds nothing to remove in a transport LP and cost more than it saved).
-    /// Measured medians on this project's 2-core machine, uniform costs and Dirichlet weights: K = 10 / 100 / 500 →
-    /// 0.23 / 4.3 / ~45 ms, against 0.24 / 17 / 460 ms for the full LP with the same settings and 0.4 / 47 / 890 ms
-    /// with HiGHS' defaults. POT's network simplex (ot.emd) takes 0.05 / 0.49–0.8 / 12.5 ms: a dedicated network
-    /// simplex is what would close the remaining gap.</para>
+    /// Measured medians (uniform costs in [0, 1), Dirichlet weights, after warm-up) on this project's 2-core machine while
+    /// other builds loaded it: K = 10 / 100 / 500 → 0.25–0.3 / 4–7 / 40–80 ms, against 0.24 / 14–19 / 460–640 ms for the
+    /// full LP with the same settings and 0.4 / 47 / 890 ms for the full LP with HiGHS' defaults. POT's network simplex
+    /// (ot.emd) on identical inputs in the same sessions: 0.054 / 0.8–1.2 / 36–48 ms (0.05 / 0.49 / 12.5 ms on a quiet
+    /// machine). HiGHS' fixed cost per solve (~50 µs to create an instance, ~100 µs of run overhead) dominates at K = 10;
+    /// a dedicated network simplex is what would close the remaining gap at every size.</para>
     /// <para>When the totals differ by less than the tolerance, b is rescaled to a's total so the LP is feasible; the
     /// column sums then match that rescaled b.</para>
     /// </remarks>

@@ -18,8 +18,11 @@ public static class EmpiricalTransport
     /// <param name="m">Number of target points, ≥ 1.</param>
     /// <param name="d">Dimension, ≥ 1.</param>
     /// <returns>W2², exact up to the LP's round-off (the plan is an optimal vertex; n ≠ m is fine).</returns>
-    /// <remarks>Solved as the n × m transport LP of <see cref="Couplings.ExactLp(ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{double})"/>;
-    /// fine up to a few hundred points per side (n = m = 500 takes tens of milliseconds).</remarks>
+    /// <remarks>Solved as the n × m transport LP of <see cref="Couplings.ExactLp(ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{double})"/>.
+    /// With uniform weights and n = m this is an assignment problem, the hard case for a general simplex code (HiGHS
+    /// needed ~2 000 iterations at n = 100 and ~25 000 at n = 500 for two shifted uniform clouds in 2-D): measured
+    /// 0.06–0.15 s at n = m = 100 and 1.5–4 s at n = m = 500 on this project's loaded 2-core machine. Fine for a metric
+    /// evaluated a few times; a network simplex or auction algorithm would be the tool for more.</remarks>
     /// <exception cref="ArgumentException">Sizes do not match n·d, m·d, or a coordinate is not finite.</exception>
     public static double ExactW2Squared(ReadOnlySpan<double> x, int n, ReadOnlySpan<double> y, int m, int d)
     {

@@ -25,7 +25,11 @@ internal static class TransportColumnGeneration
     /// </remarks>
     internal const int Candidates = 12;
 
-    /// <summary>Reduced-cost threshold (costs scaled to [-1, 1]) below which a pair enters; HiGHS' own dual tolerance is 1e-7.</summary>
+    /// <summary>
+    /// Reduced-cost threshold (costs scaled to [-1, 1]) below which an outside pair enters. Above HiGHS' dual feasibility
+    /// tolerance (1e-10 in <see cref="MarginalLp.DefaultSettings"/>), so a pair HiGHS already accepted is never re-priced
+    /// as improving; the loop ends because the set only grows.
+    /// </summary>
     private const double PricingTolerance = 1e-9;
 
     /// <summary>
