@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-want=(libmkl-rt liblapack3 libblas3)
+want=(libmkl-rt liblapack3 libblas3 fonts-dejavu-core)
 [ "${1:-}" = "--with-python" ] && want+=(python3-numpy python3-scipy python3-sklearn python3-pot)
 
 missing=()
