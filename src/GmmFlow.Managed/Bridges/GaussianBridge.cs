@@ -144,7 +144,7 @@ public sealed class GaussianBridge
         if (path == Path.Linear)
         {
             // L0⁻¹ Σ1 L0⁻ᵀ = Σ_k μ_k w_k w_kᵀ (rows of `vectors`); P = L0 W, Q = P⁻¹ = Wᵀ L0⁻¹.
-            DenseKernels.CongruenceLower(l0Inverse, s1, ws.B, vectors, d);
+            DenseKernels.CongruenceLower(l0Inverse, s.FactorInverseTransposed(i), s1, ws.B, vectors, d);
             lapack.SymmetricEigenUnchecked(vectors, d, values, vectors: true);
             BasisProducts(l0, l0Inverse, vectors, p, q, d);
             // Flow map of the linear path: Φ = P diag(√μ) Q = (Σ1Σ0⁻¹)^½, since ∫₀¹ a_k(t) dt = ½ log μ_k.

@@ -29,6 +29,8 @@ public sealed class GaussianFactors
         Covariances = new double[count * block];
         Cholesky = new double[count * block];
         CholeskyInverse = new double[count * block];
+        CholeskyTransposed = diagonal ? [] : new double[count * block];
+        CholeskyInverseTransposed = diagonal ? [] : new double[count * block];
         Traces = new double[count];
         LogDeterminants = new double[count];
         Determinants = new double[count];
@@ -61,6 +63,11 @@ public sealed class GaussianFactors
     /// <summary>K×d×d inverses L⁻¹ (lower triangular), or K×d values 1/√s.</summary>
     internal double[] CholeskyInverse { get; }
 
+    /// <summary>K×d×d transposes Lᵀ and L⁻ᵀ (full storage only): the row-axpy kernels need their columns contiguous.</summary>
+    internal double[] CholeskyTransposed { get; }
+
+    internal double[] CholeskyInverseTransposed { get; }
+
     internal double[] Traces { get; }
 
     internal double[] LogDeterminants { get; }
@@ -80,6 +87,10 @@ public sealed class GaussianFactors
     internal ReadOnlySpan<double> Factor(int k) => Cholesky.AsSpan(k * Block, Block);
 
     internal ReadOnlySpan<double> FactorInverse(int k) => CholeskyInverse.AsSpan(k * Block, Block);
+
+    internal ReadOnlySpan<double> FactorTransposed(int k) => CholeskyTransposed.AsSpan(k * Block, Block);
+
+    internal ReadOnlySpan<double> FactorInverseTransposed(int k) => CholeskyInverseTransposed.AsSpan(k * Block, Block);
 
     /// <summary>
     /// Factors K Gaussians with full covariances. <paramref name="means"/> is K×d and
@@ -146,6 +157,8 @@ public sealed class GaussianFactors
             }
             Span<double> inv = f.CholeskyInverse.AsSpan(k * dd, dd);
             InvertLower(l, inv, d);
+            Transpose(l, f.CholeskyTransposed.AsSpan(k * dd, dd), d);
+            Transpose(inv, f.CholeskyInverseTransposed.AsSpan(k * dd, dd), d);
             f.Traces[k] = trace;
             f.LogDeterminants[k] = 2 * logDet;
             f.Determinants[k] = Math.Exp(2 * logDet);
@@ -206,6 +219,17 @@ public sealed class GaussianFactors
         for (int k = 0; k < count; k++)
         {
             Lapack.CheckFinite(means.Slice(k * dimension, dimension), $"mean of {name} component", k, nameof(means));
+        }
+    }
+
+    private static void Transpose(ReadOnlySpan<double> a, Span<double> t, int d)
+    {
+        for (int i = 0; i < d; i++)
+        {
+            for (int j = 0; j < d; j++)
+            {
+                t[j * d + i] = a[i * d + j];
+            }
         }
     }
 

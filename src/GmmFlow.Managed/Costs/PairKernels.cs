@@ -193,27 +193,14 @@ internal static class PairKernels
         {
             // C = L0⁻¹ Σ1 L0⁻ᵀ = Σ_k μ_k w_k w_kᵀ; cost ¼ Σ_k (μ_k − 1) log μ_k ‖L0 w_k‖² (math.md §2).
             Span<double> c = ws.A.AsSpan(0, dd);
-            DenseKernels.CongruenceLower(s.FactorInverse(i), t.Covariance(j), ws.B, c, d);
+            DenseKernels.CongruenceLower(s.FactorInverse(i), s.FactorInverseTransposed(i), t.Covariance(j), ws.B, c, d);
             lapack.SymmetricEigenUnchecked(c, d, values, vectors: true);
-            ReadOnlySpan<double> l = s.Factor(i);
-            double sum = 0;
+            Span<double> weights = ws.Vector.AsSpan(0, d);
             for (int k = 0; k < d; k++)
             {
-                double weight = SurrogateWeight(values[k]);
-                if (weight == 0)
-                {
-                    continue;
-                }
-                ReadOnlySpan<double> w = c.Slice(k * d, d);
-                double norm2 = 0;
-                for (int r = 0; r < d; r++)
-                {
-                    // (L0 w)_r = Σ_{c ≤ r} L0[r, c] w_c
-                    double e = DenseKernels.Dot(l.Slice(r * d, r + 1), w);
-                    norm2 += e * e;
-                }
-                sum += weight * norm2;
+                weights[k] = SurrogateWeight(values[k]);
             }
+            double sum = DenseKernels.WeightedSquaredNorms(s.FactorTransposed(i), c, weights, ws.Scratch, d);
             return 0.25 * sum;
         }
         // γ_k = eig(L0ᵀ Σ1 L0) = eig(Σ0 Σ1) (math.md §1/§4), eigenvalues only.

@@ -138,7 +138,7 @@ public readonly record struct RegimeDiagnostics(
             int dd = d * d;
             Span<double> a = ws.A.AsSpan(0, dd), b = ws.B.AsSpan(0, dd), values = ws.Values.AsSpan(0, d);
             // δ: extreme eigenvalues of C = L0⁻¹ Σ1 L0⁻ᵀ (similar to I + M).
-            DenseKernels.CongruenceLower(s.FactorInverse(i), s1, b, a, d);
+            DenseKernels.CongruenceLower(s.FactorInverse(i), s.FactorInverseTransposed(i), s1, b, a, d);
             s.Lapack.SymmetricEigenUnchecked(a, d, values, vectors: false);
             delta = Math.Max(Math.Abs(values[0] - 1), Math.Abs(values[d - 1] - 1));
             // ‖ΔΣ‖₂ = max |eig(Σ1 − Σ0)|.
