@@ -158,7 +158,7 @@ public sealed class GaussianBridge
         }
         // L0ᵀ Σ1 L0 = Σ_k γ_k v_k v_kᵀ; with P = L0 V and Q = P⁻¹ = Vᵀ L0⁻¹:
         //   Σ0Σ1 = P diag(γ) Q, T = Qᵀ diag(√γ) Q (math.md §3), C = P diag(c) Q, G = Σ0⁻¹C = Qᵀ diag(c) Q (§4).
-        DenseKernels.CongruenceLowerTransposed(l0, s1, ws.B, vectors, d);
+        DenseKernels.CongruenceLowerTransposed(l0, s.FactorTransposed(i), s1, ws.B, vectors, d);
         lapack.SymmetricEigenUnchecked(vectors, d, values, vectors: true);
         BasisProducts(l0, l0Inverse, vectors, p, q, d);
         var qt = Transpose(q, d);

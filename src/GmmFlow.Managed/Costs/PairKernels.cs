@@ -200,12 +200,12 @@ internal static class PairKernels
             {
                 weights[k] = SurrogateWeight(values[k]);
             }
-            double sum = DenseKernels.WeightedSquaredNorms(s.FactorTransposed(i), c, weights, ws.Scratch, d);
+            double sum = DenseKernels.WeightedSquaredNorms(s.FactorTransposed(i), c, weights, ws.B, d);
             return 0.25 * sum;
         }
         // γ_k = eig(L0ᵀ Σ1 L0) = eig(Σ0 Σ1) (math.md §1/§4), eigenvalues only.
         Span<double> a = ws.A.AsSpan(0, dd);
-        DenseKernels.CongruenceLowerTransposed(s.Factor(i), t.Covariance(j), ws.B, a, d);
+        DenseKernels.CongruenceLowerTransposed(s.Factor(i), s.FactorTransposed(i), t.Covariance(j), ws.B, a, d);
         lapack.SymmetricEigenUnchecked(a, d, values, vectors: false);
         if (kind == CostKind.Wasserstein)
         {

@@ -14,7 +14,6 @@ internal sealed class PairWorkspace
     public double[] C = [];
     public double[] Values = [];
     public double[] Vector = [];
-    public double[] Scratch = [];
 
     /// <summary>The calling thread's workspace with room for n×n matrices.</summary>
     public static PairWorkspace ForThread(int n)
@@ -28,7 +27,6 @@ internal sealed class PairWorkspace
             ws.C = new double[nn];
             ws.Values = new double[n];
             ws.Vector = new double[n];
-            ws.Scratch = new double[n];
         }
         return ws;
     }

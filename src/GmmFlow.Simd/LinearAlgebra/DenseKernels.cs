@@ -41,12 +41,23 @@ public static class DenseKernels
 
     /// <summary>
     /// Lower triangle of Lᵀ S L for a row-major lower-triangular L (explicit zeros above the diagonal) and symmetric S,
-    /// n×n; <paramref name="work"/> (n×n) receives S L. Entries above the diagonal of <paramref name="result"/> are
-    /// left unspecified (LAPACK reads the lower triangle only). About 2n³/3 flops.
+    /// n×n, given <paramref name="lTransposed"/> = Lᵀ; <paramref name="work"/> (n×n) receives S L. Entries above the
+    /// diagonal of <paramref name="result"/> are left unspecified (LAPACK reads the lower triangle only).
     /// </summary>
-    public static void CongruenceLowerTransposed(ReadOnlySpan<double> l, ReadOnlySpan<double> s, Span<double> work, Span<double> result, int n)
+    public static void CongruenceLowerTransposed(ReadOnlySpan<double> l, ReadOnlySpan<double> lTransposed, ReadOnlySpan<double> s,
+        Span<double> work, Span<double> result, int n)
     {
         CheckSquare(n, l.Length, s.Length, work.Length, result.Length);
+        CheckSquare(n, lTransposed.Length, n * n, n * n, n * n);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // W = S·L (L lower: k ≥ j), then Lᵀ·W (Lᵀ upper: k ≥ i), lower tiles only.
+            TiledProduct.Multiply(ref MemoryMarshal.GetReference(s), ref MemoryMarshal.GetReference(l), ref MemoryMarshal.GetReference(work),
+                n, TriangularRange.LowerRight, lowerOnly: false);
+            TiledProduct.Multiply(ref MemoryMarshal.GetReference(lTransposed), ref MemoryMarshal.GetReference(work), ref MemoryMarshal.GetReference(result),
+                n, TriangularRange.UpperLeft, lowerOnly: true);
+            return;
+        }
         ref double rl = ref MemoryMarshal.GetReference(l);
         ref double rs = ref MemoryMarshal.GetReference(s);
         ref double rw = ref MemoryMarshal.GetReference(work);
@@ -84,6 +95,15 @@ public static class DenseKernels
     {
         CheckSquare(n, m.Length, s.Length, work.Length, result.Length);
         CheckSquare(n, mTransposed.Length, n * n, n * n, n * n);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // W = M·S (M lower: k ≤ i), then W·Mᵀ (Mᵀ upper: k ≤ j), lower tiles only.
+            TiledProduct.Multiply(ref MemoryMarshal.GetReference(m), ref MemoryMarshal.GetReference(s), ref MemoryMarshal.GetReference(work),
+                n, TriangularRange.LowerLeft, lowerOnly: false);
+            TiledProduct.Multiply(ref MemoryMarshal.GetReference(work), ref MemoryMarshal.GetReference(mTransposed), ref MemoryMarshal.GetReference(result),
+                n, TriangularRange.UpperRight, lowerOnly: true);
+            return;
+        }
         ref double rm = ref MemoryMarshal.GetReference(m);
         ref double rmt = ref MemoryMarshal.GetReference(mTransposed);
         ref double rs = ref MemoryMarshal.GetReference(s);
@@ -114,20 +134,32 @@ public static class DenseKernels
 
     /// <summary>
     /// Σ_k f[k] ‖L w_k‖² for the rows w_k of <paramref name="rows"/> (n×n), given <paramref name="lTransposed"/> = Lᵀ of
-    /// a lower-triangular L; <paramref name="scratch"/> holds one n-vector. Rows with f[k] = 0 are skipped. About n³ flops.
+    /// a lower-triangular L; <paramref name="scratch"/> is n×n. Rows with f[k] = 0 are skipped on the non-AVX-512 path.
+    /// About n³ flops.
     /// </summary>
     public static double WeightedSquaredNorms(ReadOnlySpan<double> lTransposed, ReadOnlySpan<double> rows, ReadOnlySpan<double> f,
         Span<double> scratch, int n)
     {
-        CheckSquare(n, lTransposed.Length, rows.Length, n * n, n * n);
-        if (f.Length < n || scratch.Length < n)
+        CheckSquare(n, lTransposed.Length, rows.Length, scratch.Length, n * n);
+        if (f.Length < n)
         {
-            ThrowShort(nameof(scratch));
+            ThrowShort(nameof(f));
         }
         ref double rlt = ref MemoryMarshal.GetReference(lTransposed);
         ref double rw = ref MemoryMarshal.GetReference(rows);
         ref double y = ref MemoryMarshal.GetReference(scratch);
         double total = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // Y = W·Lᵀ (Lᵀ upper: k ≤ j): row k of Y is (L w_k)ᵀ.
+            TiledProduct.Multiply(ref rw, ref rlt, ref y, n, TriangularRange.UpperRight, lowerOnly: false);
+            for (int k = 0; k < n; k++)
+            {
+                ref double yk = ref Unsafe.Add(ref y, k * n);
+                total += f[k] * DotUnchecked(ref yk, ref yk, n);
+            }
+            return total;
+        }
         for (int k = 0; k < n; k++)
         {
             double fk = f[k];
