@@ -55,7 +55,7 @@ def rate(fn, args, pairs, repeats):
     while time.perf_counter() - start < 0.2:
         fn(*args)
         calls += 1
-    per_batch = max(1, int(calls / (time.perf_counter() - start) * 0.02 + 0.999))
+    per_batch = max(1, int(calls / (time.perf_counter() - start) * 0.05 + 0.999))  # >= 50 ms: CPU clock has coarse ticks
     walls, cpus = [], []
     for _ in range(repeats):
         w, c = time.perf_counter(), time.process_time()
