@@ -295,25 +295,28 @@ public sealed class GaussianBridge
         _couplingGain.CopyTo(destination);
     }
 
-    /// <summary>Cov(X0, X1) = Σ0 G of the coupling (the SB's C of math.md §4; Σ0T for the geodesic).</summary>
+    /// <summary>
+    /// Cov(X0, X1) = Σ0 Gᵀ of the coupling: the SB's C of math.md §4, Σ0T for the geodesic, Σ0Φᵀ for the surrogate's
+    /// flow map Φ (the only non-symmetric G).
+    /// </summary>
     public void CrossCovariance(Span<double> destination)
     {
         CheckLength(destination, MatrixLength, nameof(destination));
+        int d = Dimension;
         if (IsDiagonal)
         {
-            for (int k = 0; k < Dimension; k++)
+            for (int k = 0; k < d; k++)
             {
                 destination[k] = _s0[k] * _couplingGain[k];
             }
             return;
         }
-        int d = Dimension;
-        destination[..(d * d)].Clear();
         for (int r = 0; r < d; r++)
         {
-            for (int k = 0; k < d; k++)
+            for (int c = 0; c < d; c++)
             {
-                DenseKernels.Axpy(_s0[r * d + k], _couplingGain.AsSpan(k * d, d), destination.Slice(r * d, d));
+                // (Σ0 Gᵀ)[r, c] = Σ_k Σ0[r, k] G[c, k]
+                destination[r * d + c] = DenseKernels.Dot(_s0.AsSpan(r * d, d), _couplingGain.AsSpan(c * d, d));
             }
         }
     }

@@ -220,6 +220,10 @@ public class GaussianBridgeTests
             Symmetrize(inner, n);
             var expected = Multiply(Multiply(r0, Sqrtm(inner, n), n, n, n), ri0, n, n, n);
             Assert.True(MaxAbsDiff(phi, expected) <= 1e-10 * MaxAbs(expected) * n);
+            // X1 = m1 + Φ(X0 − m0) ⇒ Cov(X0, X1) = Σ0 Φᵀ (Φ is not symmetric).
+            var cross = new double[n * n];
+            b.CrossCovariance(cross);
+            Assert.True(MaxAbsDiff(cross, Multiply(c.S0, phi, n, n, n, transB: true)) <= 1e-12 * MaxAbs(cross) * n);
         }, iter: 30);
     }
 
