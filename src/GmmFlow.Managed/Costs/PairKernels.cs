@@ -23,7 +23,7 @@ internal static class PairKernels
             kind = CostKind.Wasserstein;
         }
         int d = s.Dimension;
-        if (s.IsDiagonal || d == 1)
+        if (s.IsDiagonal || (d == 1 && closedForms))
         {
             return meanTerm + DiagonalCovarianceTerm(kind, variance, variant, s, i, t, j);
         }

@@ -224,6 +224,25 @@ public class GaussianCostsTests
         }, iter: 200);
     }
 
+    [Theory]
+    [MemberData(nameof(Providers.Available), MemberType = typeof(Providers))]
+    public void One_dimensional_closed_forms_match_general_path(LapackProviderKind provider)
+    {
+        var lapack = Providers.Get(provider);
+        Gen.Select(Gen.Double[1e-3, 1e3], Gen.Double[1e-3, 1e3], Gen.Double[-5, 5], Gen.Double[0.01, 3]).Sample((v0, v1, shift, noise) =>
+        {
+            foreach (var kind in new[] { CostKind.Wasserstein, CostKind.Surrogate, CostKind.SchrodingerBridge, CostKind.EntropicTransport })
+            {
+                foreach (var variant in new[] { SchrodingerCostVariant.KineticEnergy, SchrodingerCostVariant.GmmFlowReference })
+                {
+                    double closed = Cost(lapack, kind, [0.0], [v0], [shift], [v1], 1, noise, variant, closedForms: true);
+                    double general = Cost(lapack, kind, [0.0], [v0], [shift], [v1], 1, noise, variant, closedForms: false);
+                    Assert.True(Math.Abs(closed - general) <= 1e-13 * (shift * shift + v0 + v1 + Math.Abs(general)), $"{kind}/{variant}: {closed} vs {general}");
+                }
+            }
+        }, iter: 200);
+    }
+
     [Fact]
     public void Two_by_two_closed_forms_handle_isotropic_and_commuting_pairs()
     {
