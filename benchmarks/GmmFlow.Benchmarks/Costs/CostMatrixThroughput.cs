@@ -4,8 +4,9 @@ namespace GmmFlow.Benchmarks.Costs;
 
 /// <summary>
 /// Cost-matrix throughput in pairs/s (median of repeats after warm-up), the number docs/anchors.md quotes for numpy:
-///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- cost-throughput [--export DIR] [--repeats N]
-/// With --export it also writes the seeded inputs and our cost matrices as .npy for benchmarks/compare/cost_matrix.py.
+///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- cost-throughput [--export DIR] [--repeats N] [--sweep]
+/// With --export it also writes the seeded inputs and our cost matrices as .npy for benchmarks/compare/cost_matrix.py;
+/// --sweep instead prints the per-pair CPU time of W2 and the surrogate for d = 1 … 64 (20×20 pairs).
 /// </summary>
 public static class CostMatrixThroughput
 {
@@ -13,12 +14,16 @@ public static class CostMatrixThroughput
     {
         string? export = null;
         int repeats = 15;
+        bool sweep = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--export":
                     export = args[++i];
+                    break;
+                case "--sweep":
+                    sweep = true;
                     break;
                 case "--repeats":
                     repeats = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
@@ -29,6 +34,11 @@ public static class CostMatrixThroughput
         }
         var info = RuntimeInfo.Load();
         Console.WriteLine($"LAPACK: {info.LapackVersion}; threads: {GmmFlow.Simd.ParallelRange.Concurrency}; SIMD: {info.SimdWidthBits} bits");
+        if (sweep)
+        {
+            Sweep(repeats);
+            return;
+        }
         // Wall pairs/s is what a user sees; pairs per CPU-second (all threads' CPU time) shows per-core efficiency and
         // is robust when other processes compete for the cores.
         Console.WriteLine($"{"size",-14} {"cost",-12} {"pairs/s (wall)",15} {"pairs/CPU-s",13} {"µs/pair/core",13}");
@@ -47,6 +57,19 @@ public static class CostMatrixThroughput
                     CostMatrixInputs.WriteNpy(Path.Combine(export, $"{inputs.Name}_{kind}.npy"), destination, [k0, k1]);
                 }
             }
+        }
+    }
+
+    private static void Sweep(int repeats)
+    {
+        Console.WriteLine($"{"d",4} {"W2 µs/pair/core",16} {"surrogate µs/pair/core",23} {"surrogate/W2",13}");
+        foreach (int d in (ReadOnlySpan<int>)[1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64])
+        {
+            var (source, target) = CostMatrixInputs.Create(20, 20, d).Factor();
+            var destination = new double[400];
+            double w2 = 1e6 / Measure(CostKind.Wasserstein, source, target, destination, repeats).Cpu;
+            double sur = 1e6 / Measure(CostKind.Surrogate, source, target, destination, repeats).Cpu;
+            Console.WriteLine($"{d,4} {w2,16:F3} {sur,23:F3} {sur / w2,13:F2}");
         }
     }
 
