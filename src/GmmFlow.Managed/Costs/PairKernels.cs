@@ -229,7 +229,7 @@ internal static class PairKernels
 
     /// <summary>
     /// (μ − 1) log μ ≥ 0, the surrogate's per-eigendirection weight. μ − 1 is exact for μ ∈ [½, 2] (Sterbenz) and
-    /// log μ is correctly rounded, so the product has no cancellation as μ → 1; it is exactly 0 at μ = 1.
+    /// Math.Log is accurate to about an ulp of its result, so the product has no cancellation as μ → 1 (it is exactly 0 at μ = 1).
     /// A numerically non-positive μ (Σ1 singular to working precision) is clamped to the smallest normal double.
     /// </summary>
     internal static double SurrogateWeight(double mu)
