@@ -1,0 +1,256 @@
+using GmmFlow.Native;
+
+namespace GmmFlow;
+
+/// <summary>
+/// The per-component factors of one set of Gaussians (one side of a transport problem), computed once and
+/// shared by every pair cost and bridge: validated means and covariances, Cholesky factors L (Σ = L Lᵀ),
+/// their inverses, traces and log-determinants. Immutable and thread-safe once built.
+/// </summary>
+/// <remarks>
+/// Full covariances are stored row-major K×d×d; diagonal ones as K×d variances, with every formula in its
+/// closed diagonal form. Validation happens here, once, so the pair loops can call LAPACK unchecked:
+/// means and covariances finite, covariances symmetric (to 1e-8 relative; the lower triangle is then used) and
+/// positive definite, errors naming the side (<see cref="Name"/>) and the component index.
+/// </remarks>
+public sealed class GaussianFactors
+{
+    private const double SymmetryTolerance = 1e-8;
+
+    private GaussianFactors(string name, int count, int dimension, bool diagonal, Lapack lapack)
+    {
+        Name = name;
+        Count = count;
+        Dimension = dimension;
+        IsDiagonal = diagonal;
+        Lapack = lapack;
+        int block = diagonal ? dimension : dimension * dimension;
+        Means = new double[count * dimension];
+        Covariances = new double[count * block];
+        Cholesky = new double[count * block];
+        CholeskyInverse = new double[count * block];
+        CholeskyTransposed = diagonal ? [] : new double[count * block];
+        CholeskyInverseTransposed = diagonal ? [] : new double[count * block];
+        Traces = new double[count];
+        LogDeterminants = new double[count];
+        Determinants = new double[count];
+        LogVariances = diagonal ? new double[count * dimension] : [];
+    }
+
+    /// <summary>Side name used in error messages, e.g. "source" or "target".</summary>
+    public string Name { get; }
+
+    /// <summary>Number of components K.</summary>
+    public int Count { get; }
+
+    /// <summary>Dimension d.</summary>
+    public int Dimension { get; }
+
+    /// <summary>True when the covariances are diagonal (stored as K×d variances).</summary>
+    public bool IsDiagonal { get; }
+
+    internal Lapack Lapack { get; }
+
+    /// <summary>K×d means.</summary>
+    internal double[] Means { get; }
+
+    /// <summary>K×d×d symmetric covariances (lower triangle mirrored), or K×d variances.</summary>
+    internal double[] Covariances { get; }
+
+    /// <summary>K×d×d lower Cholesky factors L, or K×d standard deviations √s.</summary>
+    internal double[] Cholesky { get; }
+
+    /// <summary>K×d×d inverses L⁻¹ (lower triangular), or K×d values 1/√s.</summary>
+    internal double[] CholeskyInverse { get; }
+
+    /// <summary>K×d×d transposes Lᵀ and L⁻ᵀ (full storage only): the row-axpy kernels need their columns contiguous.</summary>
+    internal double[] CholeskyTransposed { get; }
+
+    internal double[] CholeskyInverseTransposed { get; }
+
+    internal double[] Traces { get; }
+
+    internal double[] LogDeterminants { get; }
+
+    /// <summary>det Σ (used by the d = 2 closed forms; may under/overflow for large d, which never reads it).</summary>
+    internal double[] Determinants { get; }
+
+    /// <summary>K×d log-variances (diagonal storage only).</summary>
+    internal double[] LogVariances { get; }
+
+    internal int Block => IsDiagonal ? Dimension : Dimension * Dimension;
+
+    internal ReadOnlySpan<double> Mean(int k) => Means.AsSpan(k * Dimension, Dimension);
+
+    internal ReadOnlySpan<double> Covariance(int k) => Covariances.AsSpan(k * Block, Block);
+
+    internal ReadOnlySpan<double> Factor(int k) => Cholesky.AsSpan(k * Block, Block);
+
+    internal ReadOnlySpan<double> FactorInverse(int k) => CholeskyInverse.AsSpan(k * Block, Block);
+
+    internal ReadOnlySpan<double> FactorTransposed(int k) => CholeskyTransposed.AsSpan(k * Block, Block);
+
+    internal ReadOnlySpan<double> FactorInverseTransposed(int k) => CholeskyInverseTransposed.AsSpan(k * Block, Block);
+
+    /// <summary>
+    /// Factors K Gaussians with full covariances. <paramref name="means"/> is K×d and
+    /// <paramref name="covariances"/> K×d×d, both row-major.
+    /// </summary>
+    /// <param name="means">K×d means, row-major.</param>
+    /// <param name="covariances">K×d×d covariances, row-major, symmetric positive definite.</param>
+    /// <param name="count">K.</param>
+    /// <param name="dimension">d.</param>
+    /// <param name="name">Side name for error messages ("source", "target", "marginal 2", ...).</param>
+    /// <exception cref="NonFiniteValueException">A mean or covariance entry is NaN or infinite.</exception>
+    /// <exception cref="NotPositiveDefiniteException">A covariance is not SPD (names the side and the component).</exception>
+    /// <exception cref="ArgumentException">Lengths do not match K and d, or a covariance is not symmetric.</exception>
+    public static GaussianFactors FromFull(ReadOnlySpan<double> means, ReadOnlySpan<double> covariances, int count, int dimension, string name = "source")
+        => FromFull(Lapack.Default, means, covariances, count, dimension, name);
+
+    /// <summary>
+    /// Factors K Gaussians with diagonal covariances: <paramref name="means"/> and <paramref name="variances"/> are K×d.
+    /// </summary>
+    /// <exception cref="NonFiniteValueException">A mean or variance is NaN or infinite.</exception>
+    /// <exception cref="NotPositiveDefiniteException">A variance is not positive (names the side, component and minor = coordinate + 1).</exception>
+    public static GaussianFactors FromDiagonal(ReadOnlySpan<double> means, ReadOnlySpan<double> variances, int count, int dimension, string name = "source")
+        => FromDiagonal(Lapack.Default, means, variances, count, dimension, name);
+
+    internal static GaussianFactors FromFull(Lapack lapack, ReadOnlySpan<double> means, ReadOnlySpan<double> covariances, int count, int dimension, string name)
+    {
+        CheckShape(means, covariances, count, dimension, dimension * dimension, name);
+        var f = new GaussianFactors(name, count, dimension, diagonal: false, lapack);
+        int d = dimension, dd = d * d;
+        string what = $"covariance of {name} component";
+        for (int k = 0; k < count; k++)
+        {
+            ReadOnlySpan<double> input = covariances.Slice(k * dd, dd);
+            Lapack.CheckFinite(input, what, k, nameof(covariances));
+            Span<double> sigma = f.Covariances.AsSpan(k * dd, dd);
+            double trace = 0;
+            for (int i = 0; i < d; i++)
+            {
+                trace += input[i * d + i];
+                for (int j = 0; j <= i; j++)
+                {
+                    double lower = input[i * d + j], upper = input[j * d + i];
+                    // |Σ_ij| ≤ √(Σ_ii Σ_jj) for SPD matrices, so that is the natural scale of an asymmetry.
+                    double scale = Math.Sqrt(Math.Abs(input[i * d + i] * input[j * d + j]));
+                    if (Math.Abs(lower - upper) > SymmetryTolerance * scale)
+                    {
+                        ThrowHelper.ThrowArgument(
+                            $"{what} #{k} is not symmetric: entry ({i},{j}) = {lower} but ({j},{i}) = {upper}.", nameof(covariances));
+                    }
+                    sigma[i * d + j] = sigma[j * d + i] = lower;
+                }
+            }
+            Span<double> l = f.Cholesky.AsSpan(k * dd, dd);
+            sigma.CopyTo(l);
+            int info = lapack.CholeskyUnchecked(l, d);
+            if (info > 0)
+            {
+                ThrowHelper.ThrowNotPositiveDefinite(what, k, info, nameof(covariances));
+            }
+            double logDet = 0;
+            for (int i = 0; i < d; i++)
+            {
+                logDet += Math.Log(l[i * d + i]);
+            }
+            Span<double> inv = f.CholeskyInverse.AsSpan(k * dd, dd);
+            InvertLower(l, inv, d);
+            Transpose(l, f.CholeskyTransposed.AsSpan(k * dd, dd), d);
+            Transpose(inv, f.CholeskyInverseTransposed.AsSpan(k * dd, dd), d);
+            f.Traces[k] = trace;
+            f.LogDeterminants[k] = 2 * logDet;
+            f.Determinants[k] = Math.Exp(2 * logDet);
+        }
+        means.Slice(0, count * d).CopyTo(f.Means);
+        return f;
+    }
+
+    internal static GaussianFactors FromDiagonal(Lapack lapack, ReadOnlySpan<double> means, ReadOnlySpan<double> variances, int count, int dimension, string name)
+    {
+        CheckShape(means, variances, count, dimension, dimension, name);
+        var f = new GaussianFactors(name, count, dimension, diagonal: true, lapack);
+        int d = dimension;
+        string what = $"covariance of {name} component";
+        for (int k = 0; k < count; k++)
+        {
+            ReadOnlySpan<double> s = variances.Slice(k * d, d);
+            Lapack.CheckFinite(s, what, k, nameof(variances));
+            double trace = 0, logDet = 0;
+            for (int i = 0; i < d; i++)
+            {
+                if (!(s[i] > 0))
+                {
+                    // A diagonal matrix's leading minor of order i+1 is the first to fail.
+                    ThrowHelper.ThrowNotPositiveDefinite(what, k, i + 1, nameof(variances));
+                }
+                double root = Math.Sqrt(s[i]), log = Math.Log(s[i]);
+                f.Covariances[k * d + i] = s[i];
+                f.Cholesky[k * d + i] = root;
+                f.CholeskyInverse[k * d + i] = 1 / root;
+                f.LogVariances[k * d + i] = log;
+                trace += s[i];
+                logDet += log;
+            }
+            f.Traces[k] = trace;
+            f.LogDeterminants[k] = logDet;
+            f.Determinants[k] = Math.Exp(logDet);
+        }
+        means.Slice(0, count * d).CopyTo(f.Means);
+        return f;
+    }
+
+    private static void CheckShape(ReadOnlySpan<double> means, ReadOnlySpan<double> covariances, int count, int dimension, int block, string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (count < 1 || dimension < 1)
+        {
+            ThrowHelper.ThrowArgument($"The {name} side needs at least one component and dimension ≥ 1 (got K = {count}, d = {dimension}).", nameof(count));
+        }
+        if (means.Length != (long)count * dimension)
+        {
+            ThrowHelper.ThrowArgument($"{name} means have length {means.Length}, expected K·d = {count}·{dimension}.", nameof(means));
+        }
+        if (covariances.Length != (long)count * block)
+        {
+            ThrowHelper.ThrowArgument($"{name} covariances have length {covariances.Length}, expected {count}·{block}.", nameof(covariances));
+        }
+        for (int k = 0; k < count; k++)
+        {
+            Lapack.CheckFinite(means.Slice(k * dimension, dimension), $"mean of {name} component", k, nameof(means));
+        }
+    }
+
+    private static void Transpose(ReadOnlySpan<double> a, Span<double> t, int d)
+    {
+        for (int i = 0; i < d; i++)
+        {
+            for (int j = 0; j < d; j++)
+            {
+                t[j * d + i] = a[i * d + j];
+            }
+        }
+    }
+
+    /// <summary>Forward substitution for L⁻¹ (lower triangular): one pass per column, O(d³/3), exact zeros above the diagonal.</summary>
+    private static void InvertLower(ReadOnlySpan<double> l, Span<double> inv, int d)
+    {
+        inv.Clear();
+        for (int i = 0; i < d; i++)
+        {
+            double dii = 1 / l[i * d + i];
+            inv[i * d + i] = dii;
+            for (int j = 0; j < i; j++)
+            {
+                // (L⁻¹)_ij = −(1/L_ii) Σ_{j ≤ k < i} L_ik (L⁻¹)_kj
+                double s = 0;
+                for (int k = j; k < i; k++)
+                {
+                    s += l[i * d + k] * inv[k * d + j];
+                }
+                inv[i * d + j] = -s * dii;
+            }
+        }
+    }
+}
