@@ -24,6 +24,8 @@ internal enum SimdWidth
 /// <remarks>
 /// Every operation is lane-wise and identical in all lanes, so a value computed in lane k does not depend on k
 /// or on what the other lanes hold: kernels may pad a partial block with copies of a real point.
+/// Kernel entry points are marked AggressiveOptimization: they are compiled fully optimised on first use instead
+/// of starting in tier-0 code (a one-shot metric or a short integration would otherwise run mostly unoptimised).
 /// Multiply-add is always fused (one rounding) at every width and there is no library transcendental here
 /// (exp is <see cref="SimdMath.ExpNonPositive{TOps, TV}"/>, built from these operations), so every width computes
 /// bit-identical lane values: forcing a width changes speed, never results.
@@ -69,6 +71,9 @@ internal interface ISimdOps<TV> where TV : struct
 
     static abstract TV Sqrt(TV x);
 
+    /// <summary>Sum of the lanes, in a fixed order for a given width.</summary>
+    static abstract double Sum(TV x);
+
     /// <summary>True when every lane is exactly zero (used to skip work whose contribution is exactly 0).</summary>
     static abstract bool AllZero(TV x);
 }
@@ -91,6 +96,7 @@ internal readonly struct Simd512 : ISimdOps<Vector512<double>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> ZeroWhereLess(Vector512<double> value, Vector512<double> x, Vector512<double> threshold) => Vector512.AndNot(value, Vector512.LessThan(x, threshold));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> ScaleByPowerOfTwo(Vector512<double> value, Vector512<double> magicRounded) => value * ((magicRounded.AsUInt64() + Vector512.Create(1023UL)) << 52).AsDouble();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Sqrt(Vector512<double> x) => Vector512.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector512<double> x) => Vector512.Sum(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllZero(Vector512<double> x) => Vector512.EqualsAll(x, Vector512<double>.Zero);
 }
 
@@ -112,6 +118,7 @@ internal readonly struct Simd256 : ISimdOps<Vector256<double>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> ZeroWhereLess(Vector256<double> value, Vector256<double> x, Vector256<double> threshold) => Vector256.AndNot(value, Vector256.LessThan(x, threshold));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> ScaleByPowerOfTwo(Vector256<double> value, Vector256<double> magicRounded) => value * ((magicRounded.AsUInt64() + Vector256.Create(1023UL)) << 52).AsDouble();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Sqrt(Vector256<double> x) => Vector256.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector256<double> x) => Vector256.Sum(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllZero(Vector256<double> x) => Vector256.EqualsAll(x, Vector256<double>.Zero);
 }
 
@@ -133,6 +140,7 @@ internal readonly struct Simd128 : ISimdOps<Vector128<double>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> ZeroWhereLess(Vector128<double> value, Vector128<double> x, Vector128<double> threshold) => Vector128.AndNot(value, Vector128.LessThan(x, threshold));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> ScaleByPowerOfTwo(Vector128<double> value, Vector128<double> magicRounded) => value * ((magicRounded.AsUInt64() + Vector128.Create(1023UL)) << 52).AsDouble();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Sqrt(Vector128<double> x) => Vector128.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector128<double> x) => Vector128.Sum(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllZero(Vector128<double> x) => Vector128.EqualsAll(x, Vector128<double>.Zero);
 }
 
@@ -154,6 +162,7 @@ internal readonly struct SimdScalar : ISimdOps<double>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double ZeroWhereLess(double value, double x, double threshold) => x < threshold ? 0.0 : value;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double ScaleByPowerOfTwo(double value, double magicRounded) => value * BitConverter.UInt64BitsToDouble((BitConverter.DoubleToUInt64Bits(magicRounded) + 1023UL) << 52);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sqrt(double x) => Math.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(double x) => x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllZero(double x) => x == 0.0;
 }
 
