@@ -107,7 +107,7 @@ internal static class PairwiseRowSums
             for (int k = 0; k < d; k++)
             {
                 double diff = Unsafe.Add(ref ySoa, k * stride + j) - Unsafe.Add(ref x, k);
-                sq = Math.FusedMultiplyAdd(diff, diff, sq);
+                sq = SimdScalar.MultiplyAdd(diff, diff, sq);
             }
             sum += term.Apply<SimdScalar, double>(sq);
         }

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 
 namespace GmmFlow.Simd;
 
@@ -26,16 +28,14 @@ internal enum SimdWidth
 /// or on what the other lanes hold: kernels may pad a partial block with copies of a real point.
 /// Kernel entry points are marked AggressiveOptimization: they are compiled fully optimised on first use instead
 /// of starting in tier-0 code (a one-shot metric or a short integration would otherwise run mostly unoptimised).
-/// Multiply-add is always fused (one rounding) at every width and there is no library transcendental here
-/// (exp is <see cref="SimdMath.ExpNonPositive{TOps, TV}"/>, built from these operations), so every width computes
-/// bit-identical lane values: forcing a width changes speed, never results.
+/// Multiply-add is fused at every width (or at none, on hardware without FMA) and there is no library
+/// transcendental here (exp is <see cref="SimdMath.ExpNonPositive{TOps, TV}"/>, built from these operations), so
+/// every width computes bit-identical lane values: forcing a width changes speed, never results.
 /// </remarks>
 internal interface ISimdOps<TV> where TV : struct
 {
     /// <summary>Lanes per vector.</summary>
     static abstract int Count { get; }
-
-    static abstract bool IsAccelerated { get; }
 
     static abstract TV Zero { get; }
 
@@ -54,7 +54,7 @@ internal interface ISimdOps<TV> where TV : struct
 
     static abstract TV Divide(TV a, TV b);
 
-    /// <summary>a·b + c with a single rounding.</summary>
+    /// <summary>a·b + c, with a single rounding wherever the hardware fuses (see <see cref="SimdDispatch.HardwareFma"/>).</summary>
     static abstract TV MultiplyAdd(TV a, TV b, TV c);
 
     /// <summary>Lane-wise maximum; NaN handling is the hardware's (only finite inputs matter to callers).</summary>
@@ -82,7 +82,6 @@ internal interface ISimdOps<TV> where TV : struct
 internal readonly struct Simd512 : ISimdOps<Vector512<double>>
 {
     public static int Count => Vector512<double>.Count;
-    public static bool IsAccelerated => Vector512.IsHardwareAccelerated;
     public static Vector512<double> Zero => Vector512<double>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Create(double value) => Vector512.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Load(ref double source) => Vector512.LoadUnsafe(ref source);
@@ -91,7 +90,7 @@ internal readonly struct Simd512 : ISimdOps<Vector512<double>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Subtract(Vector512<double> a, Vector512<double> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Multiply(Vector512<double> a, Vector512<double> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Divide(Vector512<double> a, Vector512<double> b) => a / b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> MultiplyAdd(Vector512<double> a, Vector512<double> b, Vector512<double> c) => Vector512.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> MultiplyAdd(Vector512<double> a, Vector512<double> b, Vector512<double> c) => SimdDispatch.HardwareFma ? Vector512.FusedMultiplyAdd(a, b, c) : a * b + c;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Max(Vector512<double> a, Vector512<double> b) => Vector512.MaxNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> ZeroWhereLess(Vector512<double> value, Vector512<double> x, Vector512<double> threshold) => Vector512.AndNot(value, Vector512.LessThan(x, threshold));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> ScaleByPowerOfTwo(Vector512<double> value, Vector512<double> magicRounded) => value * ((magicRounded.AsUInt64() + Vector512.Create(1023UL)) << 52).AsDouble();
@@ -104,7 +103,6 @@ internal readonly struct Simd512 : ISimdOps<Vector512<double>>
 internal readonly struct Simd256 : ISimdOps<Vector256<double>>
 {
     public static int Count => Vector256<double>.Count;
-    public static bool IsAccelerated => Vector256.IsHardwareAccelerated;
     public static Vector256<double> Zero => Vector256<double>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Create(double value) => Vector256.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Load(ref double source) => Vector256.LoadUnsafe(ref source);
@@ -113,7 +111,7 @@ internal readonly struct Simd256 : ISimdOps<Vector256<double>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Subtract(Vector256<double> a, Vector256<double> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Multiply(Vector256<double> a, Vector256<double> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Divide(Vector256<double> a, Vector256<double> b) => a / b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> MultiplyAdd(Vector256<double> a, Vector256<double> b, Vector256<double> c) => Vector256.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> MultiplyAdd(Vector256<double> a, Vector256<double> b, Vector256<double> c) => SimdDispatch.HardwareFma ? Vector256.FusedMultiplyAdd(a, b, c) : a * b + c;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Max(Vector256<double> a, Vector256<double> b) => Vector256.MaxNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> ZeroWhereLess(Vector256<double> value, Vector256<double> x, Vector256<double> threshold) => Vector256.AndNot(value, Vector256.LessThan(x, threshold));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> ScaleByPowerOfTwo(Vector256<double> value, Vector256<double> magicRounded) => value * ((magicRounded.AsUInt64() + Vector256.Create(1023UL)) << 52).AsDouble();
@@ -126,7 +124,6 @@ internal readonly struct Simd256 : ISimdOps<Vector256<double>>
 internal readonly struct Simd128 : ISimdOps<Vector128<double>>
 {
     public static int Count => Vector128<double>.Count;
-    public static bool IsAccelerated => Vector128.IsHardwareAccelerated;
     public static Vector128<double> Zero => Vector128<double>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Create(double value) => Vector128.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Load(ref double source) => Vector128.LoadUnsafe(ref source);
@@ -135,7 +132,7 @@ internal readonly struct Simd128 : ISimdOps<Vector128<double>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Subtract(Vector128<double> a, Vector128<double> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Multiply(Vector128<double> a, Vector128<double> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Divide(Vector128<double> a, Vector128<double> b) => a / b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> MultiplyAdd(Vector128<double> a, Vector128<double> b, Vector128<double> c) => Vector128.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> MultiplyAdd(Vector128<double> a, Vector128<double> b, Vector128<double> c) => SimdDispatch.HardwareFma ? Vector128.FusedMultiplyAdd(a, b, c) : a * b + c;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Max(Vector128<double> a, Vector128<double> b) => Vector128.MaxNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> ZeroWhereLess(Vector128<double> value, Vector128<double> x, Vector128<double> threshold) => Vector128.AndNot(value, Vector128.LessThan(x, threshold));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> ScaleByPowerOfTwo(Vector128<double> value, Vector128<double> magicRounded) => value * ((magicRounded.AsUInt64() + Vector128.Create(1023UL)) << 52).AsDouble();
@@ -148,7 +145,6 @@ internal readonly struct Simd128 : ISimdOps<Vector128<double>>
 internal readonly struct SimdScalar : ISimdOps<double>
 {
     public static int Count => 1;
-    public static bool IsAccelerated => true;
     public static double Zero => 0.0;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Create(double value) => value;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Load(ref double source) => source;
@@ -157,7 +153,7 @@ internal readonly struct SimdScalar : ISimdOps<double>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Subtract(double a, double b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Multiply(double a, double b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Divide(double a, double b) => a / b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double MultiplyAdd(double a, double b, double c) => Math.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double MultiplyAdd(double a, double b, double c) => SimdDispatch.HardwareFma ? Math.FusedMultiplyAdd(a, b, c) : a * b + c;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Max(double a, double b) => a > b ? a : b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double ZeroWhereLess(double value, double x, double threshold) => x < threshold ? 0.0 : value;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double ScaleByPowerOfTwo(double value, double magicRounded) => value * BitConverter.UInt64BitsToDouble((BitConverter.DoubleToUInt64Bits(magicRounded) + 1023UL) << 52);
@@ -169,6 +165,18 @@ internal readonly struct SimdScalar : ISimdOps<double>
 /// <summary>Resolves <see cref="SimdWidth.Auto"/> and rejects widths the hardware cannot run.</summary>
 internal static class SimdDispatch
 {
+    /// <summary>
+    /// Whether multiply-add is fused in hardware (x64 FMA3, Arm64). A JIT-time constant. Where it is not (an x64
+    /// Native-AOT build for the default x86-64-v2 baseline), the fused operation is a software routine some 20 times
+    /// slower, so the kernels use a·b + c there instead: every width still agrees with every other on that machine.
+    /// Publish Native AOT with IlcInstructionSet=x86-64-v3 (or native) to get FMA, AVX2 and AVX-512 paths.
+    /// </summary>
+    public static bool HardwareFma
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Fma.IsSupported || AdvSimd.Arm64.IsSupported;
+    }
+
     /// <summary>The width <see cref="SimdWidth.Auto"/> resolves to on this machine.</summary>
     public static SimdWidth Best { get; } =
         Vector512.IsHardwareAccelerated ? SimdWidth.V512 :
