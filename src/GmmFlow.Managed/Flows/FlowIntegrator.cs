@@ -151,8 +151,11 @@ public static class FlowIntegrator
         for (int k = 0; k < options.Steps; k++)
         {
             options.CancellationToken.ThrowIfCancellationRequested();
+            // End-of-step evaluations use the grid time itself (not t + h, which can differ in the last bit), so a
+            // field that caches its per-time data sees the same t again at the start of the next step.
             double t = options.TimeAt(k);
-            double h = options.TimeAt(k + 1) - t;
+            double tNext = options.TimeAt(k + 1);
+            double h = tNext - t;
             switch (scheme)
             {
                 case Scheme.EulerMaruyama:
@@ -175,12 +178,12 @@ public static class FlowIntegrator
                 case Scheme.Heun:
                     field.Evaluate(t, x, v);
                     ParallelChunks.Run(elementChunks, new Axpy { Target = xt!, A = x, B = v, Scale = h }, dop);
-                    field.Evaluate(t + h, xt!, acc!);
+                    field.Evaluate(tNext, xt!, acc!);
                     ParallelChunks.Run(elementChunks, new HeunFinish { X = x, K1 = v, K2 = acc!, HalfH = 0.5 * h }, dop);
                     break;
 
                 default:
-                    RungeKutta4Step(field, t, h, x, v, xt!, acc!, elementChunks, dop);
+                    RungeKutta4Step(field, t, tNext, x, v, xt!, acc!, elementChunks, dop);
                     break;
             }
 
@@ -198,17 +201,17 @@ public static class FlowIntegrator
     }
 
     /// <summary>k1 = v(t, x); k2 = v(t + h/2, x + h/2 k1); k3 = v(t + h/2, x + h/2 k2); k4 = v(t + h, x + h k3).</summary>
-    private static void RungeKutta4Step(IVelocityField field, double t, double h, double[] x, double[] k, double[] xt, double[] acc,
+    private static void RungeKutta4Step(IVelocityField field, double t, double tNext, double[] x, double[] k, double[] xt, double[] acc,
                                         int chunks, int dop)
     {
-        double half = 0.5 * h;
+        double h = tNext - t, half = 0.5 * h;
         field.Evaluate(t, x, k);
         ParallelChunks.Run(chunks, new RungeKuttaStage { X = x, K = k, Acc = acc, Xt = xt, First = true, C = half }, dop);
         field.Evaluate(t + half, xt, k);
         ParallelChunks.Run(chunks, new RungeKuttaStage { X = x, K = k, Acc = acc, Xt = xt, First = false, C = half }, dop);
         field.Evaluate(t + half, xt, k);
         ParallelChunks.Run(chunks, new RungeKuttaStage { X = x, K = k, Acc = acc, Xt = xt, First = false, C = h }, dop);
-        field.Evaluate(t + h, xt, k);
+        field.Evaluate(tNext, xt, k);
         ParallelChunks.Run(chunks, new RungeKuttaFinish { X = x, K = k, Acc = acc, SixthH = h / 6.0 }, dop);
     }
 

@@ -38,6 +38,12 @@ internal abstract class FrameVelocityField : IVelocityField
             _preparedTime = double.NaN; // a throwing Prepare must not leave a half-built frame marked valid
             _frame.Reset();
             Prepare(t, _frame);
+            if (_frame.TryFindNonFinite(out int pair, out int position, out double value))
+            {
+                // Position is the offset in the pair's packed block [c | m | W | K | b].
+                ThrowHelper.ThrowNonFinite($"packed velocity-field parameters [c | m | W | K | b] at t = {t} of pair", pair, position,
+                                           value, nameof(t));
+            }
             _preparedTime = t;
         }
         return _frame;

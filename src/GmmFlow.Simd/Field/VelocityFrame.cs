@@ -184,6 +184,29 @@ internal sealed class VelocityFrame
     }
 
     /// <summary>
+    /// Finds the first non-finite number among the pairs' parameters (as stored: c, m, W, K, b), for the validating
+    /// layer. Returns false when all are finite; otherwise the pair, the offset in its block and the value.
+    /// </summary>
+    public bool TryFindNonFinite(out int pair, out int position, out double value)
+    {
+        for (pair = 0; pair < PairCount; pair++)
+        {
+            ReadOnlySpan<double> block = _data.AsSpan(pair * Stride, Stride);
+            for (position = 0; position < block.Length; position++)
+            {
+                if (!double.IsFinite(block[position]))
+                {
+                    value = block[position];
+                    return true;
+                }
+            }
+        }
+        pair = position = -1;
+        value = 0.0;
+        return false;
+    }
+
+    /// <summary>
     /// Single point: writes v(x) to <paramref name="velocity"/> and returns log Σ_p λ_p N(x; m_p, Σ_p). Allocation-free;
     /// runs the same kernel and width as the batch path, so it is bit-identical to evaluating x inside a batch.
     /// </summary>

@@ -7,6 +7,7 @@ namespace GmmFlow.Simd;
 /// Lanes: lane k of every vector is point k of the block.
 /// Scalar equivalent, per point x: ℓ_p = c_p − ½ (w_p (x − m_p))²; M = max_p ℓ_p;
 /// S = Σ_p e^{ℓ_p − M}; A = Σ_p e^{ℓ_p − M} (b_p + k_p (x − m_p)); the caller forms v = A / S.
+/// Tail: always a full block; <see cref="VelocityBatch"/> pads a partial one with copies of its last point.
 /// </summary>
 internal static class VelocityKernelD1
 {

@@ -8,6 +8,7 @@ namespace GmmFlow.Simd;
 /// Lanes: lane k of every vector is point k of the block (x0, x1 its two coordinates).
 /// Scalar equivalent, per point x and pair p: y = x − m_p; z0 = w00 y0; z1 = w10 y0 + w11 y1;
 /// ℓ_p = c_p − ½(z0² + z1²); u_p = b_p + K_p y; S = Σ_p e^{ℓ_p − M}; A = Σ_p e^{ℓ_p − M} u_p, M = max_p ℓ_p.
+/// Tail: always a full block; <see cref="VelocityBatch"/> pads a partial one with copies of its last point.
 /// </summary>
 internal static class VelocityKernelD2
 {

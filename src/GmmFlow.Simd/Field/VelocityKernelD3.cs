@@ -7,6 +7,7 @@ namespace GmmFlow.Simd;
 /// Lanes: lane k of every vector is point k of the block (x0, x1, x2 its coordinates).
 /// Scalar equivalent, per point x and pair p: y = x − m_p; z = W_p y (lower-triangular);
 /// ℓ_p = c_p − ½|z|²; u_p = b_p + K_p y; S = Σ_p e^{ℓ_p − M}; A = Σ_p e^{ℓ_p − M} u_p, M = max_p ℓ_p.
+/// Tail: always a full block; <see cref="VelocityBatch"/> pads a partial one with copies of its last point.
 /// </summary>
 internal static class VelocityKernelD3
 {

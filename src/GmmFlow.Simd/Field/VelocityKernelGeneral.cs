@@ -9,6 +9,7 @@ namespace GmmFlow.Simd;
 /// <c>ell[p]</c> = ℓ_p). Matrix entries are broadcast to all lanes.
 /// Scalar equivalent, per point x and pair p: y = x − m_p; z_i = Σ_{j≤i} W_ij y_j; ℓ_p = c_p − ½ Σ_i z_i²;
 /// M = max_p ℓ_p; w_p = e^{ℓ_p − M}; S = Σ_p w_p; A_i = Σ_p w_p (b_i + Σ_j K_ij y_j).
+/// Tail: always a full block; <see cref="VelocityBatch"/> pads a partial one with copies of its last point.
 /// </summary>
 /// <remarks>
 /// Rows are processed four at a time in both passes (the frame stores W and K interleaved for that): a single row is one chain of dependent multiply-adds

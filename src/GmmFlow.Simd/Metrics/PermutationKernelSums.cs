@@ -19,6 +19,8 @@ namespace GmmFlow.Simd;
 /// <remarks>
 /// Lanes: in the kernel tile, lane k holds the pair (z_i, z_{j+k}); in the product, lane k holds column b + k
 /// of the label matrix (columns are padded to a multiple of 8, so every width divides them).
+/// Tails: columns are padded with zero labels to a multiple of 8; a last row tile with fewer rows uses the one-row
+/// product; kernel-tile entries with j ≤ i or j ≥ N are set to 0 after the whole vectors are computed.
 /// Tiles of <see cref="TileRows"/> rows run in parallel; each writes its own partial P, Q, V, summed afterwards
 /// in tile order, so results do not depend on thread count.
 /// </remarks>

@@ -305,6 +305,41 @@ public class VelocityFrameTests
     }
 
     [Fact]
+    public void Kernel_DoesNotThrowOnNaN_AndANaNPointLeavesItsLaneNeighboursIntact()
+    {
+        // The kernel is not the validating layer: a NaN point gives a NaN velocity, and the other points in the same
+        // vector are unaffected (lanes never mix).
+        var problem = FieldProblem.Random(3, pairs: 4, seed: 6);
+        VelocityFrame frame = problem.BuildFrame();
+        double[] x = problem.RandomPoints(8, seed: 2);
+        var clean = new double[x.Length];
+        frame.EvaluateBatch(x, clean, default, 1, SimdDispatch.Best, generalOnly: false);
+        foreach (bool general in new[] { false, true })
+        {
+            double[] dirty = (double[])x.Clone();
+            dirty[3 * 3 + 1] = double.NaN; // point 3
+            var v = new double[x.Length];
+            var ld = new double[8];
+            frame.EvaluateBatch(dirty, v, ld, 1, SimdDispatch.Best, general);
+            for (int i = 0; i < 8; i++)
+            {
+                for (int j = 0; j < 3; j++)
+                {
+                    if (i == 3)
+                    {
+                        Assert.True(double.IsNaN(v[i * 3 + j]));
+                    }
+                    else
+                    {
+                        Assert.Equal(clean[i * 3 + j], v[i * 3 + j], 1e-15);
+                    }
+                }
+            }
+            Assert.True(double.IsNaN(ld[3]));
+        }
+    }
+
+    [Fact]
     public void ShapeErrors_AreArgumentExceptions()
     {
         var problem = FieldProblem.Random(3, pairs: 2, seed: 1);

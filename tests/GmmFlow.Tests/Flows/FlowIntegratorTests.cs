@@ -174,15 +174,20 @@ public class FlowIntegratorTests
         Assert.Equal(a, b);
     }
 
-    [Fact]
-    public void FieldIsPreparedOncePerDistinctTime()
+    [Theory]
+    [InlineData(0.0, 1.0, 8)]
+    [InlineData(0.3, 1.7, 7)] // grid times that are not binary fractions
+    public void FieldIsPreparedOncePerDistinctTime(double t0, double t1, int steps)
     {
         var problem = Field.FieldProblem.Random(2, pairs: 3, seed: 2);
-        var field = new MovingMixtureField(problem);
         double[] x = problem.RandomPoints(10, seed: 1);
-        FlowIntegrator.RungeKutta4(field, x, new IntegrationOptions { Steps = 8 });
-        // RK4 evaluates at t, t + h/2 (twice) and t + h; t + h is the next step's t: 2 distinct times per step + the end.
-        Assert.Equal(2 * 8 + 1, field.Prepared);
+        var rk4 = new MovingMixtureField(problem);
+        FlowIntegrator.RungeKutta4(rk4, x, new IntegrationOptions { StartTime = t0, EndTime = t1, Steps = steps });
+        // RK4 evaluates at t, t + h/2 (twice) and t + h, and t + h is the next step's t: 2 distinct times per step + the end.
+        Assert.Equal(2 * steps + 1, rk4.Prepared);
+        var heun = new MovingMixtureField(problem);
+        FlowIntegrator.Heun(heun, x, new IntegrationOptions { StartTime = t0, EndTime = t1, Steps = steps });
+        Assert.Equal(steps + 1, heun.Prepared);
     }
 
     [Fact]
@@ -266,5 +271,18 @@ public class FlowIntegratorTests
         Assert.Equal(1, error.Index);
         Assert.Equal(1, error.Position);
         Assert.Equal(0, field.Prepared);
+    }
+
+    [Fact]
+    public void MixtureField_RejectsNonFiniteFrameParameters()
+    {
+        var problem = Field.FieldProblem.Random(2, pairs: 3, seed: 2);
+        var field = new MovingMixtureField(problem) { BreaksAt = 0.5 };
+        double[] x = problem.RandomPoints(4, seed: 1);
+        var error = Assert.Throws<NonFiniteValueException>(() => FlowIntegrator.Euler(field, x, new IntegrationOptions { Steps = 4 }));
+        Assert.Equal(1, error.Index);
+        Assert.True(double.IsNaN(error.Value));
+        // The frame is not left marked as prepared for the broken time.
+        Assert.Throws<NonFiniteValueException>(() => field.Evaluate(0.5, x, new double[x.Length]));
     }
 }

@@ -41,6 +41,9 @@ internal sealed class MovingMixtureField : FrameVelocityField
         MaxDegreeOfParallelism = maxDegreeOfParallelism;
     }
 
+    /// <summary>From this time on, pair 1's offset is NaN (a broken per-time computation).</summary>
+    public double BreaksAt { get; init; } = double.PositiveInfinity;
+
     public int Prepared { get; private set; }
 
     protected override void Prepare(double t, VelocityFrame frame)
@@ -59,8 +62,13 @@ internal sealed class MovingMixtureField : FrameVelocityField
             {
                 factor[i] = (1 + 0.5 * t) * _problem.Cholesky[p * d * d + i];
             }
+            double[] offset = _problem.Offsets.AsSpan(p * d, d).ToArray();
+            if (p == 1 && t >= BreaksAt)
+            {
+                offset[0] = double.NaN;
+            }
             frame.SetPair(p, _problem.LogWeights[p], mean, factor, TriangularFactor.Cholesky,
-                          _problem.Gains.AsSpan(p * d * d, d * d), _problem.Offsets.AsSpan(p * d, d));
+                          _problem.Gains.AsSpan(p * d * d, d * d), offset);
         }
     }
 }
