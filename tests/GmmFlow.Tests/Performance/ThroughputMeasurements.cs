@@ -107,7 +107,7 @@ public class ThroughputMeasurements(ITestOutputHelper output)
     public void Integrators()
     {
         var problem = FieldProblem.Random(2, pairs: 19, seed: 1);
-        var field = new Flows.MovingMixtureField(problem);
+        var field = new Integrators.MovingMixtureField(problem);
         double[] start = problem.RandomPoints(100_000, seed: 2);
         var x = (double[])start.Clone();
         (double em, _) = Time(() =>

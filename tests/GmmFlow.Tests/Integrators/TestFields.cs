@@ -1,6 +1,6 @@
 using GmmFlow.Simd;
 
-namespace GmmFlow.Tests.Flows;
+namespace GmmFlow.Tests.Integrators;
 
 /// <summary>v(t, x) = A x, optionally multiplied by cos t (then x(t) = exp((sin t − sin t0) A) x0).</summary>
 internal sealed class LinearField(double[] a, int dimension, bool cosineInTime = false) : IVelocityField

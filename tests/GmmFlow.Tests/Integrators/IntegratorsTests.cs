@@ -1,8 +1,8 @@
 using Xunit;
 
-namespace GmmFlow.Tests.Flows;
+namespace GmmFlow.Tests.Integrators;
 
-public class FlowIntegratorTests
+public class IntegratorsTests
 {
     // A = [[−a, w, 0], [−w, −a, 0], [0, 0, c]]: exp(τA) = e^{−aτ} R(wτ) ⊕ e^{cτ}, R the rotation by wτ.
     private const double DecayA = 0.7, OmegaW = 2.3, GrowthC = 0.4;
