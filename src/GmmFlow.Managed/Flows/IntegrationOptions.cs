@@ -28,7 +28,10 @@ public sealed class IntegrationOptions
     /// <summary>Receives the completed fraction in (0, 1], at most about 100 times per run and always at the end.</summary>
     public IProgress<double>? Progress { get; init; }
 
-    /// <summary>Checked before every step; on cancellation the states are left as they were before the call.</summary>
+    /// <summary>
+    /// Checked before every step; on cancellation (<see cref="OperationCanceledException"/>) the states are left as
+    /// they were before the call, and a trajectory holds the snapshots taken so far.
+    /// </summary>
     public CancellationToken CancellationToken { get; init; }
 
     internal void Validate()
