@@ -9,8 +9,8 @@ namespace GmmFlow;
 /// <remarks>
 /// <para>The field is evaluated once per stage for the whole batch (it does its per-time work once and may use
 /// several threads); the per-particle updates and the noise are split over particle chunks. Every particle's
-/// arithmetic is the same whatever the split, so results are bit-identical for any
-/// <see cref="IntegrationOptions.MaxDegreeOfParallelism"/> when the field's are.</para>
+/// arithmetic is the same whatever the split, so results are bit-identical with and without
+/// <see cref="IntegrationOptions.Parallel"/> when the field's are.</para>
 /// <para>Allocations: one copy of the states plus one to three scratch arrays of the same size per call (and a small
 /// noise buffer for Euler–Maruyama), none per step beyond what the field allocates.</para>
 /// </remarks>
@@ -137,8 +137,7 @@ public static class FlowIntegrator
         int particlesPerChunk = Math.Max(1, NormalsPerChunk / d);
         int particleChunks = (n + particlesPerChunk - 1) / particlesPerChunk;
         double[]? normals = noise > 0.0 ? new double[particleChunks * d] : null; // one particle's ξ per chunk
-        int dop = options.MaxDegreeOfParallelism;
-        int elementChunks = (x.Length + ElementsPerChunk - 1) / ElementsPerChunk;
+        bool parallel = options.Parallel;
         int saved = 0;
         if (snapshots > 0)
         {
@@ -162,28 +161,28 @@ public static class FlowIntegrator
                     field.Evaluate(t, x, v);
                     if (noise == 0.0)
                     {
-                        ParallelChunks.Run(elementChunks, new Axpy { Target = x, A = x, B = v, Scale = h }, dop);
+                        For(x.Length, ElementsPerChunk, new Axpy { Target = x, A = x, B = v, Scale = h }, parallel);
                     }
                     else
                     {
                         var body = new EulerMaruyamaStep
                         {
-                            X = x, V = v, Normals = normals!, Dimension = d, Particles = n, PerChunk = particlesPerChunk, H = h,
+                            X = x, V = v, Normals = normals!, Dimension = d, PerChunk = particlesPerChunk, H = h,
                             NoiseScale = noise * Math.Sqrt(h), Rng = rng, FirstCounter = (ulong)k * (ulong)((d + 1) / 2),
                         };
-                        ParallelChunks.Run(particleChunks, body, dop);
+                        For(n, particlesPerChunk, body, parallel);
                     }
                     break;
 
                 case Scheme.Heun:
                     field.Evaluate(t, x, v);
-                    ParallelChunks.Run(elementChunks, new Axpy { Target = xt!, A = x, B = v, Scale = h }, dop);
+                    For(x.Length, ElementsPerChunk, new Axpy { Target = xt!, A = x, B = v, Scale = h }, parallel);
                     field.Evaluate(tNext, xt!, acc!);
-                    ParallelChunks.Run(elementChunks, new HeunFinish { X = x, K1 = v, K2 = acc!, HalfH = 0.5 * h }, dop);
+                    For(x.Length, ElementsPerChunk, new HeunFinish { X = x, K1 = v, K2 = acc!, HalfH = 0.5 * h }, parallel);
                     break;
 
                 default:
-                    RungeKutta4Step(field, t, tNext, x, v, xt!, acc!, elementChunks, dop);
+                    RungeKutta4Step(field, t, tNext, x, v, xt!, acc!, parallel);
                     break;
             }
 
@@ -202,34 +201,40 @@ public static class FlowIntegrator
 
     /// <summary>k1 = v(t, x); k2 = v(t + h/2, x + h/2 k1); k3 = v(t + h/2, x + h/2 k2); k4 = v(t + h, x + h k3).</summary>
     private static void RungeKutta4Step(IVelocityField field, double t, double tNext, double[] x, double[] k, double[] xt, double[] acc,
-                                        int chunks, int dop)
+                                        bool parallel)
     {
         double h = tNext - t, half = 0.5 * h;
         field.Evaluate(t, x, k);
-        ParallelChunks.Run(chunks, new RungeKuttaStage { X = x, K = k, Acc = acc, Xt = xt, First = true, C = half }, dop);
+        For(x.Length, ElementsPerChunk, new RungeKuttaStage { X = x, K = k, Acc = acc, Xt = xt, First = true, C = half }, parallel);
         field.Evaluate(t + half, xt, k);
-        ParallelChunks.Run(chunks, new RungeKuttaStage { X = x, K = k, Acc = acc, Xt = xt, First = false, C = half }, dop);
+        For(x.Length, ElementsPerChunk, new RungeKuttaStage { X = x, K = k, Acc = acc, Xt = xt, First = false, C = half }, parallel);
         field.Evaluate(t + half, xt, k);
-        ParallelChunks.Run(chunks, new RungeKuttaStage { X = x, K = k, Acc = acc, Xt = xt, First = false, C = h }, dop);
+        For(x.Length, ElementsPerChunk, new RungeKuttaStage { X = x, K = k, Acc = acc, Xt = xt, First = false, C = h }, parallel);
         field.Evaluate(tNext, xt, k);
-        ParallelChunks.Run(chunks, new RungeKuttaFinish { X = x, K = k, Acc = acc, SixthH = h / 6.0 }, dop);
+        For(x.Length, ElementsPerChunk, new RungeKuttaFinish { X = x, K = k, Acc = acc, SixthH = h / 6.0 }, parallel);
     }
 
-    private static (int Start, int End) Range(int chunk, int perChunk, int length)
+    /// <summary>[0, count) in chunks of <paramref name="grain"/> on all cores, or in one piece on this thread.</summary>
+    private static void For<TBody>(int count, int grain, in TBody body, bool parallel) where TBody : struct, IRangeBody
     {
-        int start = chunk * perChunk;
-        return (start, Math.Min(length, start + perChunk));
+        if (parallel)
+        {
+            ParallelRange.For(count, grain, body);
+        }
+        else
+        {
+            body.Execute(0, count);
+        }
     }
 
     /// <summary>Target = A + Scale·B elementwise (Target may be A).</summary>
-    private struct Axpy : IChunkBody
+    private struct Axpy : IRangeBody
     {
         public double[] Target, A, B;
         public double Scale;
 
-        public readonly void Run(int chunk)
+        public readonly void Execute(int s, int e)
         {
-            (int s, int e) = Range(chunk, ElementsPerChunk, Target.Length);
             Span<double> target = Target.AsSpan(s, e - s);
             ReadOnlySpan<double> a = A.AsSpan(s, e - s), b = B.AsSpan(s, e - s);
             for (int i = 0; i < target.Length; i++)
@@ -240,14 +245,13 @@ public static class FlowIntegrator
     }
 
     /// <summary>X += h/2 (K1 + K2).</summary>
-    private struct HeunFinish : IChunkBody
+    private struct HeunFinish : IRangeBody
     {
         public double[] X, K1, K2;
         public double HalfH;
 
-        public readonly void Run(int chunk)
+        public readonly void Execute(int s, int e)
         {
-            (int s, int e) = Range(chunk, ElementsPerChunk, X.Length);
             Span<double> x = X.AsSpan(s, e - s);
             ReadOnlySpan<double> k1 = K1.AsSpan(s, e - s), k2 = K2.AsSpan(s, e - s);
             for (int i = 0; i < x.Length; i++)
@@ -258,15 +262,14 @@ public static class FlowIntegrator
     }
 
     /// <summary>Acc = K (first stage) or Acc += 2K; Xt = X + C·K.</summary>
-    private struct RungeKuttaStage : IChunkBody
+    private struct RungeKuttaStage : IRangeBody
     {
         public double[] X, K, Acc, Xt;
         public bool First;
         public double C;
 
-        public readonly void Run(int chunk)
+        public readonly void Execute(int s, int e)
         {
-            (int s, int e) = Range(chunk, ElementsPerChunk, X.Length);
             ReadOnlySpan<double> x = X.AsSpan(s, e - s), k = K.AsSpan(s, e - s);
             Span<double> acc = Acc.AsSpan(s, e - s), xt = Xt.AsSpan(s, e - s);
             for (int i = 0; i < x.Length; i++)
@@ -278,14 +281,13 @@ public static class FlowIntegrator
     }
 
     /// <summary>X += h/6 (Acc + K), Acc = k1 + 2k2 + 2k3 and K = k4.</summary>
-    private struct RungeKuttaFinish : IChunkBody
+    private struct RungeKuttaFinish : IRangeBody
     {
         public double[] X, K, Acc;
         public double SixthH;
 
-        public readonly void Run(int chunk)
+        public readonly void Execute(int s, int e)
         {
-            (int s, int e) = Range(chunk, ElementsPerChunk, X.Length);
             Span<double> x = X.AsSpan(s, e - s);
             ReadOnlySpan<double> k = K.AsSpan(s, e - s), acc = Acc.AsSpan(s, e - s);
             for (int i = 0; i < x.Length; i++)
@@ -296,19 +298,19 @@ public static class FlowIntegrator
     }
 
     /// <summary>X_i += h V_i + σ√h ξ_i for the particles of one chunk, ξ_i from stream i of the generator.</summary>
-    private struct EulerMaruyamaStep : IChunkBody
+    private struct EulerMaruyamaStep : IRangeBody
     {
         public double[] X, V, Normals;
-        public int Dimension, Particles, PerChunk;
+        public int Dimension, PerChunk;
         public double H, NoiseScale;
         public CounterRng Rng;
         public ulong FirstCounter;
 
-        public readonly void Run(int chunk)
+        public readonly void Execute(int s, int e)
         {
-            (int s, int e) = Range(chunk, PerChunk, Particles);
             int d = Dimension;
-            Span<double> xi = Normals.AsSpan(chunk * d, d);
+            Span<double> xi = Normals.AsSpan(s / PerChunk * d, d); // chunks start at multiples of PerChunk
+
             for (int p = s; p < e; p++)
             {
                 Rng.FillNormal((ulong)p, FirstCounter, xi);

@@ -23,8 +23,8 @@ internal abstract class FrameVelocityField : IVelocityField
 
     public int Dimension => _frame.Dimension;
 
-    /// <summary>Threads for the kernel (≤ 0: all processors). Results do not depend on it.</summary>
-    public int MaxDegreeOfParallelism { get; init; } = -1;
+    /// <summary>Whether the kernel may use all cores (the default); results are bit-identical either way.</summary>
+    public bool Parallel { get; init; } = true;
 
     /// <summary>Fills <paramref name="frame"/> (already <see cref="VelocityFrame.Reset"/>) with the active pairs at time t.</summary>
     protected abstract void Prepare(double t, VelocityFrame frame);
@@ -56,6 +56,6 @@ internal abstract class FrameVelocityField : IVelocityField
     public void Evaluate(double t, ReadOnlySpan<double> points, Span<double> velocities, Span<double> logDensities)
     {
         FiniteCheck.ThrowIfNonFinite(points, Dimension, "point", nameof(points));
-        FrameAt(t).EvaluateBatch(points, velocities, logDensities, MaxDegreeOfParallelism);
+        FrameAt(t).EvaluateBatch(points, velocities, logDensities, Parallel);
     }
 }

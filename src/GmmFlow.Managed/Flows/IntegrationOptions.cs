@@ -22,8 +22,11 @@ public sealed class IntegrationOptions
     /// </summary>
     public int SaveEvery { get; init; }
 
-    /// <summary>Threads for the per-particle updates (≤ 0, the default: all processors). Results do not depend on it.</summary>
-    public int MaxDegreeOfParallelism { get; init; } = -1;
+    /// <summary>
+    /// Whether the per-particle updates and noise run on all cores (GmmFlow's shared worker threads, the default) or
+    /// on the calling thread only. Results are bit-identical either way.
+    /// </summary>
+    public bool Parallel { get; init; } = true;
 
     /// <summary>Receives the completed fraction in (0, 1], at most about 100 times per run and always at the end.</summary>
     public IProgress<double>? Progress { get; init; }

@@ -7,7 +7,7 @@ namespace GmmFlow;
 /// and sliced Wasserstein-2. Used to check that transported samples match a target mixture.
 /// </summary>
 /// <remarks>
-/// The O(N²) sums run in parallel with SIMD lanes over pairs; every result is independent of the thread count
+/// The O(N²) sums run on all cores with SIMD lanes over pairs; every result is independent of the thread count
 /// (each row or tile is summed in a fixed order and the partial sums are combined in index order).
 /// Randomness (permutations, projection directions) comes from <see cref="CounterRng"/> and the given seed.
 /// </remarks>
@@ -80,15 +80,15 @@ public static class SampleMetrics
     /// <param name="dimension">d.</param>
     /// <param name="bandwidths">h_b &gt; 0; empty: <see cref="MedianHeuristicBandwidths"/>.</param>
     public static double MmdSquared(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int dimension, ReadOnlySpan<double> bandwidths = default)
-        => MmdSquared(x, y, dimension, bandwidths, maxDegreeOfParallelism: -1, SimdWidth.Auto);
+        => MmdSquared(x, y, dimension, bandwidths, parallel: true, SimdWidth.Auto);
 
     internal static double MmdSquared(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int dimension, ReadOnlySpan<double> bandwidths,
-                                      int maxDegreeOfParallelism, SimdWidth width)
+                                      bool parallel, SimdWidth width)
     {
         Validate(x, y, dimension, minimumPoints: 2);
         double[] h = ResolveBandwidths(x, y, dimension, bandwidths);
         var term = new GaussianKernelTerm(h);
-        (double sxx, double syy, double sxy) = PairSums(x, y, dimension, term, maxDegreeOfParallelism, width);
+        (double sxx, double syy, double sxy) = PairSums(x, y, dimension, term, parallel, width);
         double m = x.Length / dimension, n = y.Length / dimension;
         // Within-sample sums are over i < j; each unordered pair counts twice among the m(m−1) ordered ones.
         return 2.0 * sxx / (m * (m - 1)) + 2.0 * syy / (n * (n - 1)) - 2.0 * sxy / (m * n);
@@ -100,12 +100,12 @@ public static class SampleMetrics
     /// the two samples hold the same points; negative round-off (≲ 1e−16 relative) is returned as 0.
     /// </summary>
     public static double EnergyDistance(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int dimension)
-        => EnergyDistance(x, y, dimension, maxDegreeOfParallelism: -1, SimdWidth.Auto);
+        => EnergyDistance(x, y, dimension, parallel: true, SimdWidth.Auto);
 
-    internal static double EnergyDistance(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int dimension, int maxDegreeOfParallelism, SimdWidth width)
+    internal static double EnergyDistance(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int dimension, bool parallel, SimdWidth width)
     {
         Validate(x, y, dimension, minimumPoints: 1);
-        (double sxx, double syy, double sxy) = PairSums(x, y, dimension, new DistanceTerm(), maxDegreeOfParallelism, width);
+        (double sxx, double syy, double sxy) = PairSums(x, y, dimension, new DistanceTerm(), parallel, width);
         double m = x.Length / dimension, n = y.Length / dimension;
         double e = 2.0 * sxy / (m * n) - 2.0 * sxx / (m * m) - 2.0 * syy / (n * n);
         return Math.Max(0.0, e);
@@ -123,10 +123,10 @@ public static class SampleMetrics
     /// <param name="directions">Number of random directions (≥ 1).</param>
     /// <param name="seed">Direction l is drawn from stream l of <c>new CounterRng(seed)</c>.</param>
     public static double SlicedWasserstein2Squared(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int dimension, int directions = 128, ulong seed = 0)
-        => SlicedWasserstein2Squared(x, y, dimension, directions, seed, maxDegreeOfParallelism: -1);
+        => SlicedWasserstein2Squared(x, y, dimension, directions, seed, parallel: true);
 
     internal static double SlicedWasserstein2Squared(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int dimension, int directions, ulong seed,
-                                                     int maxDegreeOfParallelism)
+                                                     bool parallel)
     {
         Validate(x, y, dimension, minimumPoints: 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(directions, 1);
@@ -135,7 +135,14 @@ public static class SampleMetrics
         {
             X = x.ToArray(), Y = y.ToArray(), D = dimension, Rng = new CounterRng(seed), Result = perDirection,
         };
-        ParallelChunks.Run(directions, body, maxDegreeOfParallelism);
+        if (parallel)
+        {
+            ParallelRange.For(directions, 1, body);
+        }
+        else
+        {
+            body.Execute(0, directions);
+        }
         double sum = 0.0;
         foreach (double w in perDirection)
         {
@@ -159,7 +166,7 @@ public static class SampleMetrics
     public static MmdTestResult MmdPermutationTest(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int dimension, int permutations = 200,
                                                    ulong seed = 0, ReadOnlySpan<double> bandwidths = default)
     {
-        double[] statistics = PermutationStatistics(x, y, dimension, permutations, seed, bandwidths, -1, SimdWidth.Auto, out double[] h);
+        double[] statistics = PermutationStatistics(x, y, dimension, permutations, seed, bandwidths, parallel: true, SimdWidth.Auto, out double[] h);
         int atLeast = 0;
         for (int b = 1; b <= permutations; b++)
         {
@@ -173,7 +180,7 @@ public static class SampleMetrics
 
     /// <summary>Statistic of the identity labelling (index 0) and of each relabelling b (index b).</summary>
     internal static double[] PermutationStatistics(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int dimension, int permutations, ulong seed,
-                                                   ReadOnlySpan<double> bandwidths, int maxDegreeOfParallelism, SimdWidth width, out double[] usedBandwidths)
+                                                   ReadOnlySpan<double> bandwidths, bool parallel, SimdWidth width, out double[] usedBandwidths)
     {
         Validate(x, y, dimension, minimumPoints: 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(permutations, 1);
@@ -211,7 +218,7 @@ public static class SampleMetrics
         var q = new double[columns];
         var v = new double[columns];
         PermutationKernelSums.Compute(z, zSoa, d, labels, columns, onesColumn, new GaussianKernelTerm(usedBandwidths), p, q, v,
-                                      maxDegreeOfParallelism, width);
+                                      parallel, width);
 
         // Per labelling with e its 0/1 column and r_i = Σ_{j≠i} K_ij: within-first = 2P, eᵀr = V + Q, all pairs = 2U
         // with U = Q[ones]; cross = eᵀr − within-first; within-second = all − 2eᵀr + within-first.
@@ -250,7 +257,7 @@ public static class SampleMetrics
 
     /// <summary>(Σ_{i&lt;j} within x, Σ_{i&lt;j} within y, Σ over all cross pairs) of a pair term.</summary>
     private static (double Sxx, double Syy, double Sxy) PairSums<TTerm>(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int d, TTerm term,
-                                                                        int maxDegreeOfParallelism, SimdWidth width)
+                                                                        bool parallel, SimdWidth width)
         where TTerm : struct, IPairTerm
     {
         double[] xa = x.ToArray(), ya = y.ToArray();
@@ -259,11 +266,11 @@ public static class SampleMetrics
         double[] ySoa = PairwiseRowSums.ToSoa(ya, d, n);
         var rowsX = new double[m];
         var rowsY = new double[n];
-        PairwiseRowSums.Compute(xa, xSoa, m, m, d, upperOnly: true, term, rowsX, maxDegreeOfParallelism, width);
+        PairwiseRowSums.Compute(xa, xSoa, m, m, d, upperOnly: true, term, rowsX, parallel, width);
         double sxx = SumInOrder(rowsX);
-        PairwiseRowSums.Compute(ya, ySoa, n, n, d, upperOnly: true, term, rowsY, maxDegreeOfParallelism, width);
+        PairwiseRowSums.Compute(ya, ySoa, n, n, d, upperOnly: true, term, rowsY, parallel, width);
         double syy = SumInOrder(rowsY);
-        PairwiseRowSums.Compute(xa, ySoa, n, n, d, upperOnly: false, term, rowsX, maxDegreeOfParallelism, width);
+        PairwiseRowSums.Compute(xa, ySoa, n, n, d, upperOnly: false, term, rowsX, parallel, width);
         double sxy = SumInOrder(rowsX);
         return (sxx, syy, sxy);
     }
@@ -314,13 +321,21 @@ public static class SampleMetrics
     }
 
     /// <summary>One random direction: project both samples, sort, exact 1-D W2² between the empirical quantile functions.</summary>
-    private struct SlicedDirection : IChunkBody
+    private struct SlicedDirection : IRangeBody
     {
         public double[] X, Y, Result;
         public int D;
         public CounterRng Rng;
 
-        public readonly void Run(int direction)
+        public readonly void Execute(int start, int end)
+        {
+            for (int direction = start; direction < end; direction++)
+            {
+                Run(direction);
+            }
+        }
+
+        private readonly void Run(int direction)
         {
             int d = D;
             Span<double> theta = d <= 256 ? stackalloc double[d] : new double[d];

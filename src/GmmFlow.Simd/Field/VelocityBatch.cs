@@ -14,7 +14,7 @@ namespace GmmFlow.Simd;
 /// Tail handling: a final block with fewer than <c>Count</c> points is padded with copies of its last point, run
 /// at the same width, and only the real lanes are written back. Every point is therefore computed by the same
 /// instruction sequence wherever it sits (main loop, tail, any chunk of any thread): results are bit-identical
-/// for every thread count and for single-point evaluation.
+/// with or without threads and for single-point evaluation.
 /// </remarks>
 internal static class VelocityBatch
 {
@@ -28,18 +28,17 @@ internal static class VelocityBatch
     public static int Lanes(SimdWidth width) => (int)width;
 
     public static unsafe void Run(VelocityFrame frame, ReadOnlySpan<double> points, Span<double> velocities,
-                                  Span<double> logDensities, int maxDegreeOfParallelism, SimdWidth width, bool generalOnly)
+                                  Span<double> logDensities, bool parallel, SimdWidth width, bool generalOnly)
     {
         int d = frame.Dimension;
         int n = points.Length / d;
         int lanes = Lanes(width);
-        int workers = ParallelChunks.ResolveWorkers(maxDegreeOfParallelism);
         long workPerPoint = (long)frame.PairCount * (d * d + d * (d + 1) / 2 + 4 * d + 24);
         int minPoints = (int)Math.Max(lanes, Math.Min(n, MinChunkWork / workPerPoint));
         bool wantLogDensity = !logDensities.IsEmpty;
         double ignored = 0.0;
 
-        if (workers == 1 || n <= minPoints)
+        if (!parallel || ParallelRange.Concurrency == 1 || n <= minPoints)
         {
             RunRange(frame, ref MemoryMarshal.GetReference(points), ref MemoryMarshal.GetReference(velocities),
                      ref wantLogDensity ? ref MemoryMarshal.GetReference(logDensities) : ref ignored,
@@ -47,11 +46,11 @@ internal static class VelocityBatch
             return;
         }
 
-        // About four chunks per worker balances uneven progress (other processes share the cores); chunk sizes
-        // are multiples of the lane count so only the last chunk has a padded tail.
-        int perChunk = Math.Max(minPoints, (n + 4 * workers - 1) / (4 * workers));
-        perChunk = (perChunk + lanes - 1) / lanes * lanes;
-        int chunks = (n + perChunk - 1) / perChunk;
+        // About four chunks per thread balances uneven progress (other processes share the cores); chunk sizes are
+        // multiples of the lane count so only the last chunk has a padded tail.
+        int threads = ParallelRange.Concurrency;
+        int grain = Math.Max(minPoints, (n + 4 * threads - 1) / (4 * threads));
+        grain = (grain + lanes - 1) / lanes * lanes;
         fixed (double* px = points)
         fixed (double* pv = velocities)
         fixed (double* pl = logDensities)
@@ -59,34 +58,31 @@ internal static class VelocityBatch
             var body = new Chunk
             {
                 Frame = frame, Points = px, Velocities = pv, LogDensities = pl, WantLogDensity = wantLogDensity,
-                Count = n, PerChunk = perChunk, Width = width, GeneralOnly = generalOnly,
+                Width = width, GeneralOnly = generalOnly,
             };
-            ParallelChunks.Run(chunks, body, maxDegreeOfParallelism);
+            // ParallelRange.For returns only when every chunk is done, so the pointers stay pinned throughout.
+            ParallelRange.For(n, grain, body);
         }
     }
 
-    /// <summary>One chunk of a parallel batch; the pointers are pinned by <see cref="Run"/> until every chunk is done.</summary>
-    private unsafe struct Chunk : IChunkBody
+    /// <summary>Points [start, end) of a parallel batch; the pointers are pinned by <see cref="Run"/> until every chunk is done.</summary>
+    private unsafe struct Chunk : IRangeBody
     {
         public VelocityFrame Frame;
         public double* Points;
         public double* Velocities;
         public double* LogDensities;
         public bool WantLogDensity;
-        public int Count;
-        public int PerChunk;
         public SimdWidth Width;
         public bool GeneralOnly;
 
-        public readonly void Run(int chunk)
+        public readonly void Execute(int start, int end)
         {
-            int start = chunk * PerChunk;
-            int count = Math.Min(PerChunk, Count - start);
             int d = Frame.Dimension;
             double ignored = 0.0;
             RunRange(Frame, ref Unsafe.AsRef<double>(Points + (long)start * d), ref Unsafe.AsRef<double>(Velocities + (long)start * d),
                      ref WantLogDensity ? ref Unsafe.AsRef<double>(LogDensities + start) : ref ignored,
-                     WantLogDensity, count, Width, GeneralOnly);
+                     WantLogDensity, end - start, Width, GeneralOnly);
         }
     }
 

@@ -223,17 +223,17 @@ internal sealed class VelocityFrame
 
     /// <summary>
     /// Batch: <paramref name="points"/> is N×d row-major, <paramref name="velocities"/> the same shape;
-    /// <paramref name="logDensities"/> is empty or length N. Splits the points over up to
-    /// <paramref name="maxDegreeOfParallelism"/> threads (≤ 0: all processors; 1: the calling thread only).
-    /// Results do not depend on the thread count. Allocation-free in steady state.
+    /// <paramref name="logDensities"/> is empty or length N. With <paramref name="parallel"/> large batches are split
+    /// over the shared worker threads (<see cref="ParallelRange"/>, every core); otherwise everything runs on the
+    /// calling thread. Results are bit-identical either way. Allocation-free once warm.
     /// </summary>
     public void EvaluateBatch(ReadOnlySpan<double> points, Span<double> velocities, Span<double> logDensities = default,
-                              int maxDegreeOfParallelism = -1)
-        => EvaluateBatch(points, velocities, logDensities, maxDegreeOfParallelism, SimdWidth.Auto, generalOnly: false);
+                              bool parallel = true)
+        => EvaluateBatch(points, velocities, logDensities, parallel, SimdWidth.Auto, generalOnly: false);
 
     /// <summary>As the public overload, with the SIMD width and the kernel choice forced (for tests and benchmarks).</summary>
     internal void EvaluateBatch(ReadOnlySpan<double> points, Span<double> velocities, Span<double> logDensities,
-                                int maxDegreeOfParallelism, SimdWidth width, bool generalOnly)
+                                bool parallel, SimdWidth width, bool generalOnly)
     {
         int d = Dimension;
         if (points.Length % d != 0)
@@ -251,7 +251,7 @@ internal sealed class VelocityFrame
             return;
         }
         CheckNotEmpty();
-        VelocityBatch.Run(this, points, velocities, logDensities, maxDegreeOfParallelism, SimdDispatch.Resolve(width), generalOnly);
+        VelocityBatch.Run(this, points, velocities, logDensities, parallel, SimdDispatch.Resolve(width), generalOnly);
     }
 
     private void CheckNotEmpty()

@@ -33,11 +33,11 @@ internal static class PairwiseRowSums
     }
 
     /// <summary>
-    /// Fills <paramref name="rowSums"/> (length m = x.Length / d) in parallel. <paramref name="upperOnly"/> requires x and y
-    /// to be the same set (then J(i) = (i, n)).
+    /// Fills <paramref name="rowSums"/> (length m = x.Length / d), on all cores when <paramref name="parallel"/>.
+    /// <paramref name="upperOnly"/> requires x and y to be the same set (then J(i) = (i, n)).
     /// </summary>
     public static void Compute<TTerm>(double[] x, double[] ySoa, int stride, int n, int d, bool upperOnly, TTerm term,
-                                      double[] rowSums, int maxDegreeOfParallelism, SimdWidth width = SimdWidth.Auto)
+                                      double[] rowSums, bool parallel, SimdWidth width = SimdWidth.Auto)
         where TTerm : struct, IPairTerm
     {
         int m = x.Length / d;
@@ -46,10 +46,17 @@ internal static class PairwiseRowSums
             X = x, YSoa = ySoa, Stride = stride, N = n, D = d, UpperOnly = upperOnly, Term = term, RowSums = rowSums,
             Width = SimdDispatch.Resolve(width),
         };
-        ParallelChunks.Run((m + RowsPerChunk - 1) / RowsPerChunk, body, maxDegreeOfParallelism);
+        if (parallel)
+        {
+            ParallelRange.For(m, RowsPerChunk, body);
+        }
+        else
+        {
+            body.Execute(0, m);
+        }
     }
 
-    private struct Chunk<TTerm> : IChunkBody where TTerm : struct, IPairTerm
+    private struct Chunk<TTerm> : IRangeBody where TTerm : struct, IPairTerm
     {
         public double[] X, YSoa, RowSums;
         public int Stride, N, D;
@@ -57,10 +64,8 @@ internal static class PairwiseRowSums
         public TTerm Term;
         public SimdWidth Width;
 
-        public readonly void Run(int chunk)
+        public readonly void Execute(int start, int end)
         {
-            int start = chunk * RowsPerChunk;
-            int end = Math.Min(RowSums.Length, start + RowsPerChunk);
             for (int i = start; i < end; i++)
             {
                 int j0 = UpperOnly ? i + 1 : 0;

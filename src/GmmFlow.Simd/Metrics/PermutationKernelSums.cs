@@ -42,10 +42,10 @@ internal static class PermutationKernelSums
     /// <param name="p">Receives P_b (length <paramref name="columns"/>).</param>
     /// <param name="q">Receives Q_b.</param>
     /// <param name="v">Receives V_b.</param>
-    /// <param name="maxDegreeOfParallelism">Threads (≤ 0: all processors); results do not depend on it.</param>
+    /// <param name="parallel">Tiles on all cores (<see cref="ParallelRange"/>) or on the calling thread; results are identical.</param>
     /// <param name="width">SIMD width (tests force each).</param>
     public static void Compute(double[] z, double[] zSoa, int d, double[] labels, int columns, int onesColumn, GaussianKernelTerm term,
-                               double[] p, double[] q, double[] v, int maxDegreeOfParallelism, SimdWidth width = SimdWidth.Auto)
+                               double[] p, double[] q, double[] v, bool parallel, SimdWidth width = SimdWidth.Auto)
     {
         int n = z.Length / d;
         if (columns % 8 != 0)
@@ -59,7 +59,14 @@ internal static class PermutationKernelSums
             Z = z, ZSoa = zSoa, Stride = SoaStride(n), N = n, D = d, Labels = labels, Columns = columns, OnesColumn = onesColumn,
             Term = term, Partials = partials, Width = SimdDispatch.Resolve(width),
         };
-        ParallelChunks.Run(tiles, body, maxDegreeOfParallelism);
+        if (parallel)
+        {
+            ParallelRange.For(tiles, 1, body);
+        }
+        else
+        {
+            body.Execute(0, tiles);
+        }
 
         Array.Clear(p);
         Array.Clear(q);
@@ -76,21 +83,24 @@ internal static class PermutationKernelSums
         }
     }
 
-    private struct Tile : IChunkBody
+    private struct Tile : IRangeBody
     {
         public double[] Z, ZSoa, Labels, Partials;
         public int Stride, N, D, Columns, OnesColumn;
         public GaussianKernelTerm Term;
         public SimdWidth Width;
 
-        public readonly void Run(int tile)
+        public readonly void Execute(int start, int end)
         {
-            switch (Width)
+            for (int tile = start; tile < end; tile++)
             {
-                case SimdWidth.V512: Run<Simd512, Vector512<double>>(tile); break;
-                case SimdWidth.V256: Run<Simd256, Vector256<double>>(tile); break;
-                case SimdWidth.V128: Run<Simd128, Vector128<double>>(tile); break;
-                default: Run<SimdScalar, double>(tile); break;
+                switch (Width)
+                {
+                    case SimdWidth.V512: Run<Simd512, Vector512<double>>(tile); break;
+                    case SimdWidth.V256: Run<Simd256, Vector256<double>>(tile); break;
+                    case SimdWidth.V128: Run<Simd128, Vector128<double>>(tile); break;
+                    default: Run<SimdScalar, double>(tile); break;
+                }
             }
         }
 

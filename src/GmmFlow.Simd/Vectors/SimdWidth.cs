@@ -177,11 +177,8 @@ internal static class SimdDispatch
         get => Fma.IsSupported || AdvSimd.Arm64.IsSupported;
     }
 
-    /// <summary>The width <see cref="SimdWidth.Auto"/> resolves to on this machine.</summary>
-    public static SimdWidth Best { get; } =
-        Vector512.IsHardwareAccelerated ? SimdWidth.V512 :
-        Vector256.IsHardwareAccelerated ? SimdWidth.V256 :
-        Vector128.IsHardwareAccelerated ? SimdWidth.V128 : SimdWidth.Scalar;
+    /// <summary>The width <see cref="SimdWidth.Auto"/> resolves to on this machine (the one <see cref="SimdCapabilities"/> reports).</summary>
+    public static SimdWidth Best { get; } = (SimdWidth)SimdCapabilities.DoubleLanes; // enum values are lane counts
 
     public static SimdWidth Resolve(SimdWidth requested)
     {

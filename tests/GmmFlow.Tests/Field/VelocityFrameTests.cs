@@ -1,5 +1,6 @@
 using Xunit;
 using GmmFlow.Simd;
+using GmmFlow.Tests.Support;
 
 namespace GmmFlow.Tests.Field;
 
@@ -16,7 +17,7 @@ public class VelocityFrameTests
         return data;
     }
 
-    private static void AssertClose(FieldProblem problem, ReadOnlySpan<double> x, ReadOnlySpan<double> v, double logDensity, string context)
+    internal static void AssertClose(FieldProblem problem, ReadOnlySpan<double> x, ReadOnlySpan<double> v, double logDensity, string context)
     {
         int d = problem.Dimension;
         int n = x.Length / d;
@@ -57,7 +58,7 @@ public class VelocityFrameTests
             {
                 Array.Fill(v, double.NaN);
                 Array.Fill(ld, double.NaN);
-                frame.EvaluateBatch(x, v, ld, maxDegreeOfParallelism: 1, width, general);
+                frame.EvaluateBatch(x, v, ld, parallel: false, width, general);
                 for (int i = 0; i < n; i++)
                 {
                     AssertClose(problem, x.AsSpan(i * d, d), v.AsSpan(i * d, d), ld[i], $"d={d} {width} general={general}");
@@ -83,12 +84,12 @@ public class VelocityFrameTests
         double[] x = problem.RandomPoints(n, seed: 1, scale: 12.0);
         var v0 = new double[n * d];
         var l0 = new double[n];
-        frame.EvaluateBatch(x, v0, l0, 1, SimdWidth.Scalar, generalOnly: false);
+        frame.EvaluateBatch(x, v0, l0, parallel: false, SimdWidth.Scalar, generalOnly: false);
         var v = new double[n * d];
         var l = new double[n];
         foreach (SimdWidth width in SimdDispatch.Available())
         {
-            frame.EvaluateBatch(x, v, l, 1, width, generalOnly: false);
+            frame.EvaluateBatch(x, v, l, parallel: false, width, generalOnly: false);
             Assert.Equal(v0, v);
             Assert.Equal(l0, l);
         }
@@ -154,7 +155,7 @@ public class VelocityFrameTests
         var ld = new double[n];
         foreach (SimdWidth width in SimdDispatch.Available())
         {
-            frame.EvaluateBatch(x, v, ld, 1, width, generalOnly: false);
+            frame.EvaluateBatch(x, v, ld, parallel: false, width, generalOnly: false);
             for (int i = 0; i < n; i++)
             {
                 ReadOnlySpan<double> xi = x.AsSpan(i * d, d);
@@ -204,7 +205,7 @@ public class VelocityFrameTests
         {
             foreach (bool general in new[] { false, true })
             {
-                frame.EvaluateBatch(x, v, default, 1, width, general);
+                frame.EvaluateBatch(x, v, default, parallel: false, width, general);
                 for (int i = 0; i < n; i++)
                 {
                     for (int r = 0; r < d; r++)
@@ -238,31 +239,6 @@ public class VelocityFrameTests
             double l = frame.Evaluate(x.AsSpan(i * d, d), vi);
             Assert.Equal(ld[i], l);
             Assert.Equal(v.AsSpan(i * d, d).ToArray(), vi);
-        }
-    }
-
-    [Theory]
-    [InlineData(2, 19)]
-    [InlineData(16, 19)]
-    [InlineData(3, 1)]
-    public void Parallel_IsBitIdenticalToSerial(int d, int pairs)
-    {
-        var problem = FieldProblem.Random(d, pairs, seed: 4);
-        VelocityFrame frame = problem.BuildFrame();
-        const int n = 20_003;
-        double[] x = problem.RandomPoints(n, seed: 9);
-        var serial = new double[x.Length];
-        var parallel = new double[x.Length];
-        var ldSerial = new double[n];
-        var ldParallel = new double[n];
-        frame.EvaluateBatch(x, serial, ldSerial, maxDegreeOfParallelism: 1);
-        frame.EvaluateBatch(x, parallel, ldParallel, maxDegreeOfParallelism: -1);
-        Assert.Equal(serial, parallel);
-        Assert.Equal(ldSerial, ldParallel);
-        // And a few points against the reference, so the comparison is not between two wrong answers.
-        for (int i = 0; i < n; i += 4001)
-        {
-            AssertClose(problem, x.AsSpan(i * d, d), parallel.AsSpan(i * d, d), ldParallel[i], "parallel");
         }
     }
 
@@ -313,14 +289,14 @@ public class VelocityFrameTests
         VelocityFrame frame = problem.BuildFrame();
         double[] x = problem.RandomPoints(8, seed: 2);
         var clean = new double[x.Length];
-        frame.EvaluateBatch(x, clean, default, 1, SimdDispatch.Best, generalOnly: false);
+        frame.EvaluateBatch(x, clean, default, parallel: false, SimdDispatch.Best, generalOnly: false);
         foreach (bool general in new[] { false, true })
         {
             double[] dirty = (double[])x.Clone();
             dirty[3 * 3 + 1] = double.NaN; // point 3
             var v = new double[x.Length];
             var ld = new double[8];
-            frame.EvaluateBatch(dirty, v, ld, 1, SimdDispatch.Best, general);
+            frame.EvaluateBatch(dirty, v, ld, parallel: false, SimdDispatch.Best, general);
             for (int i = 0; i < 8; i++)
             {
                 for (int j = 0; j < 3; j++)
@@ -356,9 +332,35 @@ public class VelocityFrameTests
     }
 }
 
-[Collection(nameof(AllocationSensitive))]
-public class VelocityFrameAllocationTests
+[Collection(nameof(RunsAlone))]
+public class VelocityFrameRunsAloneTests
 {
+    [Theory]
+    [InlineData(2, 19)]
+    [InlineData(16, 19)]
+    [InlineData(3, 1)]
+    public void Parallel_IsBitIdenticalToSerial(int d, int pairs)
+    {
+        var problem = FieldProblem.Random(d, pairs, seed: 4);
+        VelocityFrame frame = problem.BuildFrame();
+        const int n = 20_003;
+        double[] x = problem.RandomPoints(n, seed: 9);
+        var serial = new double[x.Length];
+        var threaded = new double[x.Length];
+        var ldSerial = new double[n];
+        var ldParallel = new double[n];
+        frame.EvaluateBatch(x, serial, ldSerial, parallel: false);
+        frame.EvaluateBatch(x, threaded, ldParallel, parallel: true);
+        Assert.Equal(serial, threaded);
+        Assert.Equal(ldSerial, ldParallel);
+        // And a few points against the reference, so the comparison is not between two wrong answers.
+        for (int i = 0; i < n; i += 4001)
+        {
+            VelocityFrameTests.AssertClose(problem, x.AsSpan(i * d, d), threaded.AsSpan(i * d, d), ldParallel[i], "parallel");
+        }
+    }
+
+
     [Fact]
     public void Evaluation_AllocatesNothing()
     {
@@ -370,7 +372,7 @@ public class VelocityFrameAllocationTests
         var vi = new double[2];
         // Warm up (JIT, the pooled parallel job).
         frame.Evaluate(x.AsSpan(0, 2), vi);
-        frame.EvaluateBatch(x, v, ld, maxDegreeOfParallelism: 1);
+        frame.EvaluateBatch(x, v, ld, parallel: false);
         frame.EvaluateBatch(x, v, ld);
         frame.EvaluateBatch(x, v, ld);
 
@@ -379,12 +381,11 @@ public class VelocityFrameAllocationTests
         {
             frame.Evaluate(x.AsSpan(2 * i, 2), vi);
         }
-        frame.EvaluateBatch(x, v, ld, maxDegreeOfParallelism: 1);
+        frame.EvaluateBatch(x, v, ld, parallel: false);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
 
-        // All threads (this collection runs alone). The thread pool may allocate now and then on its own (it creates
-        // worker threads; a late helper can still hold the previous call's job), so steady state means: some round
-        // of ten calls allocates nothing at all.
+        // All threads (this collection runs alone). The runtime may allocate now and then on its own (tiering,
+        // thread statics), so steady state means: some round of ten calls allocates nothing at all.
         long allocated = long.MaxValue;
         for (int round = 0; round < 5 && allocated != 0; round++)
         {
@@ -398,6 +399,3 @@ public class VelocityFrameAllocationTests
         Assert.True(allocated == 0, $"parallel evaluation allocated {allocated} bytes in each of 5 rounds of 10 calls");
     }
 }
-
-[CollectionDefinition(nameof(AllocationSensitive), DisableParallelization = true)]
-public sealed class AllocationSensitive;

@@ -1,3 +1,4 @@
+using GmmFlow.Tests.Support;
 using Xunit;
 
 namespace GmmFlow.Tests.Integrators;
@@ -116,51 +117,6 @@ public class IntegratorsTests
             cov += (x[2 * i] - x0[0] * Math.Exp(-theta)) * (x[2 * i + 1] - x0[1] * Math.Exp(-theta));
         }
         Assert.True(Math.Abs(cov / n) < 4 * variance / Math.Sqrt(n), $"cross-covariance {cov / n}");
-    }
-
-    [Fact]
-    public void EulerMaruyama_IsBitIdenticalForOneThreadAndAllCores()
-    {
-        var problem = Field.FieldProblem.Random(3, pairs: 5, seed: 3);
-        const int n = 5003; // several particle chunks, the last one partial
-        double[] start = problem.RandomPoints(n, seed: 4);
-        double[] serial = (double[])start.Clone();
-        double[] parallel = (double[])start.Clone();
-        var options1 = new IntegrationOptions { Steps = 20, MaxDegreeOfParallelism = 1 };
-        var optionsAll = new IntegrationOptions { Steps = 20, MaxDegreeOfParallelism = -1 };
-        FlowIntegrator.EulerMaruyama(new MovingMixtureField(problem, maxDegreeOfParallelism: 1), serial, 0.5, seed: 99, options1);
-        FlowIntegrator.EulerMaruyama(new MovingMixtureField(problem, maxDegreeOfParallelism: -1), parallel, 0.5, seed: 99, optionsAll);
-        Assert.Equal(serial, parallel);
-        Assert.All(serial, v => Assert.True(double.IsFinite(v)));
-
-        double[] otherSeed = (double[])start.Clone();
-        FlowIntegrator.EulerMaruyama(new MovingMixtureField(problem), otherSeed, 0.5, seed: 100, optionsAll);
-        Assert.NotEqual(serial, otherSeed);
-    }
-
-    [Fact]
-    public void DeterministicSchemes_AreBitIdenticalForOneThreadAndAllCores()
-    {
-        var problem = Field.FieldProblem.Random(2, pairs: 4, seed: 8);
-        double[] start = problem.RandomPoints(40_000, seed: 1); // 80 000 doubles: several element chunks
-        foreach (string scheme in new[] { "Heun", "RungeKutta4" })
-        {
-            double[] a = (double[])start.Clone(), b = (double[])start.Clone();
-            var o1 = new IntegrationOptions { Steps = 5, MaxDegreeOfParallelism = 1 };
-            var oAll = new IntegrationOptions { Steps = 5 };
-            if (scheme == "Heun")
-            {
-                FlowIntegrator.Heun(new MovingMixtureField(problem, 1), a, o1);
-                FlowIntegrator.Heun(new MovingMixtureField(problem), b, oAll);
-            }
-            else
-            {
-                FlowIntegrator.RungeKutta4(new MovingMixtureField(problem, 1), a, o1);
-                FlowIntegrator.RungeKutta4(new MovingMixtureField(problem), b, oAll);
-            }
-            Assert.Equal(a, b);
-            Assert.NotEqual(start, a);
-        }
     }
 
     [Fact]
@@ -284,5 +240,55 @@ public class IntegratorsTests
         Assert.True(double.IsNaN(error.Value));
         // The frame is not left marked as prepared for the broken time.
         Assert.Throws<NonFiniteValueException>(() => field.Evaluate(0.5, x, new double[x.Length]));
+    }
+}
+
+/// <summary>Serial against parallel runs: alone, so the shared worker threads are free for the parallel one.</summary>
+[Collection(nameof(RunsAlone))]
+public class IntegratorsThreadingTests
+{
+    [Fact]
+    public void EulerMaruyama_IsBitIdenticalForOneThreadAndAllCores()
+    {
+        var problem = Field.FieldProblem.Random(3, pairs: 5, seed: 3);
+        const int n = 5003; // several particle chunks, the last one partial
+        double[] start = problem.RandomPoints(n, seed: 4);
+        double[] serial = (double[])start.Clone();
+        double[] parallel = (double[])start.Clone();
+        var options1 = new IntegrationOptions { Steps = 20, Parallel = false };
+        var optionsAll = new IntegrationOptions { Steps = 20, Parallel = true };
+        FlowIntegrator.EulerMaruyama(new MovingMixtureField(problem, parallel: false), serial, 0.5, seed: 99, options1);
+        FlowIntegrator.EulerMaruyama(new MovingMixtureField(problem, parallel: true), parallel, 0.5, seed: 99, optionsAll);
+        Assert.Equal(serial, parallel);
+        Assert.All(serial, v => Assert.True(double.IsFinite(v)));
+
+        double[] otherSeed = (double[])start.Clone();
+        FlowIntegrator.EulerMaruyama(new MovingMixtureField(problem), otherSeed, 0.5, seed: 100, optionsAll);
+        Assert.NotEqual(serial, otherSeed);
+    }
+
+    [Fact]
+    public void DeterministicSchemes_AreBitIdenticalForOneThreadAndAllCores()
+    {
+        var problem = Field.FieldProblem.Random(2, pairs: 4, seed: 8);
+        double[] start = problem.RandomPoints(40_000, seed: 1); // 80 000 doubles: several element chunks
+        foreach (string scheme in new[] { "Heun", "RungeKutta4" })
+        {
+            double[] a = (double[])start.Clone(), b = (double[])start.Clone();
+            var o1 = new IntegrationOptions { Steps = 5, Parallel = false };
+            var oAll = new IntegrationOptions { Steps = 5 };
+            if (scheme == "Heun")
+            {
+                FlowIntegrator.Heun(new MovingMixtureField(problem, parallel: false), a, o1);
+                FlowIntegrator.Heun(new MovingMixtureField(problem), b, oAll);
+            }
+            else
+            {
+                FlowIntegrator.RungeKutta4(new MovingMixtureField(problem, parallel: false), a, o1);
+                FlowIntegrator.RungeKutta4(new MovingMixtureField(problem), b, oAll);
+            }
+            Assert.Equal(a, b);
+            Assert.NotEqual(start, a);
+        }
     }
 }

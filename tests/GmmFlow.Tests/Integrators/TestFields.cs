@@ -34,11 +34,11 @@ internal sealed class MovingMixtureField : FrameVelocityField
 {
     private readonly Field.FieldProblem _problem;
 
-    public MovingMixtureField(Field.FieldProblem problem, int maxDegreeOfParallelism = -1)
+    public MovingMixtureField(Field.FieldProblem problem, bool parallel = true)
         : base(problem.Dimension, problem.Pairs)
     {
         _problem = problem;
-        MaxDegreeOfParallelism = maxDegreeOfParallelism;
+        Parallel = parallel;
     }
 
     /// <summary>From this time on, pair 1's offset is NaN (a broken per-time computation).</summary>

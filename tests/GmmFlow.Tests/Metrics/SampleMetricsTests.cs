@@ -80,8 +80,8 @@ public class SampleMetricsTests
         double energyRef = EnergyReference(x, y, d);
         foreach (SimdWidth width in SimdDispatch.Available())
         {
-            Assert.Equal(mmdRef, SampleMetrics.MmdSquared(x, y, d, h, -1, width), 1e-13);
-            Assert.Equal(energyRef, SampleMetrics.EnergyDistance(x, y, d, -1, width), 1e-12);
+            Assert.Equal(mmdRef, SampleMetrics.MmdSquared(x, y, d, h, parallel: true, width), 1e-13);
+            Assert.Equal(energyRef, SampleMetrics.EnergyDistance(x, y, d, parallel: true, width), 1e-12);
         }
     }
 
@@ -93,7 +93,7 @@ public class SampleMetricsTests
         double[] y = Gaussian(n, d, [0.5, 0], seed: 4);
         double[] h = [0.5, 1, 2];
         const int permutations = 13; // 15 label columns + padding: exercises the partial vector blocks
-        double[] stats = SampleMetrics.PermutationStatistics(x, y, d, permutations, seed: 77, h, -1, SimdWidth.Auto, out _);
+        double[] stats = SampleMetrics.PermutationStatistics(x, y, d, permutations, seed: 77, h, parallel: true, SimdWidth.Auto, out _);
         Assert.Equal(MmdReference(x, y, d, h), stats[0], 1e-12);
 
         double[] pooled = [.. x, .. y];
@@ -114,7 +114,7 @@ public class SampleMetricsTests
         // Same numbers at every width and thread count (the tiles are summed in order).
         foreach (SimdWidth width in SimdDispatch.Available())
         {
-            Assert.Equal(stats, SampleMetrics.PermutationStatistics(x, y, d, permutations, 77, h, 1, width, out _));
+            Assert.Equal(stats, SampleMetrics.PermutationStatistics(x, y, d, permutations, 77, h, parallel: false, width, out _));
         }
     }
 
@@ -196,7 +196,7 @@ public class SampleMetricsTests
         // Direction sampling: sd of (θ·μ)² is |μ|² √(2(d−1)/(d²(d+2))) ≈ 1.42 here, /√2000 ≈ 0.032.
         Assert.InRange(sw, 1.125 - 0.1, 1.125 + 0.1);
         // Deterministic in the seed and the thread count.
-        Assert.Equal(sw, SampleMetrics.SlicedWasserstein2Squared(x, y, d, 2000, 5, maxDegreeOfParallelism: 1));
+        Assert.Equal(sw, SampleMetrics.SlicedWasserstein2Squared(x, y, d, 2000, 5, parallel: false));
     }
 
     [Fact]

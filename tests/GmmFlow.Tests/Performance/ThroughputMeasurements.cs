@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using GmmFlow.Simd;
 using GmmFlow.Tests.Field;
+using GmmFlow.Tests.Support;
 using Xunit;
 
 namespace GmmFlow.Tests.Performance;
@@ -11,7 +12,7 @@ namespace GmmFlow.Tests.Performance;
 /// Stopwatch after warm-up, median of repeats. Wall-clock numbers depend on what else the machine runs; the
 /// "per core" figure divides by the process CPU time actually used.
 /// </summary>
-[Collection(nameof(AllocationSensitive))]
+[Collection(nameof(RunsAlone))]
 public class ThroughputMeasurements(ITestOutputHelper output)
 {
     private static double Median(List<double> values)
@@ -48,9 +49,9 @@ public class ThroughputMeasurements(ITestOutputHelper output)
         // Warm every tier of the JIT before timing.
         for (int i = 0; i < 30; i++)
         {
-            frame.EvaluateBatch(x, v, default, maxDegreeOfParallelism: 1);
+            frame.EvaluateBatch(x, v, default, parallel: false);
         }
-        (double wall1, double cpu1) = Time(() => frame.EvaluateBatch(x, v, default, maxDegreeOfParallelism: 1), 15);
+        (double wall1, double cpu1) = Time(() => frame.EvaluateBatch(x, v, default, parallel: false), 15);
         (double wallAll, double cpuAll) = Time(() => frame.EvaluateBatch(x, v, default), 15);
         output.WriteLine($"kernel d={d} P=19 N={n} ({label}): 1 thread {n / wall1:E2} pts/s (per CPU-second {n / cpu1:E2}); " +
                          $"{Environment.ProcessorCount} cores {n / wallAll:E2} pts/s (per CPU-second {n / cpuAll:E2})");
