@@ -1,4 +1,3 @@
-using Xunit;
 using GmmFlow.Simd;
 using GmmFlow.Tests.Support;
 

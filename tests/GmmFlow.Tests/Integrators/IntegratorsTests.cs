@@ -1,5 +1,4 @@
 using GmmFlow.Tests.Support;
-using Xunit;
 
 namespace GmmFlow.Tests.Integrators;
 

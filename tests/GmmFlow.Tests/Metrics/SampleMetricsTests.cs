@@ -1,6 +1,5 @@
 using CsCheck;
 using GmmFlow.Simd;
-using Xunit;
 
 namespace GmmFlow.Tests.Metrics;
 

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using GmmFlow.Simd;
 using GmmFlow.Tests.Field;
 using GmmFlow.Tests.Support;
-using Xunit;
 
 namespace GmmFlow.Tests.Performance;
 
