@@ -1,0 +1,50 @@
+namespace GmmFlow;
+
+/// <summary>Time grid, output and run control for <see cref="FlowIntegrator"/>.</summary>
+public sealed class IntegrationOptions
+{
+    /// <summary>Shared default: t from 0 to 1 in 100 steps, no trajectory, all processors.</summary>
+    public static IntegrationOptions Default { get; } = new();
+
+    /// <summary>Start time t0 (default 0).</summary>
+    public double StartTime { get; init; }
+
+    /// <summary>End time t1 (default 1). May be below <see cref="StartTime"/> to integrate backwards.</summary>
+    public double EndTime { get; init; } = 1.0;
+
+    /// <summary>Number of equal steps N ≥ 1 (default 100); step k runs from t0 + (t1 − t0)k/N to t0 + (t1 − t0)(k+1)/N.</summary>
+    public int Steps { get; init; } = 100;
+
+    /// <summary>
+    /// Save a snapshot of all particles every this many steps (0, the default: no trajectory). Snapshots are taken
+    /// at step 0 (the initial state), at every multiple of SaveEvery, and at the last step if it is not a multiple;
+    /// see <see cref="FlowIntegrator.SnapshotCount"/>.
+    /// </summary>
+    public int SaveEvery { get; init; }
+
+    /// <summary>
+    /// Whether the per-particle updates and noise run on all cores (GmmFlow's shared worker threads, the default) or
+    /// on the calling thread only. Results are bit-identical either way.
+    /// </summary>
+    public bool Parallel { get; init; } = true;
+
+    /// <summary>Receives the completed fraction in (0, 1], at most about 100 times per run and always at the end.</summary>
+    public IProgress<double>? Progress { get; init; }
+
+    /// <summary>
+    /// Checked before every step; on cancellation (<see cref="OperationCanceledException"/>) the states are left as
+    /// they were before the call, and a trajectory holds the snapshots taken so far.
+    /// </summary>
+    public CancellationToken CancellationToken { get; init; }
+
+    internal void Validate()
+    {
+        FiniteCheck.ThrowIfNonFinite(StartTime, "start time", nameof(StartTime));
+        FiniteCheck.ThrowIfNonFinite(EndTime, "end time", nameof(EndTime));
+        ArgumentOutOfRangeException.ThrowIfLessThan(Steps, 1, nameof(Steps));
+        ArgumentOutOfRangeException.ThrowIfNegative(SaveEvery, nameof(SaveEvery));
+    }
+
+    /// <summary>Time at the end of step k (k = 0 is the start), exact at both ends.</summary>
+    internal double TimeAt(int k) => k == Steps ? EndTime : StartTime + (EndTime - StartTime) * k / Steps;
+}
