@@ -273,7 +273,7 @@ public static class MixtureJson
         bool off = Math.Abs(sum - 1) > GaussianMixture.WeightSumTolerance;
         if (off && !renormalize)
         {
-            throw Error(file, "weights", -1, $"sum to {sum.ToString("R", CultureInfo.InvariantCulture)}, not 1 (tolerance 1e-9)");
+            throw Error(file, "weights", -1, $"sum to {sum.ToString("G12", CultureInfo.InvariantCulture)}, not 1 (tolerance 1e-9)");
         }
         GaussianMixture mixture;
         try

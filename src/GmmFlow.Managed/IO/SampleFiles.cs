@@ -257,7 +257,7 @@ public static class SampleFiles
             }
             row++;
         }
-        if (dimension < 0)
+        if (row == 0)
         {
             throw new DataFormatException(sourceName, null, -1, $"{sourceName}: the file has no data lines.");
         }

@@ -155,7 +155,7 @@ public sealed partial class GaussianMixture
 
     /// <summary>A sentence describing the renormalisation when <see cref="WeightsRenormalized"/>, otherwise null.</summary>
     public string? WeightWarning => WeightsRenormalized
-        ? string.Create(CultureInfo.InvariantCulture, $"the component weights summed to {GivenWeightSum:R} (not 1 within {WeightSumTolerance:0e0}); they were divided by that sum")
+        ? string.Create(CultureInfo.InvariantCulture, $"the component weights summed to {GivenWeightSum:G12} (not 1 within {WeightSumTolerance:0e0}); they were divided by that sum")
         : null;
 
     /// <summary>Free parameters (scikit-learn's counting): covariance parameters + K·d means + K − 1 weights.</summary>
@@ -242,7 +242,7 @@ public sealed partial class GaussianMixture
         if (renormalized && !renormalize)
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"The component weights sum to {sum:R}, not 1 (tolerance {WeightSumTolerance:0e0}); fix them or ask for renormalisation."), nameof(weights));
+                $"The component weights sum to {sum:G12}, not 1 (tolerance {WeightSumTolerance:0e0}); fix them or ask for renormalisation."), nameof(weights));
         }
         for (int k = 0; k < weights.Length; k++)
         {
