@@ -49,6 +49,88 @@ public class EmFitterTests
         Assert.False(fit.Converged);
     }
 
+    [Theory]
+    [InlineData(CovarianceType.Full, 2)]
+    [InlineData(CovarianceType.Full, 9)]
+    [InlineData(CovarianceType.Diagonal, 4)]
+    [InlineData(CovarianceType.Spherical, 3)]
+    public void One_iteration_equals_a_naive_e_step_and_m_step(CovarianceType type, int d)
+    {
+        var rng = new Random(d);
+        int k = 3, n = 1500;
+        var p = NaiveMixture.RandomParameters(rng, k, d, type, spread: 1);
+        var start = new GaussianMixture(p.W, p.M, p.C, type);
+        // Data from a different mixture, so the step moves the parameters a lot (δ = the mean's move is large).
+        var q = NaiveMixture.RandomParameters(rng, k, d, CovarianceType.Full, spread: 3);
+        var x = new GaussianMixture(q.W, q.M, q.C).Sample(n, 1);
+        const double reg = 1e-3;
+        var fit = Fits.Fit(x, d, k, new GaussianMixtureFitOptions { CovarianceType = type, InitialMixture = start, MaxIterations = 1, Tolerance = 0, RegCovar = reg });
+
+        // Naive E-step: responsibilities from the textbook density; naive M-step: weighted means and centred covariances.
+        var r = new double[n * k];
+        double logLikelihood = 0;
+        for (int i = 0; i < n; i++)
+        {
+            var terms = NaiveMixture.WeightedLogTerms(p.W, p.M, p.C, type, d, x.AsSpan(i * d, d));
+            double lse = NaiveMixture.LogSumExp(terms);
+            logLikelihood += lse / n;
+            for (int c = 0; c < k; c++)
+            {
+                r[i * k + c] = Math.Exp(terms[c] - lse);
+            }
+        }
+        Assert.Equal(logLikelihood, fit.LogLikelihoodHistory[0], 1e-10);
+        for (int c = 0; c < k; c++)
+        {
+            double nk = 0;
+            var mean = new double[d];
+            for (int i = 0; i < n; i++)
+            {
+                nk += r[i * k + c];
+                for (int j = 0; j < d; j++)
+                {
+                    mean[j] += r[i * k + c] * x[i * d + j];
+                }
+            }
+            for (int j = 0; j < d; j++)
+            {
+                mean[j] /= nk;
+            }
+            var cov = new double[d * d];
+            for (int i = 0; i < n; i++)
+            {
+                for (int a = 0; a < d; a++)
+                {
+                    for (int b = 0; b < d; b++)
+                    {
+                        cov[a * d + b] += r[i * k + c] * (x[i * d + a] - mean[a]) * (x[i * d + b] - mean[b]) / nk;
+                    }
+                }
+            }
+            double sphere = 0;
+            for (int a = 0; a < d; a++)
+            {
+                sphere += cov[a * d + a] / d;
+            }
+            Assert.Equal(nk / n, fit.Mixture.Weights[c], 1e-12);
+            Assert.True(TestMatrices.MaxAbsDiff(mean, fit.Mixture.Mean(c)) < 1e-10);
+            var got = fit.Mixture.Covariance(c);
+            for (int a = 0; a < d; a++)
+            {
+                for (int b = 0; b < d; b++)
+                {
+                    double expected = type switch
+                    {
+                        CovarianceType.Full => cov[a * d + b] + (a == b ? reg : 0),
+                        CovarianceType.Diagonal => a == b ? cov[a * d + a] + reg : 0,
+                        _ => a == b ? sphere + reg : 0,
+                    };
+                    Assert.Equal(expected, got[a * d + b], 1e-10);
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Well_separated_clusters_are_recovered_within_sampling_tolerance()
     {
