@@ -10,6 +10,7 @@ namespace GmmFlow.Simd.Mixtures;
 /// <c>values[k,i] := wᵢ · exp(values[k,i] − lse[i])</c> in place (the E-step's posterior times the
 /// sample weight). Never exponentiates a raw log-density: the column maximum is subtracted first, so
 /// the largest term is exp(0) = 1 and nothing overflows however far a point is from every component.
+/// Terms more than 700 below the maximum (relative size &lt; 1e-304) are exactly 0.
 /// </summary>
 /// <remarks>
 /// Lanes hold consecutive points. Pass 1: column max. Pass 2: eₖ = exp(vₖ − max) stored back and
@@ -79,7 +80,7 @@ internal static class LogSumExpKernel
             for (int k = 0; k < rows; k++)
             {
                 ref double vk = ref Unsafe.Add(ref vi, k * stride);
-                TVec e = TOps.Exp(TOps.Subtract(TOps.Load(ref vk), max));
+                TVec e = TOps.ExpUnderflowToZero(TOps.Subtract(TOps.Load(ref vk), max));
                 if (responsibilities)
                 {
                     TOps.Store(e, ref vk);

@@ -40,12 +40,25 @@ internal interface IVectorOps<TVec> where TVec : struct
 
     static abstract TVec Max(TVec a, TVec b);
 
-    static abstract TVec Exp(TVec x);
+    /// <summary>
+    /// exp(x) for x ≥ <see cref="VectorOpsConstants.ExpFloor"/>, exactly 0 below it. For arguments of a
+    /// log-sum-exp after the maximum was subtracted (x ≤ 0) the flushed terms are below 1e-304, far under
+    /// the round-off of a sum that contains exp(0) = 1; and the BCL's vector Exp leaves its fast path for
+    /// arguments below about −708 (measured 14–26 ns instead of 1 ns per element), which well-separated
+    /// components hit on almost every point.
+    /// </summary>
+    static abstract TVec ExpUnderflowToZero(TVec x);
 
     static abstract TVec Log(TVec x);
 
     /// <summary>Sum of the lanes.</summary>
     static abstract double Sum(TVec v);
+}
+
+internal static class VectorOpsConstants
+{
+    /// <summary>Below this, <see cref="IVectorOps{TVec}.ExpUnderflowToZero"/> returns 0 (exp(−700) ≈ 1e-304).</summary>
+    public const double ExpFloor = -700.0;
 }
 
 /// <summary>AVX-512: 8 doubles per vector.</summary>
@@ -82,7 +95,12 @@ internal readonly struct VectorOps512 : IVectorOps<Vector512<double>>
     public static Vector512<double> Max(Vector512<double> a, Vector512<double> b) => Vector512.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<double> Exp(Vector512<double> x) => Vector512.Exp(x);
+    public static Vector512<double> ExpUnderflowToZero(Vector512<double> x)
+    {
+        Vector512<double> floor = Vector512.Create(VectorOpsConstants.ExpFloor);
+        Vector512<double> e = Vector512.Exp(Vector512.Max(x, floor));
+        return Vector512.ConditionalSelect(Vector512.LessThan(x, floor), Vector512<double>.Zero, e);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<double> Log(Vector512<double> x) => Vector512.Log(x);
@@ -125,7 +143,12 @@ internal readonly struct VectorOps256 : IVectorOps<Vector256<double>>
     public static Vector256<double> Max(Vector256<double> a, Vector256<double> b) => Vector256.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<double> Exp(Vector256<double> x) => Vector256.Exp(x);
+    public static Vector256<double> ExpUnderflowToZero(Vector256<double> x)
+    {
+        Vector256<double> floor = Vector256.Create(VectorOpsConstants.ExpFloor);
+        Vector256<double> e = Vector256.Exp(Vector256.Max(x, floor));
+        return Vector256.ConditionalSelect(Vector256.LessThan(x, floor), Vector256<double>.Zero, e);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<double> Log(Vector256<double> x) => Vector256.Log(x);
@@ -168,7 +191,12 @@ internal readonly struct VectorOps128 : IVectorOps<Vector128<double>>
     public static Vector128<double> Max(Vector128<double> a, Vector128<double> b) => Vector128.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<double> Exp(Vector128<double> x) => Vector128.Exp(x);
+    public static Vector128<double> ExpUnderflowToZero(Vector128<double> x)
+    {
+        Vector128<double> floor = Vector128.Create(VectorOpsConstants.ExpFloor);
+        Vector128<double> e = Vector128.Exp(Vector128.Max(x, floor));
+        return Vector128.ConditionalSelect(Vector128.LessThan(x, floor), Vector128<double>.Zero, e);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<double> Log(Vector128<double> x) => Vector128.Log(x);
@@ -211,7 +239,7 @@ internal readonly struct ScalarOps : IVectorOps<double>
     public static double Max(double a, double b) => Math.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static double Exp(double x) => Math.Exp(x);
+    public static double ExpUnderflowToZero(double x) => x < VectorOpsConstants.ExpFloor ? 0 : Math.Exp(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Log(double x) => Math.Log(x);
