@@ -1,22 +1,30 @@
 using BenchmarkDotNet.Running;
+using GmmFlow.Benchmarks.Mixtures;
 
 namespace GmmFlow.Benchmarks;
 
 /// <summary>
-/// BenchmarkDotNet entry point. Examples:
+/// BenchmarkDotNet suites plus side-by-side drivers that write data for the Python comparison scripts in
+/// benchmarks/compare. Examples:
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- --filter '*'
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- --filter '*Lapack*'
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- cost-throughput [--export DIR]   (pairs/s, see Costs/)
+///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- em-compare --out DIR            (see Mixtures/)
 /// </summary>
 public static class Program
 {
-    public static void Main(string[] args)
+    public static int Main(string[] args)
     {
-        if (args is ["cost-throughput", ..])
+        switch (args)
         {
-            Costs.CostMatrixThroughput.Run(args[1..]);
-            return;
+            case ["cost-throughput", ..]:
+                Costs.CostMatrixThroughput.Run(args[1..]);
+                return 0;
+            case ["em-compare", ..]:
+                return EmCompare.Run(args[1..]);
+            default:
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+                return 0;
         }
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }

@@ -25,6 +25,8 @@ internal static class CliApp
             Verbose,
         };
         root.Add(InfoCommand.Create());
+        root.Add(FitCommand.Create());
+        root.Add(SampleCommand.Create());
         return root;
     }
 

@@ -1,0 +1,83 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace GmmFlow.Simd.Mixtures;
+
+/// <summary>
+/// Gaussian log-density of a block of points for one diagonal (or spherical) component:
+/// <c>out[i] = constant − ½ Σⱼ (pⱼ xⱼᵢ − bⱼ)²</c> with pⱼ = 1/σⱼ and bⱼ = mⱼ/σⱼ.
+/// With p = 1, b = c (a centre) and constant 0 it returns −½|x − c|², which k-means uses.
+/// </summary>
+/// <remarks>
+/// Lanes hold consecutive points; one multiply-add forms the whitened coordinate and one more squares
+/// it into the sum. Scalar equivalent: out[i] = constant − ½ Σⱼ (p[j]·x[j,i] − b[j])².
+/// </remarks>
+internal static class DiagonalGaussianKernel
+{
+    /// <summary>Evaluates <paramref name="count"/> points (a multiple of <see cref="PointBlock.Multiple"/>) of the coordinate-major block.</summary>
+    public static void Evaluate(ReadOnlySpan<double> points, int stride, int count, int dimension,
+        ReadOnlySpan<double> scale, ReadOnlySpan<double> shift, double constant, Span<double> destination)
+    {
+        PointBlock.CheckCount(count, stride);
+        PointBlock.CheckLength(points.Length, PointBlock.BlockLength(dimension, stride, count), nameof(points));
+        PointBlock.CheckLength(scale.Length, dimension, nameof(scale));
+        PointBlock.CheckLength(shift.Length, dimension, nameof(shift));
+        PointBlock.CheckLength(destination.Length, count, nameof(destination));
+        if (PointBlock.Use512)
+        {
+            Evaluate<VectorOps512, Vector512<double>>(points, stride, count, dimension, scale, shift, constant, destination);
+        }
+        else if (PointBlock.Use256)
+        {
+            Evaluate<VectorOps256, Vector256<double>>(points, stride, count, dimension, scale, shift, constant, destination);
+        }
+        else if (PointBlock.Use128)
+        {
+            Evaluate<VectorOps128, Vector128<double>>(points, stride, count, dimension, scale, shift, constant, destination);
+        }
+        else
+        {
+            Evaluate<ScalarOps, double>(points, stride, count, dimension, scale, shift, constant, destination);
+        }
+    }
+
+    /// <summary>One width's implementation (callable directly by tests). Sizes are not re-checked.</summary>
+    internal static void Evaluate<TOps, TVec>(ReadOnlySpan<double> points, int stride, int count, int dimension,
+        ReadOnlySpan<double> scale, ReadOnlySpan<double> shift, double constant, Span<double> destination)
+        where TOps : struct, IVectorOps<TVec>
+        where TVec : struct
+    {
+        int w = TOps.Count;
+        ref double x0 = ref MemoryMarshal.GetReference(points);
+        ref double p = ref MemoryMarshal.GetReference(scale);
+        ref double b = ref MemoryMarshal.GetReference(shift);
+        ref double dst = ref MemoryMarshal.GetReference(destination);
+        TVec minusHalf = TOps.Broadcast(-0.5);
+        TVec c = TOps.Broadcast(constant);
+        for (int i = 0; i < count; i += 4 * w)
+        {
+            ref double xi = ref Unsafe.Add(ref x0, i);
+            TVec s0 = TOps.Zero, s1 = TOps.Zero, s2 = TOps.Zero, s3 = TOps.Zero;
+            for (int j = 0; j < dimension; j++)
+            {
+                TVec pj = TOps.Broadcast(Unsafe.Add(ref p, j));
+                TVec nb = TOps.Broadcast(-Unsafe.Add(ref b, j));
+                ref double xj = ref Unsafe.Add(ref xi, j * stride);
+                TVec a0 = TOps.MultiplyAdd(pj, TOps.Load(ref xj), nb);
+                TVec a1 = TOps.MultiplyAdd(pj, TOps.Load(ref Unsafe.Add(ref xj, w)), nb);
+                TVec a2 = TOps.MultiplyAdd(pj, TOps.Load(ref Unsafe.Add(ref xj, 2 * w)), nb);
+                TVec a3 = TOps.MultiplyAdd(pj, TOps.Load(ref Unsafe.Add(ref xj, 3 * w)), nb);
+                s0 = TOps.MultiplyAdd(a0, a0, s0);
+                s1 = TOps.MultiplyAdd(a1, a1, s1);
+                s2 = TOps.MultiplyAdd(a2, a2, s2);
+                s3 = TOps.MultiplyAdd(a3, a3, s3);
+            }
+            ref double di = ref Unsafe.Add(ref dst, i);
+            TOps.Store(TOps.MultiplyAdd(minusHalf, s0, c), ref di);
+            TOps.Store(TOps.MultiplyAdd(minusHalf, s1, c), ref Unsafe.Add(ref di, w));
+            TOps.Store(TOps.MultiplyAdd(minusHalf, s2, c), ref Unsafe.Add(ref di, 2 * w));
+            TOps.Store(TOps.MultiplyAdd(minusHalf, s3, c), ref Unsafe.Add(ref di, 3 * w));
+        }
+    }
+}

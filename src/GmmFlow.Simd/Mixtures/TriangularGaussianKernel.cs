@@ -1,0 +1,99 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace GmmFlow.Simd.Mixtures;
+
+/// <summary>
+/// Gaussian log-density of a block of points for one full-covariance component:
+/// <c>out[i] = constant − ½ |P xᵢ − b|²</c>, with P = L⁻¹ the lower-triangular inverse Cholesky
+/// factor of Σ = L Lᵀ and b = P m, so |P x − b|² = (x − m)ᵀ Σ⁻¹ (x − m). The caller folds
+/// −½(d log 2π + log det Σ) (and log aₖ for a weighted mixture term) into <c>constant</c>.
+/// </summary>
+/// <remarks>
+/// Why not a GEMM X·Pᵀ then row norms (sklearn's approach): P is triangular, so the product needs
+/// d(d+1)/2 multiply-adds per point instead of d², and fusing the squared norm avoids writing the
+/// N×d projection to memory. Lanes hold consecutive points; per output row j the accumulator starts
+/// at −bⱼ and adds P[j,l]·x_l for l ≤ j (broadcast P, vector x), then is squared into the sum.
+/// Scalar equivalent: for each i, s = Σⱼ (Σ_{l≤j} P[j,l] x[l,i] − b[j])²; out[i] = constant − s/2.
+/// </remarks>
+internal static class TriangularGaussianKernel
+{
+    /// <summary>
+    /// Evaluates <paramref name="count"/> points (a multiple of <see cref="PointBlock.Multiple"/>) of the
+    /// coordinate-major block <paramref name="points"/> (rows <paramref name="stride"/> apart).
+    /// <paramref name="precisionFactor"/> is the row-major lower-triangular P (d×d; the upper triangle is not read).
+    /// </summary>
+    public static void Evaluate(ReadOnlySpan<double> points, int stride, int count, int dimension,
+        ReadOnlySpan<double> precisionFactor, ReadOnlySpan<double> shift, double constant, Span<double> destination)
+    {
+        PointBlock.CheckCount(count, stride);
+        PointBlock.CheckLength(points.Length, PointBlock.BlockLength(dimension, stride, count), nameof(points));
+        PointBlock.CheckLength(precisionFactor.Length, (long)dimension * dimension, nameof(precisionFactor));
+        PointBlock.CheckLength(shift.Length, dimension, nameof(shift));
+        PointBlock.CheckLength(destination.Length, count, nameof(destination));
+        if (PointBlock.Use512)
+        {
+            Evaluate<VectorOps512, Vector512<double>>(points, stride, count, dimension, precisionFactor, shift, constant, destination);
+        }
+        else if (PointBlock.Use256)
+        {
+            Evaluate<VectorOps256, Vector256<double>>(points, stride, count, dimension, precisionFactor, shift, constant, destination);
+        }
+        else if (PointBlock.Use128)
+        {
+            Evaluate<VectorOps128, Vector128<double>>(points, stride, count, dimension, precisionFactor, shift, constant, destination);
+        }
+        else
+        {
+            Evaluate<ScalarOps, double>(points, stride, count, dimension, precisionFactor, shift, constant, destination);
+        }
+    }
+
+    /// <summary>One width's implementation (callable directly by tests to cover every path). Sizes are not re-checked.</summary>
+    internal static void Evaluate<TOps, TVec>(ReadOnlySpan<double> points, int stride, int count, int dimension,
+        ReadOnlySpan<double> precisionFactor, ReadOnlySpan<double> shift, double constant, Span<double> destination)
+        where TOps : struct, IVectorOps<TVec>
+        where TVec : struct
+    {
+        int w = TOps.Count;
+        ref double x0 = ref MemoryMarshal.GetReference(points);
+        ref double p = ref MemoryMarshal.GetReference(precisionFactor);
+        ref double b = ref MemoryMarshal.GetReference(shift);
+        ref double dst = ref MemoryMarshal.GetReference(destination);
+        TVec minusHalf = TOps.Broadcast(-0.5);
+        TVec c = TOps.Broadcast(constant);
+
+        // Four independent vectors of points per pass: four accumulator chains hide the FMA latency,
+        // and each broadcast of P[j,l] is reused four times. count is a multiple of 4·w by contract.
+        for (int i = 0; i < count; i += 4 * w)
+        {
+            ref double xi = ref Unsafe.Add(ref x0, i);
+            TVec s0 = TOps.Zero, s1 = TOps.Zero, s2 = TOps.Zero, s3 = TOps.Zero;
+            for (int j = 0; j < dimension; j++)
+            {
+                TVec nb = TOps.Broadcast(-Unsafe.Add(ref b, j));
+                TVec a0 = nb, a1 = nb, a2 = nb, a3 = nb;
+                ref double pj = ref Unsafe.Add(ref p, j * dimension);
+                for (int l = 0; l <= j; l++)
+                {
+                    TVec pl = TOps.Broadcast(Unsafe.Add(ref pj, l));
+                    ref double xl = ref Unsafe.Add(ref xi, l * stride);
+                    a0 = TOps.MultiplyAdd(pl, TOps.Load(ref xl), a0);
+                    a1 = TOps.MultiplyAdd(pl, TOps.Load(ref Unsafe.Add(ref xl, w)), a1);
+                    a2 = TOps.MultiplyAdd(pl, TOps.Load(ref Unsafe.Add(ref xl, 2 * w)), a2);
+                    a3 = TOps.MultiplyAdd(pl, TOps.Load(ref Unsafe.Add(ref xl, 3 * w)), a3);
+                }
+                s0 = TOps.MultiplyAdd(a0, a0, s0);
+                s1 = TOps.MultiplyAdd(a1, a1, s1);
+                s2 = TOps.MultiplyAdd(a2, a2, s2);
+                s3 = TOps.MultiplyAdd(a3, a3, s3);
+            }
+            ref double di = ref Unsafe.Add(ref dst, i);
+            TOps.Store(TOps.MultiplyAdd(minusHalf, s0, c), ref di);
+            TOps.Store(TOps.MultiplyAdd(minusHalf, s1, c), ref Unsafe.Add(ref di, w));
+            TOps.Store(TOps.MultiplyAdd(minusHalf, s2, c), ref Unsafe.Add(ref di, 2 * w));
+            TOps.Store(TOps.MultiplyAdd(minusHalf, s3, c), ref Unsafe.Add(ref di, 3 * w));
+        }
+    }
+}
