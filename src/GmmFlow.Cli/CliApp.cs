@@ -27,6 +27,10 @@ internal static class CliApp
         root.Add(InfoCommand.Create());
         root.Add(FitCommand.Create());
         root.Add(SampleCommand.Create());
+        root.Add(CostCommand.Create());
+        root.Add(RegimeCommand.Create());
+        root.Add(PlanCommand.Create());
+        root.Add(TransportCommand.Create());
         return root;
     }
 

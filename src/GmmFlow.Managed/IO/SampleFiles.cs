@@ -173,8 +173,28 @@ public static class SampleFiles
     {
         ArgumentNullException.ThrowIfNull(stream);
         CheckShape(values, dimension);
-        long n = values.Length / dimension;
-        string dict = $"{{'descr': '<f8', 'fortran_order': False, 'shape': ({n}, {dimension}), }}";
+        WriteNpy(stream, values, [values.Length / dimension, dimension]);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="values"/> as a float64 C-order .npy array of any <paramref name="shape"/> (e.g. trajectories
+    /// as (snapshots, N, d)); the product of the shape must equal the number of values.
+    /// </summary>
+    public static void WriteNpy(Stream stream, ReadOnlySpan<double> values, ReadOnlySpan<long> shape)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        long count = 1;
+        foreach (long extent in shape)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(extent, nameof(shape));
+            count *= extent;
+        }
+        if (count != values.Length)
+        {
+            throw new ArgumentException($"The shape ({string.Join(", ", shape.ToArray())}) holds {count} values, not {values.Length}.", nameof(shape));
+        }
+        string dims = shape.Length == 1 ? $"{shape[0]}," : string.Join(", ", shape.ToArray());
+        string dict = $"{{'descr': '<f8', 'fortran_order': False, 'shape': ({dims}), }}";
         // Pad with spaces and a final newline so the data starts on a 64-byte boundary (NumPy's convention).
         int total = 10 + dict.Length + 1;
         int padded = (total + 63) / 64 * 64;
