@@ -46,7 +46,7 @@ internal static class CostCommand
             var costKind = ParseCost(parse.GetValue(kind)!);
             var clock = Stopwatch.StartNew();
             var costs = new double[a.ComponentCount * b.ComponentCount];
-            GaussianCosts.Compute(costKind, TransportPlan.Factors(a, "source"), TransportPlan.Factors(b, "target"), costs,
+            GaussianCosts.Compute(costKind, GaussianFactors.FromMixture(a, "source"), GaussianFactors.FromMixture(b, "target"), costs,
                 parse.GetValue(noise), ParseVariant(parse.GetValue(variant)!));
             double seconds = clock.Elapsed.TotalSeconds;
             CliFiles.WriteAtomic(outPath, overwrite, s => SampleFiles.WriteNpy(s, costs, b.ComponentCount));

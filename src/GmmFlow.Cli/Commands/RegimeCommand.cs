@@ -43,7 +43,7 @@ internal static class RegimeCommand
             {
                 throw new InvalidDataException($"--source has dimension {a.Dimension} but --target has {b.Dimension}.");
             }
-            var table = RegimeTable.Compute(TransportPlan.Factors(a, "source"), TransportPlan.Factors(b, "target"),
+            var table = RegimeTable.Compute(GaussianFactors.FromMixture(a, "source"), GaussianFactors.FromMixture(b, "target"),
                 parse.GetValue(radius), parse.GetValue(threshold));
             var stdout = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))

@@ -93,6 +93,18 @@ public sealed class GaussianFactors
     internal ReadOnlySpan<double> FactorInverseTransposed(int k) => CholeskyInverseTransposed.AsSpan(k * Block, Block);
 
     /// <summary>
+    /// The factors of a mixture's components, for <see cref="GaussianCosts.Compute"/>, <see cref="RegimeTable.Compute"/>
+    /// and bridges. Full storage for every covariance type (the batched kernels pair like with like).
+    /// </summary>
+    /// <param name="mixture">The mixture.</param>
+    /// <param name="name">How errors name this side, e.g. "source" or "target".</param>
+    public static GaussianFactors FromMixture(GaussianMixture mixture, string name = "source")
+    {
+        ArgumentNullException.ThrowIfNull(mixture);
+        return FromFull(mixture.Means, mixture.Covariances, mixture.ComponentCount, mixture.Dimension, name);
+    }
+
+    /// <summary>
     /// Factors K Gaussians with full covariances. <paramref name="means"/> is K×d and
     /// <paramref name="covariances"/> K×d×d, both row-major.
     /// </summary>

@@ -28,8 +28,8 @@ public sealed partial class TransportPlan
         Objective = objective;
         DroppedMass = droppedMass;
         CostMatrix = costMatrix;
-        var sourceFactors = Factors(source, "source");
-        var targetFactors = Factors(target, "target");
+        var sourceFactors = GaussianFactors.FromMixture(source, "source");
+        var targetFactors = GaussianFactors.FromMixture(target, "target");
         _bridges = new GaussianBridge[pairs.Length];
         for (int p = 0; p < pairs.Length; p++)
         {
@@ -82,7 +82,7 @@ public sealed partial class TransportPlan
         CheckDimensions(source, target);
         int k0 = source.ComponentCount, k1 = target.ComponentCount;
         var costs = new double[k0 * k1];
-        GaussianCosts.Compute(options.Cost, Factors(source, "source"), Factors(target, "target"), costs,
+        GaussianCosts.Compute(options.Cost, GaussianFactors.FromMixture(source, "source"), GaussianFactors.FromMixture(target, "target"), costs,
             options.Noise, options.CostVariant);
 
         if (options.Coupling == CouplingMethod.ExactLp)
@@ -200,8 +200,6 @@ public sealed partial class TransportPlan
     public void Velocities(double t, ReadOnlySpan<double> points, Span<double> velocities, BridgeField field = BridgeField.Drift)
         => _pointFields[field == BridgeField.Drift ? 0 : 1].Value!.Evaluate(t, points, velocities);
 
-    internal static GaussianFactors Factors(GaussianMixture mixture, string name)
-        => GaussianFactors.FromFull(mixture.Means, mixture.Covariances, mixture.ComponentCount, mixture.Dimension, name);
 
     // Entropic transport shares the Schrödinger bridge's optimal coupling, hence its bridge (CostKind docs).
     private static CostKind BridgeKind(CostKind cost) => cost;
