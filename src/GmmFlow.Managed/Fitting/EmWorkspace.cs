@@ -38,7 +38,7 @@ internal sealed class EmWorkspace
     private readonly double[] _fallback;
     private int _warningCount;
 
-    public EmWorkspace(EmData data, int components, CovarianceType type, double regCovar, Lapack lapack, int candidateCapacity)
+    public EmWorkspace(EmData data, int components, CovarianceType type, double regCovar, Lapack? lapack, int candidateCapacity)
     {
         Data = data;
         K = components;
@@ -95,7 +95,8 @@ internal sealed class EmWorkspace
 
     public double RegCovar { get; }
 
-    public Lapack Lapack { get; }
+    /// <summary>The provider for full-covariance factorisations; null means Lapack.Default (diagonal fits never load it).</summary>
+    public Lapack? Lapack { get; }
 
     /// <summary>Second-moment entries per component: d × <see cref="S2Row"/> (full) or d.</summary>
     public int S { get; }
