@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using GmmFlow.Mixtures;
 using GmmFlow.Native;
 using GmmFlow.Simd;
@@ -240,6 +241,8 @@ internal sealed class EmWorkspace
         }
     }
 
+    // Hot loop of every pass: optimised from the first call (see the kernels' note on tiering).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunBlock(int b, PassKind kind, double[] rowsArray, double[] lseArray, double[] momentsArray)
     {
         int d = Data.Dimension, c = EmData.Chunk, s = EmData.Stride, kk = K;

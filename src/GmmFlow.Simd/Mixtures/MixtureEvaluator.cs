@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace GmmFlow.Simd.Mixtures;
 
@@ -90,6 +91,7 @@ internal static unsafe class MixtureEvaluator
         public int* Labels;
         public double* Partial;   // per-chunk Σ log p when not null (then Values is not written)
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int start, int end)
         {
             int d = Terms.Dimension, kk = Terms.Components, c = ChunkSize, s = RowStride;
