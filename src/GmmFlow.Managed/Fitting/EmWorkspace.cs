@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using GmmFlow.Mixtures;
 using GmmFlow.Native;
 using GmmFlow.Simd;
@@ -38,7 +39,7 @@ internal sealed class EmWorkspace
     private readonly double[] _fallback;
     private int _warningCount;
 
-    public EmWorkspace(EmData data, int components, CovarianceType type, double regCovar, Lapack lapack, int candidateCapacity)
+    public EmWorkspace(EmData data, int components, CovarianceType type, double regCovar, Lapack? lapack, int candidateCapacity)
     {
         Data = data;
         K = components;
@@ -81,7 +82,7 @@ internal sealed class EmWorkspace
         _slotMoments = new double[_slots][];
         for (int s = 0; s < _slots; s++)
         {
-            _slotRows[s] = new double[Math.Max(components, Math.Max(1, candidateCapacity)) * c];
+            _slotRows[s] = new double[Math.Max(components, Math.Max(1, candidateCapacity)) * EmData.Stride];
             _slotLse[s] = new double[c];
             _slotMoments[s] = type == CovarianceType.Full ? new double[WeightedMomentsKernel.FullScratchLength(d, c)] : [];
         }
@@ -95,7 +96,8 @@ internal sealed class EmWorkspace
 
     public double RegCovar { get; }
 
-    public Lapack Lapack { get; }
+    /// <summary>The provider for full-covariance factorisations; null means Lapack.Default (diagonal fits never load it).</summary>
+    public Lapack? Lapack { get; }
 
     /// <summary>Second-moment entries per component: d × <see cref="S2Row"/> (full) or d.</summary>
     public int S { get; }
@@ -239,9 +241,11 @@ internal sealed class EmWorkspace
         }
     }
 
+    // Hot loop of every pass: optimised from the first call (see the kernels' note on tiering).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunBlock(int b, PassKind kind, double[] rowsArray, double[] lseArray, double[] momentsArray)
     {
-        int d = Data.Dimension, c = EmData.Chunk, kk = K;
+        int d = Data.Dimension, c = EmData.Chunk, s = EmData.Stride, kk = K;
         bool statistics = kind is PassKind.EStep or PassKind.FromLabels or PassKind.Assign;
         Span<double> blockN = BlockN.AsSpan(b * kk, kk);
         Span<double> blockS1 = BlockS1.AsSpan(b * kk * S1Stride, kk * S1Stride);
@@ -273,8 +277,8 @@ internal sealed class EmWorkspace
             {
                 case PassKind.EStep:
                 case PassKind.LogLikelihood:
-                    Params.Terms.EvaluateBlock(points, c, padded, rows, c, weighted: true);
-                    logLikelihood += LogSumExpKernel.Evaluate(rows, c, padded, kk, lse, responsibilities: kind == PassKind.EStep, weights);
+                    Params.Terms.EvaluateBlock(points, s, padded, rows, s, weighted: true);
+                    logLikelihood += LogSumExpKernel.Evaluate(rows, s, padded, kk, lse, responsibilities: kind == PassKind.EStep, weights);
                     lse[..n].CopyTo(Scores.AsSpan(offset, n));
                     break;
                 case PassKind.FromLabels:
@@ -286,20 +290,20 @@ internal sealed class EmWorkspace
                 case PassKind.Candidates:
                     for (int j = 0; j < t; j++)
                     {
-                        Span<double> row = rows.Slice(j * c, padded);
-                        DiagonalGaussianKernel.Evaluate(points, c, padded, d, Ones, Candidates.AsSpan(j * d, d), 0, row);
-                        double s = 0;
+                        Span<double> row = rows.Slice(j * s, padded);
+                        DiagonalGaussianKernel.Evaluate(points, s, padded, d, Ones, Candidates.AsSpan(j * d, d), 0, row);
+                        double sum = 0;
                         for (int i = 0; i < n; i++)
                         {
-                            s += weights[i] * Math.Min(MinDistance[offset + i], -2 * row[i]);
+                            sum += weights[i] * Math.Min(MinDistance[offset + i], -2 * row[i]);
                         }
-                        potential[j] += s;
+                        potential[j] += sum;
                     }
                     break;
                 case PassKind.Commit:
                     {
                         Span<double> row = rows[..padded];
-                        DiagonalGaussianKernel.Evaluate(points, c, padded, d, Ones, Candidates.AsSpan(0, d), 0, row);
+                        DiagonalGaussianKernel.Evaluate(points, s, padded, d, Ones, Candidates.AsSpan(0, d), 0, row);
                         for (int i = 0; i < n; i++)
                         {
                             MinDistance[offset + i] = Math.Min(MinDistance[offset + i], -2 * row[i]);
@@ -313,7 +317,7 @@ internal sealed class EmWorkspace
             }
             for (int k = 0; k < kk; k++)
             {
-                ReadOnlySpan<double> r = rows.Slice(k * c, padded);
+                ReadOnlySpan<double> r = rows.Slice(k * s, padded);
                 ReadOnlySpan<double> shift = Params.Means.AsSpan(k * d, d);
                 Span<double> s1 = blockS1.Slice(k * S1Stride, S1Stride);
                 if (Type == CovarianceType.Full && kind != PassKind.Assign)
@@ -321,11 +325,11 @@ internal sealed class EmWorkspace
                     blockN[k] += PointMajor
                         ? WeightedMomentsKernel.AccumulateFullPointMajor(Data.ChunkRows(chunk), padded, d, r,
                             PaddedMeans.AsSpan(k * S1Stride, S1Stride), s1, blockS2.Slice(k * S, S))
-                        : WeightedMomentsKernel.AccumulateFull(points, c, padded, d, r, shift, momentsArray, s1, blockS2.Slice(k * S, S));
+                        : WeightedMomentsKernel.AccumulateFull(points, s, padded, d, r, shift, momentsArray, s1, blockS2.Slice(k * S, S));
                 }
                 else
                 {
-                    blockN[k] += WeightedMomentsKernel.AccumulateDiagonal(points, c, padded, d, r, shift, s1, blockS2.Slice(k * S, d));
+                    blockN[k] += WeightedMomentsKernel.AccumulateDiagonal(points, s, padded, d, r, shift, s1, blockS2.Slice(k * S, d));
                 }
             }
         }
@@ -335,25 +339,25 @@ internal sealed class EmWorkspace
 
     private void OneHot(Span<double> rows, int n, int padded, ReadOnlySpan<double> weights, int offset)
     {
-        int c = EmData.Chunk;
+        int s = EmData.Stride;
         for (int k = 0; k < K; k++)
         {
-            rows.Slice(k * c, padded).Clear();
+            rows.Slice(k * s, padded).Clear();
         }
         for (int i = 0; i < n; i++)
         {
-            rows[Labels[offset + i] * c + i] = weights[i];
+            rows[Labels[offset + i] * s + i] = weights[i];
         }
     }
 
     /// <summary>Nearest centre per point (ties to the lowest index); writes labels, scores and one-hot rows; returns label changes.</summary>
     private int AssignChunk(ReadOnlySpan<double> points, Span<double> rows, int n, int padded, ReadOnlySpan<double> weights, int offset)
     {
-        int d = Data.Dimension, c = EmData.Chunk, changes = 0;
+        int d = Data.Dimension, s = EmData.Stride, changes = 0;
         for (int k = 0; k < K; k++)
         {
             // −½|x − cₖ|² with unit scale and the centre as shift.
-            DiagonalGaussianKernel.Evaluate(points, c, padded, d, Ones, Params.Means.AsSpan(k * d, d), 0, rows.Slice(k * c, padded));
+            DiagonalGaussianKernel.Evaluate(points, s, padded, d, Ones, Params.Means.AsSpan(k * d, d), 0, rows.Slice(k * s, padded));
         }
         for (int i = 0; i < n; i++)
         {
@@ -361,7 +365,7 @@ internal sealed class EmWorkspace
             double bestValue = rows[i];
             for (int k = 1; k < K; k++)
             {
-                double v = rows[k * c + i];
+                double v = rows[k * s + i];
                 if (v > bestValue)
                 {
                     bestValue = v;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using GmmFlow.Fitting;
-using GmmFlow.Native;
 
 namespace GmmFlow;
 
@@ -126,8 +125,7 @@ public static class GaussianMixtureFitter
     private static GaussianMixtureFit Fit(EmData data, int components, GaussianMixtureFitOptions options, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        Lapack lapack = options.Lapack ?? Lapack.Default;
-        var ws = new EmWorkspace(data, components, options.CovarianceType, options.RegCovar, lapack, KMeansInitializer.Trials(components));
+        var ws = new EmWorkspace(data, components, options.CovarianceType, options.RegCovar, options.Lapack, KMeansInitializer.Trials(components));
         var rng = new CounterRng(options.Seed);
         int inits = options.InitialMixture is null ? options.Initializations : 1;
         var history = new double[options.MaxIterations];

@@ -15,9 +15,9 @@ public sealed partial class GaussianMixture
     /// covariance blocks restricted to them. The covariance type is kept.
     /// </summary>
     /// <exception cref="ArgumentException">Empty, repeated or out-of-range coordinates.</exception>
-    public GaussianMixture Marginal(ReadOnlySpan<int> coordinates) => Marginal(coordinates, Lapack.Default);
+    public GaussianMixture Marginal(ReadOnlySpan<int> coordinates) => Marginal(coordinates, null);
 
-    internal GaussianMixture Marginal(ReadOnlySpan<int> coordinates, Lapack lapack)
+    internal GaussianMixture Marginal(ReadOnlySpan<int> coordinates, Lapack? lapack)
     {
         int d = Dimension, a = coordinates.Length, kk = ComponentCount;
         CheckCoordinates(coordinates, d, nameof(coordinates));
@@ -67,10 +67,15 @@ public sealed partial class GaussianMixture
     /// <exception cref="ArgumentException">Repeated or out-of-range coordinates, mismatched lengths, or no coordinate left.</exception>
     /// <exception cref="NonFiniteValueException">A given value is NaN or infinite.</exception>
     public GaussianMixture Conditional(ReadOnlySpan<int> givenCoordinates, ReadOnlySpan<double> givenValues)
-        => Conditional(givenCoordinates, givenValues, Lapack.Default);
+        => Conditional(givenCoordinates, givenValues, null);
 
-    internal GaussianMixture Conditional(ReadOnlySpan<int> givenCoordinates, ReadOnlySpan<double> givenValues, Lapack lapack)
+    internal GaussianMixture Conditional(ReadOnlySpan<int> givenCoordinates, ReadOnlySpan<double> givenValues, Lapack? lapack)
     {
+        // Only full covariances need LAPACK; diagonal and spherical mixtures work without it installed.
+        if (CovarianceType == CovarianceType.Full)
+        {
+            lapack ??= Lapack.Default;
+        }
         int d = Dimension, nb = givenCoordinates.Length, na = d - nb, kk = ComponentCount;
         CheckCoordinates(givenCoordinates, d, nameof(givenCoordinates));
         if (givenValues.Length != nb)
@@ -126,7 +131,7 @@ public sealed partial class GaussianMixture
                         g[i * na + j] = s[givenCoordinates[i] * d + kept[j]];
                     }
                 }
-                int info = lapack.TryCholesky(lbb, nb);
+                int info = lapack!.TryCholesky(lbb, nb);
                 if (info != 0)
                 {
                     throw new NotPositiveDefiniteException("covariance block of the given coordinates of component", k, info, nameof(givenCoordinates));

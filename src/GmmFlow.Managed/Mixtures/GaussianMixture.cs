@@ -44,13 +44,16 @@ public sealed partial class GaussianMixture
     /// <exception cref="NotPositiveDefiniteException">A covariance is not positive definite (its component index is <see cref="NotPositiveDefiniteException.Index"/>).</exception>
     public GaussianMixture(ReadOnlySpan<double> weights, ReadOnlySpan<double> means, ReadOnlySpan<double> covariances,
         CovarianceType covarianceType = CovarianceType.Full, bool renormalizeWeights = false)
-        : this(weights, means, covariances, covarianceType, renormalizeWeights, Lapack.Default)
+        : this(weights, means, covariances, covarianceType, renormalizeWeights, null)
     {
     }
 
-    /// <summary>Same as the public constructor with an explicit LAPACK provider (tests run every provider).</summary>
+    /// <summary>
+    /// Same as the public constructor with an explicit LAPACK provider (tests run every provider); null means
+    /// <c>Lapack.Default</c>, loaded only for full covariances (diagonal ones need no LAPACK).
+    /// </summary>
     internal GaussianMixture(ReadOnlySpan<double> weights, ReadOnlySpan<double> means, ReadOnlySpan<double> covariances,
-        CovarianceType covarianceType, bool renormalizeWeights, Lapack lapack)
+        CovarianceType covarianceType, bool renormalizeWeights, Lapack? lapack)
     {
         int k = weights.Length;
         if (k == 0)

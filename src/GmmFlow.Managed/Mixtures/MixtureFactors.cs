@@ -69,9 +69,10 @@ internal sealed class MixtureFactors
     /// Factorises component <paramref name="k"/> from <see cref="Compact"/> and <see cref="Means"/>.
     /// Returns 0, or the order of the first non-positive leading minor (full) / 1 + the index of the first
     /// non-positive variance (diagonal, spherical), leaving the component's derived values unspecified.
-    /// The covariance must be finite.
+    /// The covariance must be finite. <paramref name="lapack"/> null means <c>Lapack.Default</c>, loaded
+    /// only for full covariances.
     /// </summary>
-    public int TryFactor(int k, Lapack lapack)
+    public int TryFactor(int k, Lapack? lapack)
     {
         int d = Dimension;
         ReadOnlySpan<double> mean = Means.AsSpan(k * d, d);
@@ -82,6 +83,7 @@ internal sealed class MixtureFactors
             int dd = d * d;
             Span<double> l = Cholesky.AsSpan(k * dd, dd);
             Compact.AsSpan(k * dd, dd).CopyTo(l);
+            lapack ??= Lapack.Default;
             int info = lapack.TryCholesky(l, d);
             if (info != 0)
             {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace GmmFlow.Simd.Mixtures;
 
@@ -35,6 +36,9 @@ internal static unsafe class MixtureEvaluator
 {
     /// <summary>Points per chunk (and per parallel work item): a block of d rows of this many doubles stays in L2 even for d in the hundreds.</summary>
     public const int ChunkSize = 256;
+
+    /// <summary>Distance between rows of a scratch block: not a power of two, so rows do not collide in the L1 cache sets.</summary>
+    public const int RowStride = ChunkSize + 8;
 
     /// <summary>Writes <paramref name="output"/> for every point into <paramref name="values"/> (or <paramref name="labels"/>).</summary>
     public static void Evaluate(MixtureTerms terms, ReadOnlySpan<double> points, MixtureOutput output, Span<double> values, Span<int> labels)
@@ -87,35 +91,36 @@ internal static unsafe class MixtureEvaluator
         public int* Labels;
         public double* Partial;   // per-chunk Σ log p when not null (then Values is not written)
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int start, int end)
         {
-            int d = Terms.Dimension, kk = Terms.Components, c = ChunkSize;
-            double[] scratch = ArrayPool<double>.Shared.Rent(d * c + kk * c + c);
+            int d = Terms.Dimension, kk = Terms.Components, c = ChunkSize, s = RowStride;
+            double[] scratch = ArrayPool<double>.Shared.Rent(d * s + kk * s + c);
             try
             {
-                Span<double> block = scratch.AsSpan(0, d * c);
-                Span<double> rows = scratch.AsSpan(d * c, kk * c);
-                Span<double> lse = scratch.AsSpan(d * c + kk * c, c);
+                Span<double> block = scratch.AsSpan(0, d * s);
+                Span<double> rows = scratch.AsSpan(d * s, kk * s);
+                Span<double> lse = scratch.AsSpan(d * s + kk * s, c);
                 for (int chunk = start; chunk < end; chunk++)
                 {
                     int first = chunk * c, n = Math.Min(c, Count - first), padded = PointBlock.Padded(n);
                     Transpose(Points + (long)first * d, n, padded, d, block);
-                    Terms.EvaluateBlock(block, c, padded, rows, c, weighted: Output != MixtureOutput.ComponentLogDensities);
+                    Terms.EvaluateBlock(block, s, padded, rows, s, weighted: Output != MixtureOutput.ComponentLogDensities);
                     switch (Output)
                     {
                         case MixtureOutput.ComponentLogDensities:
                             CopyRowsToPoints(rows, n, kk, Values + (long)first * kk);
                             break;
                         case MixtureOutput.LogDensity:
-                            LogSumExpKernel.Evaluate(rows, c, padded, kk, lse, responsibilities: false, default);
+                            LogSumExpKernel.Evaluate(rows, s, padded, kk, lse, responsibilities: false, default);
                             if (Partial is not null)
                             {
-                                double s = 0;
+                                double sum = 0;
                                 for (int i = 0; i < n; i++)
                                 {
-                                    s += lse[i];
+                                    sum += lse[i];
                                 }
-                                Partial[chunk] = s;
+                                Partial[chunk] = sum;
                             }
                             else
                             {
@@ -123,7 +128,7 @@ internal static unsafe class MixtureEvaluator
                             }
                             break;
                         case MixtureOutput.Responsibilities:
-                            LogSumExpKernel.Evaluate(rows, c, padded, kk, lse, responsibilities: true, default);
+                            LogSumExpKernel.Evaluate(rows, s, padded, kk, lse, responsibilities: true, default);
                             CopyRowsToPoints(rows, n, kk, Values + (long)first * kk);
                             break;
                         case MixtureOutput.Labels:
@@ -133,7 +138,7 @@ internal static unsafe class MixtureEvaluator
                                 double bestValue = rows[i];
                                 for (int k = 1; k < kk; k++)
                                 {
-                                    double v = rows[k * c + i];
+                                    double v = rows[k * s + i];
                                     if (v > bestValue)
                                     {
                                         bestValue = v;
@@ -152,12 +157,12 @@ internal static unsafe class MixtureEvaluator
             }
         }
 
-        /// <summary>Row-major n×d points → coordinate-major block (rows ChunkSize apart), zero-padded to <paramref name="padded"/> points.</summary>
+        /// <summary>Row-major n×d points → coordinate-major block (rows RowStride apart), zero-padded to <paramref name="padded"/> points.</summary>
         private static void Transpose(double* source, int n, int padded, int d, Span<double> block)
         {
             for (int j = 0; j < d; j++)
             {
-                Span<double> row = block.Slice(j * ChunkSize, padded);
+                Span<double> row = block.Slice(j * RowStride, padded);
                 double* s = source + j;
                 for (int i = 0; i < n; i++)
                 {
@@ -171,7 +176,7 @@ internal static unsafe class MixtureEvaluator
         {
             for (int k = 0; k < kk; k++)
             {
-                Span<double> row = rows.Slice(k * ChunkSize, n);
+                Span<double> row = rows.Slice(k * RowStride, n);
                 double* dst = destination + k;
                 for (int i = 0; i < n; i++)
                 {

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace GmmFlow.Simd.Mixtures;
 
 /// <summary>
@@ -56,6 +58,7 @@ internal sealed class MixtureTerms
     /// log Nₖ(xᵢ) (plus log aₖ when <paramref name="weighted"/>) for the <paramref name="count"/> points of
     /// the coordinate-major block.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void EvaluateBlock(ReadOnlySpan<double> block, int stride, int count, Span<double> destination, int destinationStride, bool weighted)
     {
         int d = Dimension, dd = Full ? d * d : d;
