@@ -108,7 +108,6 @@ internal static class VelocityBatch
     }
 
     [SkipLocalsInit]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunRange<TOps, TV>(VelocityFrame frame, ref double points, ref double velocities, ref double logDensities,
                                            bool wantLogDensity, int count, bool generalOnly)
         where TOps : struct, ISimdOps<TV>

@@ -18,7 +18,6 @@ namespace GmmFlow.Simd;
 /// </remarks>
 internal static class VelocityKernelGeneral
 {
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Block<TOps, TV>(VelocityFrame frame, ref double xs, ref double ys, ref double ell, ref double acc,
                                        out TV sum, out TV max)
         where TOps : struct, ISimdOps<TV>
