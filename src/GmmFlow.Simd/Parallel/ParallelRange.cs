@@ -63,7 +63,22 @@ public static class ParallelRange
             job.Run();
             if (helpers > 0)
             {
-                s_done.Wait();
+                // The caller has run out of chunks. Wake-ups no worker has claimed yet are taken back: those
+                // workers would only find the job finished, and on a loaded machine waiting for them to be
+                // scheduled costs more than the work. Only workers already running are waited for.
+                bool finished = false;
+                while (s_start.Wait(0))
+                {
+                    if (Interlocked.Decrement(ref s_pending) == 0)
+                    {
+                        finished = true;
+                        break;
+                    }
+                }
+                if (!finished)
+                {
+                    s_done.Wait();
+                }
             }
             s_job = null;
             job.Body = default;
