@@ -54,7 +54,7 @@ public class ParallelRangeTests
     }
 
     [Fact]
-    public void Concurrent_callers_fall_back_to_serial_and_stay_correct()
+    public async Task Concurrent_callers_fall_back_to_serial_and_stay_correct()
     {
         var tasks = Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
         {
@@ -64,7 +64,7 @@ public class ParallelRangeTests
                 ParallelRange.For(300, 5, body);
                 Assert.All(body.Hits, h => Assert.Equal(1, h));
             }
-        })).ToArray();
-        Task.WaitAll(tasks);
+        }, TestContext.Current.CancellationToken)).ToArray();
+        await Task.WhenAll(tasks);
     }
 }
