@@ -1,25 +1,11 @@
 using System.Text.Json;
-using GmmFlow.Cli;
+using GmmFlow.Tests.Support;
 
 namespace GmmFlow.Tests.Mixtures;
 
 /// <summary>`gmmflow fit` and `gmmflow sample` run in-process through CliApp.Run, checking exit codes and files.</summary>
-public sealed class CliMixtureTests : IDisposable
+public sealed class CliMixtureTests : CliHarness
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("gmmflow-cli-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string P(string name) => Path.Combine(_dir, name);
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
     private string WriteModel()
     {
         string model = P("truth.json");
@@ -123,7 +109,7 @@ public sealed class CliMixtureTests : IDisposable
             Assert.Single(r.Err.TrimEnd().Split('\n'));
             Assert.False(File.Exists(P("o.json")) || File.Exists(P("o.npy")));
         }
-        Assert.Empty(Directory.GetFiles(_dir, ".*.tmp"));
+        Assert.Empty(Directory.GetFiles(Dir, ".*.tmp"));
     }
 
     [Fact]
