@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace GmmFlow.Cli.Demo;
@@ -115,7 +116,9 @@ internal static class DemoReport
     public static string Json(DemoResult result)
     {
         using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        // Relaxed escaping keeps σ, → and ε readable; the output is a file and a console stream, never embedded in HTML.
+        var options = new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        using (var w = new Utf8JsonWriter(stream, options))
         {
             var s = result.Settings;
             w.WriteStartObject();
