@@ -6,6 +6,9 @@ internal sealed record DemoCase(string Name, string Title, double[] Source, doub
 /// <summary>Seeded 2-D sample generators for `gmmflow demo` (CounterRng: identical on every machine and thread count).</summary>
 internal static class DemoDatasets
 {
+    /// <summary>Name of the <see cref="GaussianToEight"/> case (the one with published numbers).</summary>
+    public const string ToyName = "toy8";
+
     /// <summary>
     /// The GMMflow paper's 2-D toy (math.md §7): source N(0, 0.4 I); target 8 equal components
     /// N(10 (cos θ_k, sin θ_k), 0.2 I), θ_k = 2πk/8.
@@ -27,7 +30,7 @@ internal static class DemoDatasets
             target[2 * i] = 10 * cos + s1 * c;
             target[2 * i + 1] = 10 * sin + s1 * d;
         }
-        return new DemoCase("toy8", "N(0, 0.4 I) → 8 Gaussians (GMMflow toy)", source, target, 1, 8);
+        return new DemoCase(ToyName, "N(0, 0.4 I) → 8 Gaussians (GMMflow toy)", source, target, 1, 8);
     }
 
     /// <summary>

@@ -11,6 +11,9 @@ namespace GmmFlow.Cli.Demo;
 /// </summary>
 internal static class DemoRunner
 {
+    /// <summary>One plan of a case and its transported points: frames × N × 2 positions, and each point's arrival component.</summary>
+    private sealed record PlanRun(DemoPlanSpec Spec, TransportPlan Plan, double[] Trajectory, int Frames, int[] Arrival);
+
     public static DemoResult Run(DemoSettings settings, DemoOutput output, DemoProgress progress)
     {
         var clock = Stopwatch.StartNew();
@@ -63,7 +66,7 @@ internal static class DemoRunner
         double[] fitted = target.Sample(n, settings.Derive(200 + (ulong)index));
         rows.Add(BaselineRow("fitted target", fitted, eval, target, bandwidths, settings, clock));
 
-        var runs = new List<(DemoPlanSpec Spec, TransportPlan Plan, double[] Moved, double[] Trajectory, int Frames, int[] Arrival)>();
+        var runs = new List<PlanRun>();
         for (int p = 0; p < DemoSettings.Plans.Count; p++)
         {
             var spec = DemoSettings.Plans[p];
@@ -86,7 +89,7 @@ internal static class DemoRunner
             double transportSeconds = Seconds(clock);
 
             clock.Restart();
-            (double kinetic, double se) = plan.KineticCost(settings.KineticSamplesPerNode, settings.KineticNodes, settings.Derive(400 + (ulong)p));
+            (double kinetic, double se) = plan.KineticCost(settings.KineticSamplesPerNode, settings.KineticNodes, settings.Derive(400 + (ulong)(index * 16 + p)));
             double mmd = SampleMetrics.MmdSquared(moved, eval.Target, d, bandwidths);
             double sw2 = SampleMetrics.SlicedWasserstein2Squared(moved, eval.Target, d, settings.SlicedDirections, settings.Derive(500));
             int[] arrival = Labels(target, moved);
@@ -94,11 +97,11 @@ internal static class DemoRunner
             double metricsSeconds = Seconds(clock);
 
             rows.Add(new DemoRow(spec.Label, spec, plan.Pairs.Count, plan.Objective, kinetic, se, mmd, sw2, mass, lpSeconds, transportSeconds, metricsSeconds));
-            runs.Add((spec, plan, moved, trajectory, frames, arrival));
+            runs.Add(new PlanRun(spec, plan, trajectory, frames, arrival));
         }
 
         var published = new List<PublishedCheck>();
-        if (name == "toy8")
+        if (name == DemoDatasets.ToyName)
         {
             var (exactSource, exactTarget, values) = DemoDatasets.ExactToy();
             foreach (var (epsilon, objective) in values)
@@ -132,7 +135,7 @@ internal static class DemoRunner
 
     private static IReadOnlyList<DemoFigure> DrawFigures(DemoSettings settings, DemoCase fitData, DemoCase eval,
         GaussianMixture source, GaussianMixture target, RegimeTable regime,
-        List<(DemoPlanSpec Spec, TransportPlan Plan, double[] Moved, double[] Trajectory, int Frames, int[] Arrival)> runs,
+        List<PlanRun> runs,
         DemoOutput output)
     {
         string name = fitData.Name;
@@ -145,10 +148,15 @@ internal static class DemoRunner
         figures.Add(new($"{name}-mixtures.png",
             $"{fitData.Title}: the {fitData.Source.Length / 2} + {fitData.Target.Length / 2} points EM was fitted to, with the fitted components' 2σ ellipses (line width ∝ weight) and means (+). Also as SVG."));
 
-        var panels = runs.Select(r => new TrajectoryPanel(PanelTitle(r.Spec), r.Trajectory, r.Frames, r.Arrival)).ToList();
-        Write(output, $"{name}-trajectories", [DemoFigures.Trajectories(fitData.Title, panels, eval.Source, eval.Target, targetEllipses, settings.DrawnPaths)]);
+        // σ = 1 paths are Brownian scribbles: fewer of them keep that panel readable.
+        int drawn = Math.Min(settings.DrawnPaths, eval.Source.Length / 2), drawnNoisy = Math.Max(1, 2 * drawn / 5);
+        var panels = runs.Select(r => new TrajectoryPanel(PanelTitle(r.Spec), r.Trajectory, r.Frames, r.Arrival, r.Spec.Noise >= 0.5 ? drawnNoisy : drawn)).ToList();
+        string paths = string.Create(CultureInfo.InvariantCulture, $"Paths of {drawn} fresh source points per panel ({drawnNoisy} for σ = 1)");
+        Write(output, $"{name}-trajectories", [DemoFigures.Trajectories(fitData.Title,
+            $"{paths}. Black dot: start; coloured dot: t = 1; colour: the fitted target component reached; grey: target 2σ ellipses.",
+            panels, eval.Source, eval.Target, targetEllipses)]);
         figures.Add(new($"{name}-trajectories.png",
-            $"Paths of {Math.Min(settings.DrawnPaths, eval.Source.Length / 2)} fresh source points (black dots: start) under each plan, coloured by the target component they reach; grey: fitted target ellipses."));
+            $"{paths} under each plan, coloured by the target component they reach (black dots: starts; grey: fitted target ellipses)."));
 
         var times = DemoSettings.SnapshotTimes;
         var snapshotRows = new List<SnapshotRow>();

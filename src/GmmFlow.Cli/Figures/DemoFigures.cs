@@ -12,7 +12,8 @@ internal readonly record struct Ellipse2D(double MeanX, double MeanY, double Sxx
 /// <param name="Trajectories">Frames × particles × 2.</param>
 /// <param name="Frames">Saved frames (t = 0 … 1).</param>
 /// <param name="Arrival">Per particle, the fitted target component it ends nearest to (its colour).</param>
-internal sealed record TrajectoryPanel(string Title, double[] Trajectories, int Frames, int[] Arrival);
+/// <param name="Drawn">How many particles' paths to draw (an evenly strided subset).</param>
+internal sealed record TrajectoryPanel(string Title, double[] Trajectories, int Frames, int[] Arrival, int Drawn);
 
 /// <summary>
 /// One row of the snapshot figure: a plan's particles at each snapshot time, and the components (m_p(t), Σ_p(t), λ_p)
@@ -83,8 +84,8 @@ internal static class DemoFigures
     /// One panel per plan: paths of a subset of particles from the source cloud to the target cloud, coloured by the
     /// target component each particle reaches, over the fitted target ellipses. Every panel has the same limits.
     /// </summary>
-    public static RenderedFigure Trajectories(string title, IReadOnlyList<TrajectoryPanel> panels, double[] source, double[] target,
-        IReadOnlyList<Ellipse2D> targetComponents, int drawn)
+    public static RenderedFigure Trajectories(string title, string subtitle, IReadOnlyList<TrajectoryPanel> panels, double[] source, double[] target,
+        IReadOnlyList<Ellipse2D> targetComponents)
     {
         var multiplot = new Multiplot();
         multiplot.AddPlots(panels.Count);
@@ -97,7 +98,6 @@ internal static class DemoFigures
             sets.Add(p.Trajectories);
         }
         var (xmin, xmax, ymin, ymax) = Bounds(sets, 0.04);
-        int shown = 0;
         for (int k = 0; k < panels.Count; k++)
         {
             var panel = panels[k];
@@ -107,8 +107,9 @@ internal static class DemoFigures
             AddPoints(plot, target, TargetColor.WithAlpha(0.15), 2);
             AddEllipses(plot, targetComponents, Neutral, widthScale: 0.7);
             int particles = panel.Arrival.Length;
-            int count = Math.Min(drawn, particles);
-            shown = count;
+            int count = Math.Min(panel.Drawn, particles);
+            // Busy (Brownian) panels draw fewer paths; keep their lines lighter too.
+            float alpha = panel.Drawn < panels.Max(q => q.Drawn) ? 0.4f : 0.5f;
             var startX = new double[count];
             var startY = new double[count];
             for (int s = 0; s < count; s++)
@@ -126,7 +127,7 @@ internal static class DemoFigures
                 startY[s] = ys[0];
                 Color c = ComponentColor(panel.Arrival[p]);
                 var line = plot.Add.ScatterLine(xs, ys);
-                line.Color = c.WithAlpha(0.5);
+                line.Color = c.WithAlpha(alpha);
                 line.LineWidth = 1.1f;
                 line.MarkerSize = 0;
                 plot.Add.Marker(xs[^1], ys[^1], MarkerShape.FilledCircle, 5, c);
@@ -137,8 +138,7 @@ internal static class DemoFigures
             plot.HideLegend();
             Fonts(plot);
         }
-        return WithHeader(multiplot, 620 * columns, 600 * rows, title,
-            $"{shown} fresh source points per panel. Black dot: start; coloured dot: t = 1; colour: the fitted target component reached; grey: target 2σ ellipses.");
+        return WithHeader(multiplot, 620 * columns, 600 * rows, title, subtitle);
     }
 
     /// <summary>
