@@ -238,7 +238,12 @@ internal static class DemoFigures
         plot.Axes.Left.TickLabelStyle.FontSize = 12;
     }
 
-    private static void Fonts(Plot plot) => plot.Font.Set(FontFamily);
+    private static void Fonts(Plot plot)
+    {
+        plot.Font.Set(FontFamily);
+        // Manual legend items keep their own label style; the legend-wide font name covers them.
+        plot.Legend.FontName = FontFamily;
+    }
 
     private static LegendItem PointItem(string label, Color color) => new()
     {
