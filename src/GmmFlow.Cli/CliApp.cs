@@ -31,6 +31,7 @@ internal static class CliApp
         root.Add(RegimeCommand.Create());
         root.Add(PlanCommand.Create());
         root.Add(TransportCommand.Create());
+        root.Add(DemoCommand.Create());
         return root;
     }
 

@@ -6,6 +6,9 @@ internal sealed record DemoCase(string Name, string Title, double[] Source, doub
 /// <summary>Seeded 2-D sample generators for `gmmflow demo` (CounterRng: identical on every machine and thread count).</summary>
 internal static class DemoDatasets
 {
+    /// <summary>Name of the <see cref="GaussianToEight"/> case (the one with published numbers).</summary>
+    public const string ToyName = "toy8";
+
     /// <summary>
     /// The GMMflow paper's 2-D toy (math.md §7): source N(0, 0.4 I); target 8 equal components
     /// N(10 (cos θ_k, sin θ_k), 0.2 I), θ_k = 2πk/8.
@@ -27,7 +30,30 @@ internal static class DemoDatasets
             target[2 * i] = 10 * cos + s1 * c;
             target[2 * i + 1] = 10 * sin + s1 * d;
         }
-        return new DemoCase("toy8", "N(0, 0.4 I) → 8 Gaussians (GMMflow toy)", source, target, 1, 8);
+        return new DemoCase(ToyName, "N(0, 0.4 I) → 8 Gaussians (GMMflow toy)", source, target, 1, 8);
+    }
+
+    /// <summary>
+    /// The exact mixtures behind <see cref="GaussianToEight"/> and the LP objectives the GMMflow notebook publishes for
+    /// them (math.md §7): W2² 100.07, and with the reference code's SB cost variant 100.74 / 103.48 / 125.56 for noise
+    /// variance ε = 0.1 / 1 / 10 (σ = √ε).
+    /// </summary>
+    public static (GaussianMixture Source, GaussianMixture Target, IReadOnlyList<(double Epsilon, double Objective)> Published) ExactToy()
+    {
+        var source = new GaussianMixture([1.0], [0.0, 0.0], [0.4, 0.0, 0.0, 0.4]);
+        var weights = new double[8];
+        var means = new double[16];
+        var covariances = new double[32];
+        for (int k = 0; k < 8; k++)
+        {
+            (double sin, double cos) = Math.SinCos(2 * Math.PI * k / 8);
+            weights[k] = 1.0 / 8;
+            means[2 * k] = 10 * cos;
+            means[2 * k + 1] = 10 * sin;
+            covariances[4 * k] = covariances[4 * k + 3] = 0.2;
+        }
+        // ε = 0 stands for the W2² row.
+        return (source, new GaussianMixture(weights, means, covariances), [(0, 100.07), (0.1, 100.74), (1, 103.48), (10, 125.56)]);
     }
 
     /// <summary>Two interleaved moons (noise 0.08, scaled ×3) → 8 Gaussians on a circle of radius 6 (σ = 0.35).</summary>
