@@ -50,7 +50,7 @@ internal static class DemoRunner
         double fitSeconds = Seconds(clock);
 
         clock.Restart();
-        var regime = RegimeTable.Compute(TransportPlan.Factors(source, "source"), TransportPlan.Factors(target, "target"));
+        var regime = RegimeTable.Compute(GaussianFactors.FromMixture(source, "source"), GaussianFactors.FromMixture(target, "target"));
         double regimeSeconds = Seconds(clock);
 
         // Fixed bandwidths per case, so the MMD² rows compare: h·{⅛, ¼, ½, 1} with h the median distance of the pooled

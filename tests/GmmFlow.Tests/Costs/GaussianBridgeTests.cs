@@ -250,7 +250,7 @@ public class GaussianBridgeTests
                 var full = GaussianBridge.Create(kind, fullSource, 0, fullTarget, 0, noise);
                 var diag = GaussianBridge.Create(kind, diagSource, 0, diagTarget, 0, noise);
                 Assert.True(diag.IsDiagonal && !full.IsDiagonal);
-                Assert.Equal(full.Cost, diag.Cost, 11);
+                Assert.Equal(full.Cost, diag.Cost, 1e-11);
                 foreach (double t in s_times)
                 {
                     foreach (var field in new[] { BridgeField.Drift, BridgeField.ProbabilityFlow })
@@ -259,8 +259,8 @@ public class GaussianBridgeTests
                         var (_, sd, gd, _) = Evaluate(diag, t, field);
                         for (int i = 0; i < n; i++)
                         {
-                            Assert.Equal(sf[i * n + i], sd[i], 11);
-                            Assert.Equal(gf[i * n + i], gd[i], 10);
+                            Assert.Equal(sf[i * n + i], sd[i], 1e-11);
+                            Assert.Equal(gf[i * n + i], gd[i], 1e-10);
                         }
                     }
                 }
@@ -269,7 +269,7 @@ public class GaussianBridgeTests
                 diag.CouplingGain(gDiag);
                 for (int i = 0; i < n; i++)
                 {
-                    Assert.Equal(gFull[i * n + i], gDiag[i], 11);
+                    Assert.Equal(gFull[i * n + i], gDiag[i], 1e-11);
                 }
             }
         }, iter: 20);

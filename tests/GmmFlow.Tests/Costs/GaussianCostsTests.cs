@@ -82,11 +82,11 @@ public class GaussianCostsTests
         // N(0, 1) → N(2, 4): W2² = 4 + (1 − 2)² = 5; surrogate = 4 + ¾ log 4 (math.md §2, seed 003 Table II).
         double w2 = GaussianCosts.Pair(CostKind.Wasserstein, [0.0], [1.0], [2.0], [4.0], 1);
         double sur = GaussianCosts.Pair(CostKind.Surrogate, [0.0], [1.0], [2.0], [4.0], 1);
-        Assert.Equal(5.0, w2, 14);
-        Assert.Equal(5.039720770839918, sur, 14);
-        Assert.Equal(4 + 0.75 * Math.Log(4), sur, 14);
-        Assert.Equal(5.0, GaussianCosts.PairDiagonal(CostKind.Wasserstein, [0.0], [1.0], [2.0], [4.0], 1), 14);
-        Assert.Equal(5.039720770839918, GaussianCosts.PairDiagonal(CostKind.Surrogate, [0.0], [1.0], [2.0], [4.0], 1), 14);
+        Assert.Equal(5.0, w2, 1e-14);
+        Assert.Equal(5.039720770839918, sur, 1e-14);
+        Assert.Equal(4 + 0.75 * Math.Log(4), sur, 1e-14);
+        Assert.Equal(5.0, GaussianCosts.PairDiagonal(CostKind.Wasserstein, [0.0], [1.0], [2.0], [4.0], 1), 1e-14);
+        Assert.Equal(5.039720770839918, GaussianCosts.PairDiagonal(CostKind.Surrogate, [0.0], [1.0], [2.0], [4.0], 1), 1e-14);
     }
 
     [Theory]
@@ -111,10 +111,10 @@ public class GaussianCostsTests
         var row = new double[8];
         var kind = variance == 0 ? CostKind.Wasserstein : CostKind.SchrodingerBridge;
         GaussianCosts.Compute(kind, source, target, row, Math.Sqrt(variance), SchrodingerCostVariant.GmmFlowReference);
-        Assert.Equal(published, row.Average(), 2);
+        Assert.Equal(published, row.Average(), 1e-2);
         if (variance == 0)
         {
-            Assert.Equal(101.2 - 4 * Math.Sqrt(0.08), row.Average(), 12);
+            Assert.Equal(101.2 - 4 * Math.Sqrt(0.08), row.Average(), 1e-12);
         }
         // The same numbers from diagonal storage.
         var sourceDiag = GaussianFactors.FromDiagonal([0.0, 0.0], [0.4, 0.4], 1, 2, "source");
@@ -254,7 +254,7 @@ public class GaussianCostsTests
             {
                 double full = GaussianCosts.Pair(kind, m, s0, m, s1, 2, 0.3);
                 double diag = GaussianCosts.PairDiagonal(kind, m, [s0[0], s0[3]], m, [s1[0], s1[3]], 2, 0.3);
-                Assert.Equal(diag, full, 12);
+                Assert.Equal(diag, full, 1e-12);
             }
         }
     }

@@ -11,14 +11,14 @@ public class RegimeTests
     {
         // Seed 003 Table II, "1D (always comm)": N(0,1) → N(2,4): δ = 3, κ = 1, commutator 0, W2² 5.00, C_sur 5.04, gap 0.04.
         var r = RegimeDiagnostics.Compute([0.0], [1.0], [2.0], [4.0], 1);
-        Assert.Equal(3, r.WhitenedPerturbation, 14);
+        Assert.Equal(3, r.WhitenedPerturbation, 1e-14);
         Assert.Equal(1, r.SourceCondition);
         Assert.Equal(1, r.TargetCondition);
         Assert.Equal(0, r.Commutator);
-        Assert.Equal(5, r.Wasserstein, 14);
-        Assert.Equal(5.039720770839918, r.Surrogate, 14);
-        Assert.Equal(0.75 * Math.Log(4) - 1, r.Gap, 14);
-        Assert.Equal(r.Gap / 5, r.RelativeGap, 14);
+        Assert.Equal(5, r.Wasserstein, 1e-14);
+        Assert.Equal(5.039720770839918, r.Surrogate, 1e-14);
+        Assert.Equal(0.75 * Math.Log(4) - 1, r.Gap, 1e-14);
+        Assert.Equal(r.Gap / 5, r.RelativeGap, 1e-14);
         Assert.Equal(6, r.Segments); // ⌈‖ΔΣ‖ / (r λ_min)⌉ = ⌈3 / 0.5⌉
         Assert.Equal(TransportRegime.ExactPreferable, r.Regime);
         Assert.Equal(TransportRegime.SurrogateAccurate, RegimeDiagnostics.Compute([0.0], [1.0], [2.0], [4.0], 1, threshold: 0.01).Regime);
@@ -36,9 +36,9 @@ public class RegimeTests
             var whitened = Multiply(Multiply(ri, Add(s1, 1, s0, -1), n, n, n), ri, n, n, n);
             Symmetrize(whitened, n);
             var w = JacobiEigenvalues(whitened, n);
-            Assert.Equal(Math.Max(-w[0], w[^1]), r.WhitenedPerturbation, 9);
+            Assert.Equal(Math.Max(-w[0], w[^1]), r.WhitenedPerturbation, 1e-9);
             var commutator = Add(Multiply(s0, s1, n, n, n), 1, Multiply(s1, s0, n, n, n), -1);
-            Assert.Equal(FrobeniusNorm(commutator) / (FrobeniusNorm(s0) * FrobeniusNorm(s1)), r.Commutator, 12);
+            Assert.Equal(FrobeniusNorm(commutator) / (FrobeniusNorm(s0) * FrobeniusNorm(s1)), r.Commutator, 1e-12);
             var e0 = JacobiEigenvalues(s0, n);
             var e1 = JacobiEigenvalues(s1, n);
             Assert.Equal(e0[^1] / e0[0], r.SourceCondition, 1e-9 * r.SourceCondition);
@@ -137,12 +137,12 @@ public class RegimeTests
         var d = RegimeDiagnostics.Compute(GaussianFactors.FromDiagonal(m0, v0, 1, 3), 0, GaussianFactors.FromDiagonal(m1, v1, 1, 3, "target"), 0);
         double[] f0 = [0.5, 0, 0, 0, 2, 0, 0, 0, 3], f1 = [1, 0, 0, 0, 0.25, 0, 0, 0, 3.5];
         var f = RegimeDiagnostics.Compute(m0, f0, m1, f1, 3);
-        Assert.Equal(f.WhitenedPerturbation, d.WhitenedPerturbation, 12);
-        Assert.Equal(f.SourceCondition, d.SourceCondition, 12);
-        Assert.Equal(f.Wasserstein, d.Wasserstein, 12);
-        Assert.Equal(f.Surrogate, d.Surrogate, 12);
+        Assert.Equal(f.WhitenedPerturbation, d.WhitenedPerturbation, 1e-12);
+        Assert.Equal(f.SourceCondition, d.SourceCondition, 1e-12);
+        Assert.Equal(f.Wasserstein, d.Wasserstein, 1e-12);
+        Assert.Equal(f.Surrogate, d.Surrogate, 1e-12);
         Assert.Equal(f.Segments, d.Segments);
         Assert.Equal(0, d.Commutator);
-        Assert.Equal(0, f.Commutator, 15);
+        Assert.Equal(0, f.Commutator, 1e-15);
     }
 }

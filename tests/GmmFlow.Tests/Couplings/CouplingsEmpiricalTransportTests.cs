@@ -43,7 +43,7 @@ public class CouplingsEmpiricalTransportTests
             }
         }
 
-        Assert.Equal(BestAssignment(cost, n), EmpiricalTransport.ExactW2Squared(x, n, y, n, d), 12);
+        Assert.Equal(BestAssignment(cost, n), EmpiricalTransport.ExactW2Squared(x, n, y, n, d), 1e-12);
     }
 
     [Fact]
@@ -56,8 +56,8 @@ public class CouplingsEmpiricalTransportTests
         double[] shift = [0.3, -0.2, 0.05];
         double[] y = x.Select((v, k) => v + shift[k % d]).ToArray();
 
-        Assert.Equal(shift.Sum(s => s * s), EmpiricalTransport.ExactW2Squared(x, n, y, n, d), 11);
-        Assert.Equal(0.0, EmpiricalTransport.ExactW2Squared(x, n, x, n, d), 14);
+        Assert.Equal(shift.Sum(s => s * s), EmpiricalTransport.ExactW2Squared(x, n, y, n, d), 1e-11);
+        Assert.Equal(0.0, EmpiricalTransport.ExactW2Squared(x, n, x, n, d), 1e-14);
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public class CouplingsEmpiricalTransportTests
         double[] y = Uniform(rng, 20 * 2);
         double uniform = EmpiricalTransport.ExactW2Squared(x, 30, y, 20, 2);
         double weighted = EmpiricalTransport.ExactW2Squared(x, Enumerable.Repeat(1.0 / 30, 30).ToArray(), y, Enumerable.Repeat(1.0 / 20, 20).ToArray(), 2);
-        Assert.Equal(uniform, weighted, 13);
+        Assert.Equal(uniform, weighted, 1e-13);
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public class CouplingsEmpiricalTransportTests
         // Point masses 0.25 at 0 and 0.75 at 1 against 0.5 at 0.5 and 0.5 at 2 (hand-computed by quantiles):
         // t ∈ [0, .25): 0 → 0.5 (0.25); [.25, .5): 1 → 0.5 (0.25); [.5, 1): 1 → 2 (1) ⇒ 0.25·0.25 + 0.25·0.25 + 0.5·1 = 0.625.
         double w2 = EmpiricalTransport.ExactW2Squared([0.0, 1.0], [0.25, 0.75], [0.5, 2.0], [0.5, 0.5], 1);
-        Assert.Equal(0.625, w2, 12);
+        Assert.Equal(0.625, w2, 1e-12);
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public class CouplingsMultiMarginalTests
             Coupling pair = Couplings.ExactLp(a, b, cost);
 
             Assert.Equal(LpStatus.Optimal, multi.Status);
-            Assert.Equal(pair.Objective, multi.Objective, 11);
+            Assert.Equal(pair.Objective, multi.Objective, 1e-11);
             Assert.Equal(2, multi.MarginalCount);
         }
     }
@@ -55,7 +55,7 @@ public class CouplingsMultiMarginalTests
             }
 
             double expected = Couplings.ExactLp(a, b, ab).Objective + Couplings.ExactLp(b, c, bc).Objective;
-            Assert.Equal(expected, Couplings.MultiMarginal(cost, shape, a, b, c).Objective, 11);
+            Assert.Equal(expected, Couplings.MultiMarginal(cost, shape, a, b, c).Objective, 1e-11);
         }
     }
 

@@ -96,8 +96,8 @@ public class ConditioningTests
         // Σ = [[2, 0.8], [0.8, 1]], m = (1, −1). Given x1 = 0.5: mean = 1 + 0.8/1 (0.5 + 1) = 2.2, var = 2 − 0.64 = 1.36.
         var g = new GaussianMixture([1.0], [1, -1], [2, 0.8, 0.8, 1]);
         var c = g.Conditional([1], [0.5]);
-        Assert.Equal(2.2, c.Means[0], 12);
-        Assert.Equal(1.36, c.Covariances[0], 12);
+        Assert.Equal(2.2, c.Means[0], 1e-12);
+        Assert.Equal(1.36, c.Covariances[0], 1e-12);
         Assert.Equal(1.0, c.Weights[0]);
     }
 

@@ -363,7 +363,7 @@ public class EmFitterTests
         {
             Assert.True(double.IsFinite(v));
         }
-        Assert.Equal(1.5, fit.Mixture.Mean(0)[0], 12);
+        Assert.Equal(1.5, fit.Mixture.Mean(0)[0], 1e-12);
     }
 
     [Fact]

@@ -95,7 +95,7 @@ public sealed class IoTests : IDisposable
         Assert.NotNull(warning);
         Assert.StartsWith("model.json: ", warning);
         Assert.Contains("0.8", warning);
-        Assert.Equal(0.25, m.Weights[0], 15);
+        Assert.Equal(0.25, m.Weights[0], 1e-15);
         Read("""{"weights": [0.2, 0.8000000001], "means": [[0], [1]], "covariances": [[[1]], [[1]]]}""", false, out string? none);
         Assert.Null(none);
     }

@@ -22,20 +22,20 @@ public class HighsTests
         HighsLpResult result = SolveTransport(s_cost, x, y);
 
         Assert.Equal(HighsModelStatus.Optimal, result.Status);
-        Assert.Equal(125.0, result.Objective, 9);
+        Assert.Equal(125.0, result.Objective, 1e-9);
         for (int k = 0; k < 6; k++)
         {
-            Assert.Equal(s_expectedPlan[k], x[k], 9);
+            Assert.Equal(s_expectedPlan[k], x[k], 1e-9);
         }
 
         // Duals are unique only up to a shift (u + t, v - t); check what is invariant: strong duality
         // (rhsᵀy = objective) and complementary slackness u_i + v_j = C_ij on the support.
         double dualObjective = (15 * y[0]) + (25 * y[1]) + (10 * y[2]) + (20 * y[3]) + (10 * y[4]);
-        Assert.Equal(125.0, dualObjective, 7);
-        Assert.Equal(2.0, y[0] + y[2], 7);
-        Assert.Equal(1.0, y[0] + y[4], 7);
-        Assert.Equal(5.0, y[1] + y[2], 7);
-        Assert.Equal(4.0, y[1] + y[3], 7);
+        Assert.Equal(125.0, dualObjective, 1e-7);
+        Assert.Equal(2.0, y[0] + y[2], 1e-7);
+        Assert.Equal(1.0, y[0] + y[4], 1e-7);
+        Assert.Equal(5.0, y[1] + y[2], 1e-7);
+        Assert.Equal(4.0, y[1] + y[3], 1e-7);
         Assert.True(y[0] + y[3] <= 3.0 + 1e-9);
         Assert.True(y[1] + y[4] <= 8.0 + 1e-9);
         Assert.True(result.SimplexIterations >= 0);
@@ -55,7 +55,7 @@ public class HighsTests
             var x = new double[6];
             HighsLpResult result = SolveTransport(s_cost, x, default, setting);
             Assert.Equal(HighsModelStatus.Optimal, result.Status);
-            Assert.Equal(125.0, result.Objective, 6);
+            Assert.Equal(125.0, result.Objective, 1e-6);
         }
     }
 
@@ -191,15 +191,15 @@ public class HighsTests
         var x = new double[5];
         HighsLpResult restricted = session.Run(x);
         Assert.Equal(HighsModelStatus.Optimal, restricted.Status);
-        Assert.Equal(135.0, restricted.Objective, 9);
+        Assert.Equal(135.0, restricted.Objective, 1e-9);
 
         session.AddColumns([s_cost[0]], [0], [double.PositiveInfinity], [0, 2], [0, 2], [1, 1]);
         Assert.Equal(6, session.NumCol);
         x = new double[6];
         HighsLpResult full = session.Run(x);
-        Assert.Equal(125.0, full.Objective, 9);
-        Assert.Equal(5.0, x[5], 9); // the added (0,0)
-        Assert.Equal(20.0, x[3], 9); // (1,1)
+        Assert.Equal(125.0, full.Objective, 1e-9);
+        Assert.Equal(5.0, x[5], 1e-9); // the added (0,0)
+        Assert.Equal(20.0, x[3], 1e-9); // (1,1)
     }
 
     [Fact]
