@@ -27,6 +27,7 @@ internal static class CliApp
         root.Add(InfoCommand.Create());
         root.Add(FitCommand.Create());
         root.Add(SampleCommand.Create());
+        root.Add(BenchCommand.Create());
         return root;
     }
 
