@@ -20,8 +20,8 @@ internal static class StudyScenarios
         {
             new("1-D (always commuting)", 1, [0.0], [1.0], [2.0], [4.0], 3.00, 1.00, 5.00, 5.04,
                 "N(0, 1) → N(2, 4)"),
-            new("2-D isotropic", 2, [0, 0], Diagonal(0.19, 0.19), [1.17, 1.17], Diagonal(0.38, 0.38), 1.00, 1.00, 2.81, 2.81,
-                "Σ0 = 0.19 I, Σ1 = 0.38 I, Δm = (1.17, 1.17)"),
+            new("2-D isotropic", 2, [0, 0], Diagonal(0.19, 0.19), [1.172, 1.172], Diagonal(0.38, 0.38), 1.00, 1.00, 2.81, 2.81,
+                "Σ0 = 0.19 I, Σ1 = 0.38 I, Δm = (1.172, 1.172)"),
             new("2-D commuting (diagonal)", 2, [0, 0], Diagonal(1, 9), [1, 1], Diagonal(2, 4), 1.00, 9.00, 3.17, 3.19,
                 "Σ0 = diag(1, 9), Σ1 = diag(2, 4), Δm = (1, 1)"),
             new("2-D non-commuting", 2, [0, 0], Diagonal(1, 9), [1, 1], Rotated(0.6, 2, 4), 1.68, 9.00, 3.88, 4.11,
