@@ -5,8 +5,11 @@ namespace GmmFlow.Benchmarks;
 
 /// <summary>
 /// BenchmarkDotNet suites plus side-by-side drivers that write data for the Python comparison scripts in
-/// benchmarks/compare. Examples:
+/// benchmarks/compare (the standard cross-language comparison is `gmmflow bench --export` + benchmarks/compare/run_all.sh).
+/// Suites: Costs (CostMatrix, CostFactor), Couplings (ExactLp, Sinkhorn), Mixtures (EmIteration), Transport
+/// (VelocityField, SinglePointVelocity, Transport), Native (LapackProvider: MKL vs system). Examples:
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- --filter '*'
+///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- --filter '*SinglePoint*' '*VelocityField*'
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- --filter '*Lapack*'
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- cost-throughput [--export DIR]   (pairs/s, see Costs/)
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- em-compare --out DIR            (see Mixtures/)

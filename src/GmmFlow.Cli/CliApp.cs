@@ -32,6 +32,7 @@ internal static class CliApp
         root.Add(PlanCommand.Create());
         root.Add(TransportCommand.Create());
         root.Add(DemoCommand.Create());
+        root.Add(BenchCommand.Create());
         return root;
     }
 

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# GmmFlow against its Python peers on identical inputs, one table of speed-ups per case.
+#
+#   benchmarks/compare/run_all.sh [--quick] [--keep DIR] [--markdown] [--repeats N]
+#
+# 1. builds the CLI (Release) and runs `gmmflow bench --export DIR`: GmmFlow times its standard cases and writes every
+#    case's inputs and its own results (.npy, JSON) into DIR;
+# 2. runs peers.py on DIR with Debian's /usr/bin/python3 (numpy, scipy, POT, scikit-learn from apt), which times the
+#    same cases, checks that it got the same answers, and prints GmmFlow's time, the peer's time and the speed-up.
+# Same LAPACK on both sides: GmmFlow uses Intel MKL (GMMFLOW_LAPACK=mkl); numpy/scipy are pointed at the same
+# libmkl_rt.so through a temporary directory of symlinks (liblapack.so.3, libblas.so.3) on LD_LIBRARY_PATH, with
+# MKL_THREADING_LAYER=SEQUENTIAL; nothing on the system (update-alternatives) is changed.
+# GMMFLOW_BIN=/path/to/gmmflow uses another build (e.g. the Native-AOT binary) instead of the Release dll.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+quick=""; keep=""; markdown=""; repeats=15
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick="--quick"; repeats=3 ;;
+    --keep) keep="$2"; shift ;;
+    --markdown) markdown="--markdown" ;;
+    --repeats) repeats="$2"; shift ;;
+    *) echo "usage: $0 [--quick] [--keep DIR] [--markdown] [--repeats N]" >&2; exit 2 ;;
+  esac
+  shift
+done
+mkl=/usr/lib/x86_64-linux-gnu/libmkl_rt.so
+[ -e "$mkl" ] || { echo "libmkl_rt.so not found: run .ci/install-native.sh" >&2; exit 1; }
+/usr/bin/python3 -c "import numpy, scipy, sklearn, ot" 2>/dev/null \
+  || { echo "Debian's python3-numpy python3-scipy python3-sklearn python3-pot are needed (apt-get install)" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+data="${keep:-$work/data}"
+mkdir -p "$work/lib" "$data"
+ln -s "$mkl" "$work/lib/liblapack.so.3"
+ln -s "$mkl" "$work/lib/libblas.so.3"
+
+if [ -n "${GMMFLOW_BIN:-}" ]; then
+  gmmflow=("$GMMFLOW_BIN")
+else
+  dotnet build src/GmmFlow.Cli -c Release -v quiet -nologo -clp:ErrorsOnly
+  gmmflow=(dotnet src/GmmFlow.Cli/bin/Release/net10.0/gmmflow.dll)
+fi
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== GmmFlow: gmmflow bench --export $data $quick"
+GMMFLOW_LAPACK=mkl "${gmmflow[@]}" bench --export "$data" $quick | tee "$data/gmmflow.txt"
+echo
+echo "== Python peers (one core: MKL sequential), same inputs"
+LD_LIBRARY_PATH="$work/lib" MKL_THREADING_LAYER=SEQUENTIAL /usr/bin/python3 benchmarks/compare/peers.py "$data" \
+  --repeats "$repeats" --json "$data/peers.json" $markdown
