@@ -103,6 +103,12 @@ public sealed partial class TransportPlan
         }
         double tau = options.SinkhornTemperature ?? 1e-2 * Math.Max(max, 1e-300);
         SinkhornResult sk = Couplings.Sinkhorn(source.Weights, target.Weights, costs, tau, options.Sinkhorn);
+        if (!sk.Converged)
+        {
+            // A plan whose marginals are off would move the wrong mass: refuse it rather than build it silently.
+            throw new InvalidOperationException($"Sinkhorn did not converge at τ = {tau:g3} within {sk.Iterations} iterations " +
+                $"(marginal error {sk.MarginalError:g3}); raise SinkhornOptions.MaxIterations or τ, or use CouplingMethod.ExactLp.");
+        }
         ReadOnlySpan<double> plan = sk.Plan;
         double largest = 0;
         foreach (double w in plan)

@@ -203,6 +203,20 @@ public class TransportPlanTests
     }
 
     [Fact]
+    public void Unconverged_sinkhorn_is_an_error_not_a_plan()
+    {
+        var source = RandomMixture(5, 2, 3, spread: 2);
+        var target = RandomMixture(6, 2, 4, spread: 2);
+        var e = Assert.Throws<InvalidOperationException>(() => TransportPlan.Create(source, target, new TransportOptions
+        {
+            Coupling = CouplingMethod.Sinkhorn,
+            SinkhornTemperature = 1e-4,
+            Sinkhorn = new SinkhornOptions { MaxIterations = 3, EpsilonScaling = false },
+        }));
+        Assert.Contains("did not converge", e.Message);
+    }
+
+    [Fact]
     public void Plan_file_round_trips_and_rejects_inconsistent_couplings()
     {
         var source = RandomMixture(3, 2, 8, spread: 2);
