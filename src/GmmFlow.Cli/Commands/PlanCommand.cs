@@ -62,6 +62,11 @@ internal static class PlanCommand
             var clock = Stopwatch.StartNew();
             var plan = TransportPlan.Create(a, b, options);
             double seconds = clock.Elapsed.TotalSeconds;
+            if (!plan.CouplingConverged)
+            {
+                stderr.WriteLine($"gmmflow: warning: Sinkhorn stopped after {plan.CouplingIterations} iterations with marginal error " +
+                    $"{F(plan.CouplingMarginalError, "G3")}; raise --tau or use --coupling lp.");
+            }
             CliFiles.WriteAtomic(outPath, overwrite, s => PlanJson.Write(plan, s));
             var stdout = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))

@@ -66,6 +66,18 @@ public sealed partial class TransportPlan
     /// <summary>Coupling mass not made into active pairs (Sinkhorn pruning); 0 for the LP.</summary>
     public double DroppedMass { get; }
 
+    /// <summary>
+    /// False when the Sinkhorn coupling stopped at its iteration cap before meeting its tolerance: the plan's marginals
+    /// are then off by <see cref="CouplingMarginalError"/>. Always true for the LP.
+    /// </summary>
+    public bool CouplingConverged { get; private init; } = true;
+
+    /// <summary>Largest marginal violation of the Sinkhorn coupling when it stopped (0 for the LP, met to 1e-12).</summary>
+    public double CouplingMarginalError { get; private init; }
+
+    /// <summary>Sinkhorn iterations used (0 for the LP).</summary>
+    public int CouplingIterations { get; private init; }
+
     /// <summary>The K0×K1 pair-cost matrix the coupling was solved on (null when built from a given coupling).</summary>
     public double[]? CostMatrix { get; }
 
@@ -103,12 +115,6 @@ public sealed partial class TransportPlan
         }
         double tau = options.SinkhornTemperature ?? 1e-2 * Math.Max(max, 1e-300);
         SinkhornResult sk = Couplings.Sinkhorn(source.Weights, target.Weights, costs, tau, options.Sinkhorn);
-        if (!sk.Converged)
-        {
-            // A plan whose marginals are off would move the wrong mass: refuse it rather than build it silently.
-            throw new InvalidOperationException($"Sinkhorn did not converge at τ = {tau:g3} within {sk.Iterations} iterations " +
-                $"(marginal error {sk.MarginalError:g3}); raise SinkhornOptions.MaxIterations or τ, or use CouplingMethod.ExactLp.");
-        }
         ReadOnlySpan<double> plan = sk.Plan;
         double largest = 0;
         foreach (double w in plan)
@@ -133,7 +139,14 @@ public sealed partial class TransportPlan
                 }
             }
         }
-        return new TransportPlan(source, target, options, [.. entries], objective, dropped, costs);
+        // A Sinkhorn run that hit its iteration cap is kept but flagged (CouplingConverged, CouplingMarginalError):
+        // the caller decides, and the CLI warns.
+        return new TransportPlan(source, target, options, [.. entries], objective, dropped, costs)
+        {
+            CouplingConverged = sk.Converged,
+            CouplingMarginalError = sk.MarginalError,
+            CouplingIterations = sk.Iterations,
+        };
     }
 
     /// <summary>
