@@ -25,21 +25,20 @@ internal static class DiagonalGaussianKernel
         PointBlock.CheckLength(scale.Length, dimension, nameof(scale));
         PointBlock.CheckLength(shift.Length, dimension, nameof(shift));
         PointBlock.CheckLength(destination.Length, count, nameof(destination));
-        if (PointBlock.Use512)
+        switch (SimdDispatch.Best)
         {
-            Evaluate<VectorOps512, Vector512<double>>(points, stride, count, dimension, scale, shift, constant, destination);
-        }
-        else if (PointBlock.Use256)
-        {
-            Evaluate<VectorOps256, Vector256<double>>(points, stride, count, dimension, scale, shift, constant, destination);
-        }
-        else if (PointBlock.Use128)
-        {
-            Evaluate<VectorOps128, Vector128<double>>(points, stride, count, dimension, scale, shift, constant, destination);
-        }
-        else
-        {
-            Evaluate<ScalarOps, double>(points, stride, count, dimension, scale, shift, constant, destination);
+            case SimdWidth.V512:
+                Evaluate<Simd512, Vector512<double>>(points, stride, count, dimension, scale, shift, constant, destination);
+                break;
+            case SimdWidth.V256:
+                Evaluate<Simd256, Vector256<double>>(points, stride, count, dimension, scale, shift, constant, destination);
+                break;
+            case SimdWidth.V128:
+                Evaluate<Simd128, Vector128<double>>(points, stride, count, dimension, scale, shift, constant, destination);
+                break;
+            default:
+                Evaluate<SimdScalar, double>(points, stride, count, dimension, scale, shift, constant, destination);
+                break;
         }
     }
 
@@ -49,7 +48,7 @@ internal static class DiagonalGaussianKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Evaluate<TOps, TVec>(ReadOnlySpan<double> points, int stride, int count, int dimension,
         ReadOnlySpan<double> scale, ReadOnlySpan<double> shift, double constant, Span<double> destination)
-        where TOps : struct, IVectorOps<TVec>
+        where TOps : struct, ISimdOps<TVec>
         where TVec : struct
     {
         int w = TOps.Count;
@@ -57,16 +56,16 @@ internal static class DiagonalGaussianKernel
         ref double p = ref MemoryMarshal.GetReference(scale);
         ref double b = ref MemoryMarshal.GetReference(shift);
         ref double dst = ref MemoryMarshal.GetReference(destination);
-        TVec minusHalf = TOps.Broadcast(-0.5);
-        TVec c = TOps.Broadcast(constant);
+        TVec minusHalf = TOps.Create(-0.5);
+        TVec c = TOps.Create(constant);
         for (int i = 0; i < count; i += 4 * w)
         {
             ref double xi = ref Unsafe.Add(ref x0, i);
             TVec s0 = TOps.Zero, s1 = TOps.Zero, s2 = TOps.Zero, s3 = TOps.Zero;
             for (int j = 0; j < dimension; j++)
             {
-                TVec pj = TOps.Broadcast(Unsafe.Add(ref p, j));
-                TVec nb = TOps.Broadcast(-Unsafe.Add(ref b, j));
+                TVec pj = TOps.Create(Unsafe.Add(ref p, j));
+                TVec nb = TOps.Create(-Unsafe.Add(ref b, j));
                 ref double xj = ref Unsafe.Add(ref xi, j * stride);
                 TVec a0 = TOps.MultiplyAdd(pj, TOps.Load(ref xj), nb);
                 TVec a1 = TOps.MultiplyAdd(pj, TOps.Load(ref Unsafe.Add(ref xj, w)), nb);
