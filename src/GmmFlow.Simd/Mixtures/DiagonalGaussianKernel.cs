@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace GmmFlow.Simd.Mixtures;
 
@@ -13,40 +12,21 @@ namespace GmmFlow.Simd.Mixtures;
 /// Lanes hold consecutive points; one multiply-add forms the whitened coordinate and one more squares
 /// it into the sum. Scalar equivalent: out[i] = constant − ½ Σⱼ (p[j]·x[j,i] − b[j])².
 /// </remarks>
-internal static class DiagonalGaussianKernel
+internal readonly struct DiagonalGaussianKernel : IGaussianBlockKernel
 {
     /// <summary>Evaluates <paramref name="count"/> points (a multiple of <see cref="PointBlock.Multiple"/>) of the coordinate-major block.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Evaluate(ReadOnlySpan<double> points, int stride, int count, int dimension,
         ReadOnlySpan<double> scale, ReadOnlySpan<double> shift, double constant, Span<double> destination)
     {
-        PointBlock.CheckCount(count, stride);
-        PointBlock.CheckLength(points.Length, PointBlock.BlockLength(dimension, stride, count), nameof(points));
         PointBlock.CheckLength(scale.Length, dimension, nameof(scale));
-        PointBlock.CheckLength(shift.Length, dimension, nameof(shift));
-        PointBlock.CheckLength(destination.Length, count, nameof(destination));
-        switch (SimdDispatch.Best)
-        {
-            case SimdWidth.V512:
-                Evaluate<Simd512, Vector512<double>>(points, stride, count, dimension, scale, shift, constant, destination);
-                break;
-            case SimdWidth.V256:
-                Evaluate<Simd256, Vector256<double>>(points, stride, count, dimension, scale, shift, constant, destination);
-                break;
-            case SimdWidth.V128:
-                Evaluate<Simd128, Vector128<double>>(points, stride, count, dimension, scale, shift, constant, destination);
-                break;
-            default:
-                Evaluate<SimdScalar, double>(points, stride, count, dimension, scale, shift, constant, destination);
-                break;
-        }
+        GaussianBlockKernel.Evaluate<DiagonalGaussianKernel>(points, stride, count, dimension, scale, shift, constant, destination);
     }
 
     /// <summary>One width's implementation (callable directly by tests). Sizes are not re-checked.</summary>
     // Straight to optimised code: at tier 0 the static abstract vector calls are not inlined (~10x slower),
     // and on a one-core machine tiering was measured never to promote these loops.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Evaluate<TOps, TVec>(ReadOnlySpan<double> points, int stride, int count, int dimension,
+    public static void Evaluate<TOps, TVec>(ReadOnlySpan<double> points, int stride, int count, int dimension,
         ReadOnlySpan<double> scale, ReadOnlySpan<double> shift, double constant, Span<double> destination)
         where TOps : struct, ISimdOps<TVec>
         where TVec : struct

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace GmmFlow.Simd.Mixtures;
 
@@ -17,44 +16,25 @@ namespace GmmFlow.Simd.Mixtures;
 /// at −bⱼ and adds P[j,l]·x_l for l ≤ j (broadcast P, vector x), then is squared into the sum.
 /// Scalar equivalent: for each i, s = Σⱼ (Σ_{l≤j} P[j,l] x[l,i] − b[j])²; out[i] = constant − s/2.
 /// </remarks>
-internal static class TriangularGaussianKernel
+internal readonly struct TriangularGaussianKernel : IGaussianBlockKernel
 {
     /// <summary>
     /// Evaluates <paramref name="count"/> points (a multiple of <see cref="PointBlock.Multiple"/>) of the
     /// coordinate-major block <paramref name="points"/> (rows <paramref name="stride"/> apart).
     /// <paramref name="precisionFactor"/> is the row-major lower-triangular P (d×d; the upper triangle is not read).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Evaluate(ReadOnlySpan<double> points, int stride, int count, int dimension,
         ReadOnlySpan<double> precisionFactor, ReadOnlySpan<double> shift, double constant, Span<double> destination)
     {
-        PointBlock.CheckCount(count, stride);
-        PointBlock.CheckLength(points.Length, PointBlock.BlockLength(dimension, stride, count), nameof(points));
         PointBlock.CheckLength(precisionFactor.Length, (long)dimension * dimension, nameof(precisionFactor));
-        PointBlock.CheckLength(shift.Length, dimension, nameof(shift));
-        PointBlock.CheckLength(destination.Length, count, nameof(destination));
-        switch (SimdDispatch.Best)
-        {
-            case SimdWidth.V512:
-                Evaluate<Simd512, Vector512<double>>(points, stride, count, dimension, precisionFactor, shift, constant, destination);
-                break;
-            case SimdWidth.V256:
-                Evaluate<Simd256, Vector256<double>>(points, stride, count, dimension, precisionFactor, shift, constant, destination);
-                break;
-            case SimdWidth.V128:
-                Evaluate<Simd128, Vector128<double>>(points, stride, count, dimension, precisionFactor, shift, constant, destination);
-                break;
-            default:
-                Evaluate<SimdScalar, double>(points, stride, count, dimension, precisionFactor, shift, constant, destination);
-                break;
-        }
+        GaussianBlockKernel.Evaluate<TriangularGaussianKernel>(points, stride, count, dimension, precisionFactor, shift, constant, destination);
     }
 
     /// <summary>One width's implementation (callable directly by tests to cover every path). Sizes are not re-checked.</summary>
     // Straight to optimised code: at tier 0 the static abstract vector calls are not inlined (~10x slower),
     // and on a one-core machine tiering was measured never to promote these loops.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Evaluate<TOps, TVec>(ReadOnlySpan<double> points, int stride, int count, int dimension,
+    public static void Evaluate<TOps, TVec>(ReadOnlySpan<double> points, int stride, int count, int dimension,
         ReadOnlySpan<double> precisionFactor, ReadOnlySpan<double> shift, double constant, Span<double> destination)
         where TOps : struct, ISimdOps<TVec>
         where TVec : struct
