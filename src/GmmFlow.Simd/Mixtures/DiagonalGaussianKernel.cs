@@ -15,6 +15,7 @@ namespace GmmFlow.Simd.Mixtures;
 internal readonly struct DiagonalGaussianKernel : IGaussianBlockKernel
 {
     /// <summary>Evaluates <paramref name="count"/> points (a multiple of <see cref="PointBlock.Multiple"/>) of the coordinate-major block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Evaluate(ReadOnlySpan<double> points, int stride, int count, int dimension,
         ReadOnlySpan<double> scale, ReadOnlySpan<double> shift, double constant, Span<double> destination)
     {

@@ -24,8 +24,9 @@ internal static class GaussianBlockKernel
     /// Checks the sizes (the factor's length is the caller's to check, its shape being the kernel's) and runs
     /// <typeparamref name="TKernel"/> at the widest accelerated width on <paramref name="count"/> points
     /// (a multiple of <see cref="PointBlock.Multiple"/>).
+    /// Inlined into the kernels' AggressiveOptimization entry points, so the switch keeps only this machine's branch.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Evaluate<TKernel>(ReadOnlySpan<double> points, int stride, int count, int dimension,
         ReadOnlySpan<double> factor, ReadOnlySpan<double> shift, double constant, Span<double> destination)
         where TKernel : struct, IGaussianBlockKernel

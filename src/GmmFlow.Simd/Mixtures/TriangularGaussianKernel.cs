@@ -23,6 +23,7 @@ internal readonly struct TriangularGaussianKernel : IGaussianBlockKernel
     /// coordinate-major block <paramref name="points"/> (rows <paramref name="stride"/> apart).
     /// <paramref name="precisionFactor"/> is the row-major lower-triangular P (d×d; the upper triangle is not read).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Evaluate(ReadOnlySpan<double> points, int stride, int count, int dimension,
         ReadOnlySpan<double> precisionFactor, ReadOnlySpan<double> shift, double constant, Span<double> destination)
     {

@@ -5,7 +5,11 @@ using System.Runtime.Intrinsics.X86;
 
 namespace GmmFlow.Simd;
 
-/// <summary>Resolves <see cref="SimdWidth.Auto"/> and rejects widths the hardware cannot run.</summary>
+/// <summary>
+/// Picks the <see cref="ISimdOps{TV}"/> width a kernel runs at: <see cref="Best"/> for the mixture kernels, which always
+/// run at the widest accelerated width; <see cref="Resolve"/> for the field and metric kernels, which take a
+/// <see cref="SimdWidth"/> so tests can force every path.
+/// </summary>
 internal static class SimdDispatch
 {
     /// <summary>
