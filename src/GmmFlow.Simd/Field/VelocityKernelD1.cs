@@ -31,7 +31,7 @@ internal static class VelocityKernelD1
             TV z = TOps.Multiply(TOps.Create(Unsafe.Add(ref blk, 2)), y);
             TV l = TOps.MultiplyAdd(minusHalf, TOps.Multiply(z, z), TOps.Create(blk));
             TOps.Store(l, ref Unsafe.Add(ref ell, p * lanes));
-            m = TOps.Max(m, l);
+            m = TOps.MaxNative(m, l);
         }
 
         // Pass 2: max-shifted weights (each in (0, 1], the largest exactly 1) times the affine drifts.

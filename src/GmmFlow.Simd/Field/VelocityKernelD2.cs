@@ -36,7 +36,7 @@ internal static class VelocityKernelD2
             TV q = TOps.MultiplyAdd(z0, z0, TOps.Multiply(z1, z1));
             TV l = TOps.MultiplyAdd(minusHalf, q, TOps.Create(blk));
             TOps.Store(l, ref Unsafe.Add(ref ell, p * lanes));
-            m = TOps.Max(m, l);
+            m = TOps.MaxNative(m, l);
         }
 
         // Pass 2: weights e^{ℓ_p − M} ∈ [0, 1] times u_p, accumulated; y is recomputed (2 subtractions) rather than stored.

@@ -39,7 +39,7 @@ internal static class VelocityKernelD3
             TV q = TOps.MultiplyAdd(z0, z0, TOps.MultiplyAdd(z1, z1, TOps.Multiply(z2, z2)));
             TV l = TOps.MultiplyAdd(minusHalf, q, TOps.Create(blk));
             TOps.Store(l, ref Unsafe.Add(ref ell, p * lanes));
-            m = TOps.Max(m, l);
+            m = TOps.MaxNative(m, l);
         }
 
         // Pass 2: weights e^{ℓ_p − M} times u_p = b_p + K_p y.

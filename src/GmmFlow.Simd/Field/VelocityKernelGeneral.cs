@@ -36,7 +36,7 @@ internal static class VelocityKernelGeneral
             TV q = SquaredNormOfLowerProduct<TOps, TV>(ref Unsafe.Add(ref blk, offW), ref ys, d, lanes);
             TV l = TOps.MultiplyAdd(TOps.Create(-0.5), q, TOps.Create(blk));
             TOps.Store(l, ref Unsafe.Add(ref ell, p * lanes));
-            m = TOps.Max(m, l);
+            m = TOps.MaxNative(m, l);
         }
 
         for (int i = 0; i < d; i++)

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace GmmFlow.Simd.Mixtures;
 
@@ -13,43 +12,24 @@ namespace GmmFlow.Simd.Mixtures;
 /// Lanes hold consecutive points; one multiply-add forms the whitened coordinate and one more squares
 /// it into the sum. Scalar equivalent: out[i] = constant − ½ Σⱼ (p[j]·x[j,i] − b[j])².
 /// </remarks>
-internal static class DiagonalGaussianKernel
+internal readonly struct DiagonalGaussianKernel : IGaussianBlockKernel
 {
     /// <summary>Evaluates <paramref name="count"/> points (a multiple of <see cref="PointBlock.Multiple"/>) of the coordinate-major block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Evaluate(ReadOnlySpan<double> points, int stride, int count, int dimension,
         ReadOnlySpan<double> scale, ReadOnlySpan<double> shift, double constant, Span<double> destination)
     {
-        PointBlock.CheckCount(count, stride);
-        PointBlock.CheckLength(points.Length, PointBlock.BlockLength(dimension, stride, count), nameof(points));
         PointBlock.CheckLength(scale.Length, dimension, nameof(scale));
-        PointBlock.CheckLength(shift.Length, dimension, nameof(shift));
-        PointBlock.CheckLength(destination.Length, count, nameof(destination));
-        if (PointBlock.Use512)
-        {
-            Evaluate<VectorOps512, Vector512<double>>(points, stride, count, dimension, scale, shift, constant, destination);
-        }
-        else if (PointBlock.Use256)
-        {
-            Evaluate<VectorOps256, Vector256<double>>(points, stride, count, dimension, scale, shift, constant, destination);
-        }
-        else if (PointBlock.Use128)
-        {
-            Evaluate<VectorOps128, Vector128<double>>(points, stride, count, dimension, scale, shift, constant, destination);
-        }
-        else
-        {
-            Evaluate<ScalarOps, double>(points, stride, count, dimension, scale, shift, constant, destination);
-        }
+        GaussianBlockKernel.Evaluate<DiagonalGaussianKernel>(points, stride, count, dimension, scale, shift, constant, destination);
     }
 
     /// <summary>One width's implementation (callable directly by tests). Sizes are not re-checked.</summary>
     // Straight to optimised code: at tier 0 the static abstract vector calls are not inlined (~10x slower),
     // and on a one-core machine tiering was measured never to promote these loops.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Evaluate<TOps, TVec>(ReadOnlySpan<double> points, int stride, int count, int dimension,
+    public static void Evaluate<TOps, TVec>(ReadOnlySpan<double> points, int stride, int count, int dimension,
         ReadOnlySpan<double> scale, ReadOnlySpan<double> shift, double constant, Span<double> destination)
-        where TOps : struct, IVectorOps<TVec>
+        where TOps : struct, ISimdOps<TVec>
         where TVec : struct
     {
         int w = TOps.Count;
@@ -57,16 +37,16 @@ internal static class DiagonalGaussianKernel
         ref double p = ref MemoryMarshal.GetReference(scale);
         ref double b = ref MemoryMarshal.GetReference(shift);
         ref double dst = ref MemoryMarshal.GetReference(destination);
-        TVec minusHalf = TOps.Broadcast(-0.5);
-        TVec c = TOps.Broadcast(constant);
+        TVec minusHalf = TOps.Create(-0.5);
+        TVec c = TOps.Create(constant);
         for (int i = 0; i < count; i += 4 * w)
         {
             ref double xi = ref Unsafe.Add(ref x0, i);
             TVec s0 = TOps.Zero, s1 = TOps.Zero, s2 = TOps.Zero, s3 = TOps.Zero;
             for (int j = 0; j < dimension; j++)
             {
-                TVec pj = TOps.Broadcast(Unsafe.Add(ref p, j));
-                TVec nb = TOps.Broadcast(-Unsafe.Add(ref b, j));
+                TVec pj = TOps.Create(Unsafe.Add(ref p, j));
+                TVec nb = TOps.Create(-Unsafe.Add(ref b, j));
                 ref double xj = ref Unsafe.Add(ref xi, j * stride);
                 TVec a0 = TOps.MultiplyAdd(pj, TOps.Load(ref xj), nb);
                 TVec a1 = TOps.MultiplyAdd(pj, TOps.Load(ref Unsafe.Add(ref xj, w)), nb);

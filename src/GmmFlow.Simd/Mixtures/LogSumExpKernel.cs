@@ -41,19 +41,13 @@ internal static class LogSumExpKernel
         {
             PointBlock.CheckLength(weights.Length, count, nameof(weights));
         }
-        if (PointBlock.Use512)
+        return SimdDispatch.Best switch
         {
-            return Evaluate<VectorOps512, Vector512<double>>(values, stride, count, rows, logSum, responsibilities, weights);
-        }
-        if (PointBlock.Use256)
-        {
-            return Evaluate<VectorOps256, Vector256<double>>(values, stride, count, rows, logSum, responsibilities, weights);
-        }
-        if (PointBlock.Use128)
-        {
-            return Evaluate<VectorOps128, Vector128<double>>(values, stride, count, rows, logSum, responsibilities, weights);
-        }
-        return Evaluate<ScalarOps, double>(values, stride, count, rows, logSum, responsibilities, weights);
+            SimdWidth.V512 => Evaluate<Simd512, Vector512<double>>(values, stride, count, rows, logSum, responsibilities, weights),
+            SimdWidth.V256 => Evaluate<Simd256, Vector256<double>>(values, stride, count, rows, logSum, responsibilities, weights),
+            SimdWidth.V128 => Evaluate<Simd128, Vector128<double>>(values, stride, count, rows, logSum, responsibilities, weights),
+            _ => Evaluate<SimdScalar, double>(values, stride, count, rows, logSum, responsibilities, weights),
+        };
     }
 
     /// <summary>One width's implementation (callable directly by tests). Sizes are not re-checked.</summary>
@@ -62,7 +56,7 @@ internal static class LogSumExpKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double Evaluate<TOps, TVec>(Span<double> values, int stride, int count, int rows, Span<double> logSum,
         bool responsibilities, ReadOnlySpan<double> weights)
-        where TOps : struct, IVectorOps<TVec>
+        where TOps : struct, ISimdOps<TVec>
         where TVec : struct
     {
         int w = TOps.Count;
@@ -70,7 +64,7 @@ internal static class LogSumExpKernel
         ref double v0 = ref MemoryMarshal.GetReference(values);
         ref double lse = ref MemoryMarshal.GetReference(logSum);
         ref double wt = ref MemoryMarshal.GetReference(weights);
-        TVec one = TOps.Broadcast(1.0);
+        TVec one = TOps.Create(1.0);
         TVec total = TOps.Zero;
         for (int i = 0; i < count; i += w)
         {
@@ -84,7 +78,7 @@ internal static class LogSumExpKernel
             for (int k = 0; k < rows; k++)
             {
                 ref double vk = ref Unsafe.Add(ref vi, k * stride);
-                TVec e = TOps.ExpUnderflowToZero(TOps.Subtract(TOps.Load(ref vk), max));
+                TVec e = SimdMath.ExpUnderflowToZero<TOps, TVec>(TOps.Subtract(TOps.Load(ref vk), max));
                 if (responsibilities)
                 {
                     TOps.Store(e, ref vk);

@@ -1,5 +1,3 @@
-using System.Runtime.Intrinsics;
-
 namespace GmmFlow.Simd.Mixtures;
 
 /// <summary>
@@ -16,9 +14,6 @@ internal static class PointBlock
 
     /// <summary>Rounds <paramref name="count"/> up to a multiple of <see cref="Multiple"/>.</summary>
     public static int Padded(int count) => (count + Multiple - 1) / Multiple * Multiple;
-
-    /// <summary>Vector width the kernels dispatch to: 512, 256, 128, or 64 (scalar).</summary>
-    public static int WidthBits => SimdCapabilities.WidthBits;
 
     internal static void CheckCount(int count, int stride)
     {
@@ -38,8 +33,4 @@ internal static class PointBlock
 
     /// <summary>Length a coordinate-major block of <paramref name="dimension"/> rows needs.</summary>
     internal static long BlockLength(int dimension, int stride, int count) => dimension == 0 ? 0 : (long)(dimension - 1) * stride + count;
-
-    internal static bool Use512 => Vector512.IsHardwareAccelerated;
-    internal static bool Use256 => Vector256.IsHardwareAccelerated;
-    internal static bool Use128 => Vector128.IsHardwareAccelerated;
 }

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace GmmFlow.Simd.Mixtures;
 
@@ -17,7 +16,7 @@ namespace GmmFlow.Simd.Mixtures;
 /// at −bⱼ and adds P[j,l]·x_l for l ≤ j (broadcast P, vector x), then is squared into the sum.
 /// Scalar equivalent: for each i, s = Σⱼ (Σ_{l≤j} P[j,l] x[l,i] − b[j])²; out[i] = constant − s/2.
 /// </remarks>
-internal static class TriangularGaussianKernel
+internal readonly struct TriangularGaussianKernel : IGaussianBlockKernel
 {
     /// <summary>
     /// Evaluates <paramref name="count"/> points (a multiple of <see cref="PointBlock.Multiple"/>) of the
@@ -28,36 +27,17 @@ internal static class TriangularGaussianKernel
     public static void Evaluate(ReadOnlySpan<double> points, int stride, int count, int dimension,
         ReadOnlySpan<double> precisionFactor, ReadOnlySpan<double> shift, double constant, Span<double> destination)
     {
-        PointBlock.CheckCount(count, stride);
-        PointBlock.CheckLength(points.Length, PointBlock.BlockLength(dimension, stride, count), nameof(points));
         PointBlock.CheckLength(precisionFactor.Length, (long)dimension * dimension, nameof(precisionFactor));
-        PointBlock.CheckLength(shift.Length, dimension, nameof(shift));
-        PointBlock.CheckLength(destination.Length, count, nameof(destination));
-        if (PointBlock.Use512)
-        {
-            Evaluate<VectorOps512, Vector512<double>>(points, stride, count, dimension, precisionFactor, shift, constant, destination);
-        }
-        else if (PointBlock.Use256)
-        {
-            Evaluate<VectorOps256, Vector256<double>>(points, stride, count, dimension, precisionFactor, shift, constant, destination);
-        }
-        else if (PointBlock.Use128)
-        {
-            Evaluate<VectorOps128, Vector128<double>>(points, stride, count, dimension, precisionFactor, shift, constant, destination);
-        }
-        else
-        {
-            Evaluate<ScalarOps, double>(points, stride, count, dimension, precisionFactor, shift, constant, destination);
-        }
+        GaussianBlockKernel.Evaluate<TriangularGaussianKernel>(points, stride, count, dimension, precisionFactor, shift, constant, destination);
     }
 
     /// <summary>One width's implementation (callable directly by tests to cover every path). Sizes are not re-checked.</summary>
     // Straight to optimised code: at tier 0 the static abstract vector calls are not inlined (~10x slower),
     // and on a one-core machine tiering was measured never to promote these loops.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Evaluate<TOps, TVec>(ReadOnlySpan<double> points, int stride, int count, int dimension,
+    public static void Evaluate<TOps, TVec>(ReadOnlySpan<double> points, int stride, int count, int dimension,
         ReadOnlySpan<double> precisionFactor, ReadOnlySpan<double> shift, double constant, Span<double> destination)
-        where TOps : struct, IVectorOps<TVec>
+        where TOps : struct, ISimdOps<TVec>
         where TVec : struct
     {
         int w = TOps.Count;
@@ -65,8 +45,8 @@ internal static class TriangularGaussianKernel
         ref double p = ref MemoryMarshal.GetReference(precisionFactor);
         ref double b = ref MemoryMarshal.GetReference(shift);
         ref double dst = ref MemoryMarshal.GetReference(destination);
-        TVec minusHalf = TOps.Broadcast(-0.5);
-        TVec c = TOps.Broadcast(constant);
+        TVec minusHalf = TOps.Create(-0.5);
+        TVec c = TOps.Create(constant);
 
         // Four vectors of points per pass and two output rows (j, j + 1) at a time: eight independent
         // accumulator chains keep both FMA pipes busy (four chains would be latency-bound at one FMA per
@@ -79,16 +59,16 @@ internal static class TriangularGaussianKernel
             int j = 0;
             for (; j + 1 < dimension; j += 2)
             {
-                TVec nb = TOps.Broadcast(-Unsafe.Add(ref b, j));
-                TVec nc = TOps.Broadcast(-Unsafe.Add(ref b, j + 1));
+                TVec nb = TOps.Create(-Unsafe.Add(ref b, j));
+                TVec nc = TOps.Create(-Unsafe.Add(ref b, j + 1));
                 TVec a0 = nb, a1 = nb, a2 = nb, a3 = nb;
                 TVec c0 = nc, c1 = nc, c2 = nc, c3 = nc;
                 ref double pj = ref Unsafe.Add(ref p, j * dimension);
                 ref double pk = ref Unsafe.Add(ref pj, dimension);
                 for (int l = 0; l <= j; l++)
                 {
-                    TVec pl = TOps.Broadcast(Unsafe.Add(ref pj, l));
-                    TVec ql = TOps.Broadcast(Unsafe.Add(ref pk, l));
+                    TVec pl = TOps.Create(Unsafe.Add(ref pj, l));
+                    TVec ql = TOps.Create(Unsafe.Add(ref pk, l));
                     ref double xl = ref Unsafe.Add(ref xi, l * stride);
                     TVec x0v = TOps.Load(ref xl);
                     TVec x1v = TOps.Load(ref Unsafe.Add(ref xl, w));
@@ -105,7 +85,7 @@ internal static class TriangularGaussianKernel
                 }
                 // Row j + 1 has one more term, l = j + 1.
                 {
-                    TVec ql = TOps.Broadcast(Unsafe.Add(ref pk, j + 1));
+                    TVec ql = TOps.Create(Unsafe.Add(ref pk, j + 1));
                     ref double xl = ref Unsafe.Add(ref xi, (j + 1) * stride);
                     c0 = TOps.MultiplyAdd(ql, TOps.Load(ref xl), c0);
                     c1 = TOps.MultiplyAdd(ql, TOps.Load(ref Unsafe.Add(ref xl, w)), c1);
@@ -124,12 +104,12 @@ internal static class TriangularGaussianKernel
             if (j < dimension)
             {
                 // Odd dimension: the last row alone.
-                TVec nb = TOps.Broadcast(-Unsafe.Add(ref b, j));
+                TVec nb = TOps.Create(-Unsafe.Add(ref b, j));
                 TVec a0 = nb, a1 = nb, a2 = nb, a3 = nb;
                 ref double pj = ref Unsafe.Add(ref p, j * dimension);
                 for (int l = 0; l <= j; l++)
                 {
-                    TVec pl = TOps.Broadcast(Unsafe.Add(ref pj, l));
+                    TVec pl = TOps.Create(Unsafe.Add(ref pj, l));
                     ref double xl = ref Unsafe.Add(ref xi, l * stride);
                     a0 = TOps.MultiplyAdd(pl, TOps.Load(ref xl), a0);
                     a1 = TOps.MultiplyAdd(pl, TOps.Load(ref Unsafe.Add(ref xl, w)), a1);

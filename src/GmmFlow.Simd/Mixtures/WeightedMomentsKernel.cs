@@ -39,19 +39,13 @@ internal static class WeightedMomentsKernel
         PointBlock.CheckLength(scratch.Length, FullScratchLength(dimension, count), nameof(scratch));
         PointBlock.CheckLength(first.Length, dimension, nameof(first));
         PointBlock.CheckLength(second.Length, (long)dimension * dimension, nameof(second));
-        if (PointBlock.Use512)
+        return SimdDispatch.Best switch
         {
-            return AccumulateFull<VectorOps512, Vector512<double>>(points, stride, count, dimension, responsibilities, shift, scratch, first, second);
-        }
-        if (PointBlock.Use256)
-        {
-            return AccumulateFull<VectorOps256, Vector256<double>>(points, stride, count, dimension, responsibilities, shift, scratch, first, second);
-        }
-        if (PointBlock.Use128)
-        {
-            return AccumulateFull<VectorOps128, Vector128<double>>(points, stride, count, dimension, responsibilities, shift, scratch, first, second);
-        }
-        return AccumulateFull<ScalarOps, double>(points, stride, count, dimension, responsibilities, shift, scratch, first, second);
+            SimdWidth.V512 => AccumulateFull<Simd512, Vector512<double>>(points, stride, count, dimension, responsibilities, shift, scratch, first, second),
+            SimdWidth.V256 => AccumulateFull<Simd256, Vector256<double>>(points, stride, count, dimension, responsibilities, shift, scratch, first, second),
+            SimdWidth.V128 => AccumulateFull<Simd128, Vector128<double>>(points, stride, count, dimension, responsibilities, shift, scratch, first, second),
+            _ => AccumulateFull<SimdScalar, double>(points, stride, count, dimension, responsibilities, shift, scratch, first, second),
+        };
     }
 
     /// <summary>Diagonal second moment: <paramref name="second"/>[j] += Σ rᵢ (xⱼᵢ − mⱼ)².</summary>
@@ -65,19 +59,13 @@ internal static class WeightedMomentsKernel
         PointBlock.CheckLength(shift.Length, dimension, nameof(shift));
         PointBlock.CheckLength(first.Length, dimension, nameof(first));
         PointBlock.CheckLength(second.Length, dimension, nameof(second));
-        if (PointBlock.Use512)
+        return SimdDispatch.Best switch
         {
-            return AccumulateDiagonal<VectorOps512, Vector512<double>>(points, stride, count, dimension, responsibilities, shift, first, second);
-        }
-        if (PointBlock.Use256)
-        {
-            return AccumulateDiagonal<VectorOps256, Vector256<double>>(points, stride, count, dimension, responsibilities, shift, first, second);
-        }
-        if (PointBlock.Use128)
-        {
-            return AccumulateDiagonal<VectorOps128, Vector128<double>>(points, stride, count, dimension, responsibilities, shift, first, second);
-        }
-        return AccumulateDiagonal<ScalarOps, double>(points, stride, count, dimension, responsibilities, shift, first, second);
+            SimdWidth.V512 => AccumulateDiagonal<Simd512, Vector512<double>>(points, stride, count, dimension, responsibilities, shift, first, second),
+            SimdWidth.V256 => AccumulateDiagonal<Simd256, Vector256<double>>(points, stride, count, dimension, responsibilities, shift, first, second),
+            SimdWidth.V128 => AccumulateDiagonal<Simd128, Vector128<double>>(points, stride, count, dimension, responsibilities, shift, first, second),
+            _ => AccumulateDiagonal<SimdScalar, double>(points, stride, count, dimension, responsibilities, shift, first, second),
+        };
     }
 
     // Straight to optimised code: at tier 0 the static abstract vector calls are not inlined (~10x slower),
@@ -86,7 +74,7 @@ internal static class WeightedMomentsKernel
     internal static double AccumulateFull<TOps, TVec>(ReadOnlySpan<double> points, int stride, int count, int dimension,
         ReadOnlySpan<double> responsibilities, ReadOnlySpan<double> shift, Span<double> scratch,
         Span<double> first, Span<double> second)
-        where TOps : struct, IVectorOps<TVec>
+        where TOps : struct, ISimdOps<TVec>
         where TVec : struct
     {
         double n = SumOf<TOps, TVec>(responsibilities, count);
@@ -106,7 +94,7 @@ internal static class WeightedMomentsKernel
         // Pass 1: D = x − m, U = r·D, first += row sums of U.
         for (int j = 0; j < d; j++)
         {
-            TVec mj = TOps.Broadcast(Unsafe.Add(ref m, j));
+            TVec mj = TOps.Create(Unsafe.Add(ref m, j));
             ref double xj = ref Unsafe.Add(ref x0, j * stride);
             ref double dj = ref Unsafe.Add(ref dm, j * count);
             ref double uj = ref Unsafe.Add(ref um, j * count);
@@ -174,7 +162,7 @@ internal static class WeightedMomentsKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double AccumulateDiagonal<TOps, TVec>(ReadOnlySpan<double> points, int stride, int count, int dimension,
         ReadOnlySpan<double> responsibilities, ReadOnlySpan<double> shift, Span<double> first, Span<double> second)
-        where TOps : struct, IVectorOps<TVec>
+        where TOps : struct, ISimdOps<TVec>
         where TVec : struct
     {
         double n = SumOf<TOps, TVec>(responsibilities, count);
@@ -188,7 +176,7 @@ internal static class WeightedMomentsKernel
         ref double m = ref MemoryMarshal.GetReference(shift);
         for (int j = 0; j < dimension; j++)
         {
-            TVec mj = TOps.Broadcast(Unsafe.Add(ref m, j));
+            TVec mj = TOps.Create(Unsafe.Add(ref m, j));
             ref double xj = ref Unsafe.Add(ref x0, j * stride);
             TVec a1 = TOps.Zero, a2 = TOps.Zero, b1 = TOps.Zero, b2 = TOps.Zero;
             for (int i = 0; i < count; i += 2 * w)
@@ -239,19 +227,13 @@ internal static class WeightedMomentsKernel
         {
             throw new ArgumentException($"Point count {count} must be a multiple of {PointBlock.Multiple}.", nameof(count));
         }
-        if (PointBlock.Use512)
+        return SimdDispatch.Best switch
         {
-            return AccumulateFullPointMajor<VectorOps512, Vector512<double>>(points, count, dimension, responsibilities, shift, first, second);
-        }
-        if (PointBlock.Use256)
-        {
-            return AccumulateFullPointMajor<VectorOps256, Vector256<double>>(points, count, dimension, responsibilities, shift, first, second);
-        }
-        if (PointBlock.Use128)
-        {
-            return AccumulateFullPointMajor<VectorOps128, Vector128<double>>(points, count, dimension, responsibilities, shift, first, second);
-        }
-        return AccumulateFullPointMajor<ScalarOps, double>(points, count, dimension, responsibilities, shift, first, second);
+            SimdWidth.V512 => AccumulateFullPointMajor<Simd512, Vector512<double>>(points, count, dimension, responsibilities, shift, first, second),
+            SimdWidth.V256 => AccumulateFullPointMajor<Simd256, Vector256<double>>(points, count, dimension, responsibilities, shift, first, second),
+            SimdWidth.V128 => AccumulateFullPointMajor<Simd128, Vector128<double>>(points, count, dimension, responsibilities, shift, first, second),
+            _ => AccumulateFullPointMajor<SimdScalar, double>(points, count, dimension, responsibilities, shift, first, second),
+        };
     }
 
     // Straight to optimised code: at tier 0 the static abstract vector calls are not inlined (~10x slower),
@@ -259,7 +241,7 @@ internal static class WeightedMomentsKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double AccumulateFullPointMajor<TOps, TVec>(ReadOnlySpan<double> points, int count, int dimension,
         ReadOnlySpan<double> responsibilities, ReadOnlySpan<double> shift, Span<double> first, Span<double> second)
-        where TOps : struct, IVectorOps<TVec>
+        where TOps : struct, ISimdOps<TVec>
         where TVec : struct
     {
         double n = SumOf<TOps, TVec>(responsibilities, count);
@@ -288,17 +270,17 @@ internal static class WeightedMomentsKernel
                 for (int i = 0; i < count; i++)
                 {
                     int row = i * dp;
-                    TVec u = TOps.Multiply(TOps.Subtract(TOps.Load(ref Unsafe.Add(ref xc, row)), mv), TOps.Broadcast(Unsafe.Add(ref r, i)));
+                    TVec u = TOps.Multiply(TOps.Subtract(TOps.Load(ref Unsafe.Add(ref xc, row)), mv), TOps.Create(Unsafe.Add(ref r, i)));
                     sum = TOps.Add(sum, u);
                     ref double xi = ref Unsafe.Add(ref xa, row);
-                    t0 = TOps.MultiplyAdd(TOps.Broadcast(xi), u, t0);
-                    t1 = TOps.MultiplyAdd(TOps.Broadcast(Unsafe.Add(ref xi, 1)), u, t1);
-                    t2 = TOps.MultiplyAdd(TOps.Broadcast(Unsafe.Add(ref xi, 2)), u, t2);
-                    t3 = TOps.MultiplyAdd(TOps.Broadcast(Unsafe.Add(ref xi, 3)), u, t3);
-                    t4 = TOps.MultiplyAdd(TOps.Broadcast(Unsafe.Add(ref xi, 4)), u, t4);
-                    t5 = TOps.MultiplyAdd(TOps.Broadcast(Unsafe.Add(ref xi, 5)), u, t5);
-                    t6 = TOps.MultiplyAdd(TOps.Broadcast(Unsafe.Add(ref xi, 6)), u, t6);
-                    t7 = TOps.MultiplyAdd(TOps.Broadcast(Unsafe.Add(ref xi, 7)), u, t7);
+                    t0 = TOps.MultiplyAdd(TOps.Create(xi), u, t0);
+                    t1 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref xi, 1)), u, t1);
+                    t2 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref xi, 2)), u, t2);
+                    t3 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref xi, 3)), u, t3);
+                    t4 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref xi, 4)), u, t4);
+                    t5 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref xi, 5)), u, t5);
+                    t6 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref xi, 6)), u, t6);
+                    t7 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref xi, 7)), u, t7);
                 }
                 if (a0 <= c0 && c0 < a0 + 8)
                 {
@@ -321,7 +303,7 @@ internal static class WeightedMomentsKernel
     /// <summary>second[a, c0 .. c0 + w) += acc − mₐ·Σu (rows past d are padding and skipped).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow<TOps, TVec>(ref double s2, int a, int d, int dp, int c0, TVec acc, TVec sum, ref double m)
-        where TOps : struct, IVectorOps<TVec>
+        where TOps : struct, ISimdOps<TVec>
         where TVec : struct
     {
         if (a >= d)
@@ -329,13 +311,13 @@ internal static class WeightedMomentsKernel
             return;
         }
         ref double target = ref Unsafe.Add(ref s2, a * dp + c0);
-        TVec corrected = TOps.MultiplyAdd(TOps.Broadcast(-Unsafe.Add(ref m, a)), sum, acc);
+        TVec corrected = TOps.MultiplyAdd(TOps.Create(-Unsafe.Add(ref m, a)), sum, acc);
         TOps.Store(TOps.Add(TOps.Load(ref target), corrected), ref target);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double SumOf<TOps, TVec>(ReadOnlySpan<double> values, int count)
-        where TOps : struct, IVectorOps<TVec>
+        where TOps : struct, ISimdOps<TVec>
         where TVec : struct
     {
         int w = TOps.Count;

@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using CsCheck;
+using GmmFlow.Simd;
 using GmmFlow.Simd.Mixtures;
 
 namespace GmmFlow.Tests.Mixtures;
@@ -38,10 +39,10 @@ public class KernelTests
             var output = new double[count];
             switch (width)
             {
-                case 64: TriangularGaussianKernel.Evaluate<ScalarOps, double>(x, stride, count, d, p, b, 0.7, output); break;
-                case 128: TriangularGaussianKernel.Evaluate<VectorOps128, Vector128<double>>(x, stride, count, d, p, b, 0.7, output); break;
-                case 256: TriangularGaussianKernel.Evaluate<VectorOps256, Vector256<double>>(x, stride, count, d, p, b, 0.7, output); break;
-                default: TriangularGaussianKernel.Evaluate<VectorOps512, Vector512<double>>(x, stride, count, d, p, b, 0.7, output); break;
+                case 64: TriangularGaussianKernel.Evaluate<SimdScalar, double>(x, stride, count, d, p, b, 0.7, output); break;
+                case 128: TriangularGaussianKernel.Evaluate<Simd128, Vector128<double>>(x, stride, count, d, p, b, 0.7, output); break;
+                case 256: TriangularGaussianKernel.Evaluate<Simd256, Vector256<double>>(x, stride, count, d, p, b, 0.7, output); break;
+                default: TriangularGaussianKernel.Evaluate<Simd512, Vector512<double>>(x, stride, count, d, p, b, 0.7, output); break;
             }
             for (int i = 0; i < count; i++)
             {
@@ -74,10 +75,10 @@ public class KernelTests
             var output = new double[count];
             switch (width)
             {
-                case 64: DiagonalGaussianKernel.Evaluate<ScalarOps, double>(x, stride, count, d, p, b, -1.5, output); break;
-                case 128: DiagonalGaussianKernel.Evaluate<VectorOps128, Vector128<double>>(x, stride, count, d, p, b, -1.5, output); break;
-                case 256: DiagonalGaussianKernel.Evaluate<VectorOps256, Vector256<double>>(x, stride, count, d, p, b, -1.5, output); break;
-                default: DiagonalGaussianKernel.Evaluate<VectorOps512, Vector512<double>>(x, stride, count, d, p, b, -1.5, output); break;
+                case 64: DiagonalGaussianKernel.Evaluate<SimdScalar, double>(x, stride, count, d, p, b, -1.5, output); break;
+                case 128: DiagonalGaussianKernel.Evaluate<Simd128, Vector128<double>>(x, stride, count, d, p, b, -1.5, output); break;
+                case 256: DiagonalGaussianKernel.Evaluate<Simd256, Vector256<double>>(x, stride, count, d, p, b, -1.5, output); break;
+                default: DiagonalGaussianKernel.Evaluate<Simd512, Vector512<double>>(x, stride, count, d, p, b, -1.5, output); break;
             }
             for (int i = 0; i < count; i++)
             {
@@ -115,10 +116,10 @@ public class KernelTests
             var lse = new double[count];
             double total = width switch
             {
-                64 => LogSumExpKernel.Evaluate<ScalarOps, double>(values, stride, count, rows, lse, true, weights),
-                128 => LogSumExpKernel.Evaluate<VectorOps128, Vector128<double>>(values, stride, count, rows, lse, true, weights),
-                256 => LogSumExpKernel.Evaluate<VectorOps256, Vector256<double>>(values, stride, count, rows, lse, true, weights),
-                _ => LogSumExpKernel.Evaluate<VectorOps512, Vector512<double>>(values, stride, count, rows, lse, true, weights),
+                64 => LogSumExpKernel.Evaluate<SimdScalar, double>(values, stride, count, rows, lse, true, weights),
+                128 => LogSumExpKernel.Evaluate<Simd128, Vector128<double>>(values, stride, count, rows, lse, true, weights),
+                256 => LogSumExpKernel.Evaluate<Simd256, Vector256<double>>(values, stride, count, rows, lse, true, weights),
+                _ => LogSumExpKernel.Evaluate<Simd512, Vector512<double>>(values, stride, count, rows, lse, true, weights),
             };
             double expectedTotal = 0;
             for (int i = 0; i < count; i++)
@@ -191,18 +192,18 @@ public class KernelTests
             var mm = m.AsSpan(0, d).ToArray();
             (double nFull, double nDiag, double nPoint) = width switch
             {
-                64 => (WeightedMomentsKernel.AccumulateFull<ScalarOps, double>(x, stride, count, d, r, mm, scratch, full1, full2),
-                       WeightedMomentsKernel.AccumulateDiagonal<ScalarOps, double>(x, stride, count, d, r, mm, diag1, diag2),
-                       WeightedMomentsKernel.AccumulateFullPointMajor<ScalarOps, double>(rowMajor, count, d, r, m, pm1, pm2)),
-                128 => (WeightedMomentsKernel.AccumulateFull<VectorOps128, Vector128<double>>(x, stride, count, d, r, mm, scratch, full1, full2),
-                        WeightedMomentsKernel.AccumulateDiagonal<VectorOps128, Vector128<double>>(x, stride, count, d, r, mm, diag1, diag2),
-                        WeightedMomentsKernel.AccumulateFullPointMajor<VectorOps128, Vector128<double>>(rowMajor, count, d, r, m, pm1, pm2)),
-                256 => (WeightedMomentsKernel.AccumulateFull<VectorOps256, Vector256<double>>(x, stride, count, d, r, mm, scratch, full1, full2),
-                        WeightedMomentsKernel.AccumulateDiagonal<VectorOps256, Vector256<double>>(x, stride, count, d, r, mm, diag1, diag2),
-                        WeightedMomentsKernel.AccumulateFullPointMajor<VectorOps256, Vector256<double>>(rowMajor, count, d, r, m, pm1, pm2)),
-                _ => (WeightedMomentsKernel.AccumulateFull<VectorOps512, Vector512<double>>(x, stride, count, d, r, mm, scratch, full1, full2),
-                      WeightedMomentsKernel.AccumulateDiagonal<VectorOps512, Vector512<double>>(x, stride, count, d, r, mm, diag1, diag2),
-                      WeightedMomentsKernel.AccumulateFullPointMajor<VectorOps512, Vector512<double>>(rowMajor, count, d, r, m, pm1, pm2)),
+                64 => (WeightedMomentsKernel.AccumulateFull<SimdScalar, double>(x, stride, count, d, r, mm, scratch, full1, full2),
+                       WeightedMomentsKernel.AccumulateDiagonal<SimdScalar, double>(x, stride, count, d, r, mm, diag1, diag2),
+                       WeightedMomentsKernel.AccumulateFullPointMajor<SimdScalar, double>(rowMajor, count, d, r, m, pm1, pm2)),
+                128 => (WeightedMomentsKernel.AccumulateFull<Simd128, Vector128<double>>(x, stride, count, d, r, mm, scratch, full1, full2),
+                        WeightedMomentsKernel.AccumulateDiagonal<Simd128, Vector128<double>>(x, stride, count, d, r, mm, diag1, diag2),
+                        WeightedMomentsKernel.AccumulateFullPointMajor<Simd128, Vector128<double>>(rowMajor, count, d, r, m, pm1, pm2)),
+                256 => (WeightedMomentsKernel.AccumulateFull<Simd256, Vector256<double>>(x, stride, count, d, r, mm, scratch, full1, full2),
+                        WeightedMomentsKernel.AccumulateDiagonal<Simd256, Vector256<double>>(x, stride, count, d, r, mm, diag1, diag2),
+                        WeightedMomentsKernel.AccumulateFullPointMajor<Simd256, Vector256<double>>(rowMajor, count, d, r, m, pm1, pm2)),
+                _ => (WeightedMomentsKernel.AccumulateFull<Simd512, Vector512<double>>(x, stride, count, d, r, mm, scratch, full1, full2),
+                      WeightedMomentsKernel.AccumulateDiagonal<Simd512, Vector512<double>>(x, stride, count, d, r, mm, diag1, diag2),
+                      WeightedMomentsKernel.AccumulateFullPointMajor<Simd512, Vector512<double>>(rowMajor, count, d, r, m, pm1, pm2)),
             };
             double tol = 1e-11 * count * 10;
             Assert.Equal(n, nFull, 1e-12 * count);
