@@ -30,6 +30,8 @@ internal sealed class PlanVelocityField : FrameVelocityField
         _offset = new double[d];
     }
 
+    public TransportPlan Plan => _plan;
+
     protected override void Prepare(double t, VelocityFrame frame)
     {
         if (!(t >= 0 && t <= 1))

@@ -16,7 +16,12 @@ public sealed partial class TransportPlan
 {
     private readonly GaussianBridge[] _bridges;
     private readonly CouplingEntry[] _pairs;
-    private readonly ThreadLocal<PlanVelocityField>[] _pointFields;
+    // Single-point evaluation cache: one field per thread and field kind, for the plan used last on that thread.
+    // Bounded (it never keeps more than one plan per thread alive, unlike a ThreadLocal per plan would).
+    [ThreadStatic]
+    private static PlanVelocityField? t_pointDrift;
+    [ThreadStatic]
+    private static PlanVelocityField? t_pointFlow;
 
     private TransportPlan(GaussianMixture source, GaussianMixture target, TransportOptions options,
         CouplingEntry[] pairs, double objective, double droppedMass, double[]? costMatrix)
@@ -35,11 +40,6 @@ public sealed partial class TransportPlan
         {
             _bridges[p] = GaussianBridge.Create(BridgeKind(options.Cost), sourceFactors, pairs[p].Source, targetFactors, pairs[p].Target, options.Noise);
         }
-        _pointFields =
-        [
-            new(() => new PlanVelocityField(this, BridgeField.Drift)),
-            new(() => new PlanVelocityField(this, BridgeField.ProbabilityFlow)),
-        ];
     }
 
     /// <summary>The source mixture (t = 0).</summary>
@@ -196,8 +196,9 @@ public sealed partial class TransportPlan
     public IVelocityField CreateField(BridgeField field = BridgeField.Drift) => new PlanVelocityField(this, field);
 
     /// <summary>
-    /// u(x, t) at one point (allocation-free; per-time data is cached per thread, so repeated calls at the same t
-    /// cost one kernel evaluation). Returns log ρ_t(x), the log-density of the time-t mixture at x.
+    /// u(x, t) at one point (allocation-free once warm; per-time data is cached per thread for the plan used last on
+    /// that thread, so repeated calls at the same t cost one kernel evaluation — alternating plans on one thread
+    /// rebuilds the cache). Returns log ρ_t(x), the log-density of the time-t mixture at x.
     /// </summary>
     public double Velocity(double t, ReadOnlySpan<double> x, Span<double> velocity, BridgeField field = BridgeField.Drift)
     {
@@ -212,12 +213,22 @@ public sealed partial class TransportPlan
                 ThrowHelper.ThrowNonFinite("point", -1, k, x[k], nameof(x));
             }
         }
-        return _pointFields[field == BridgeField.Drift ? 0 : 1].Value!.FrameAt(t).Evaluate(x, velocity);
+        return PointField(field).FrameAt(t).Evaluate(x, velocity);
     }
 
     /// <summary>Velocities at N points (N×d row-major), on all cores.</summary>
     public void Velocities(double t, ReadOnlySpan<double> points, Span<double> velocities, BridgeField field = BridgeField.Drift)
-        => _pointFields[field == BridgeField.Drift ? 0 : 1].Value!.Evaluate(t, points, velocities);
+        => PointField(field).Evaluate(t, points, velocities);
+
+    private PlanVelocityField PointField(BridgeField field)
+    {
+        ref PlanVelocityField? slot = ref field == BridgeField.Drift ? ref t_pointDrift : ref t_pointFlow;
+        if (slot is null || !ReferenceEquals(slot.Plan, this))
+        {
+            slot = new PlanVelocityField(this, field);
+        }
+        return slot;
+    }
 
 
     // Entropic transport shares the Schrödinger bridge's optimal coupling, hence its bridge (CostKind docs).
