@@ -53,7 +53,7 @@ internal static class SurrogateStudy
                 var warm = TransportPlan.Create(StudyScenarios.TimingMixture(StudyScenarios.TimingScenarios[i % 3], 2, 2 + i % 5, i),
                     StudyScenarios.TimingMixture(StudyScenarios.TimingScenarios[i % 3], 2, 2 + i % 5, 100 + i),
                     new TransportOptions { Cost = method, Coupling = CouplingMethod.Sinkhorn });
-                warm.Velocity(0.5, new double[2 + i % 5], new double[2 + i % 5]);
+                warm.CreateField().Evaluate(0.5, new double[2 + i % 5], new double[2 + i % 5]);
             }
         }
         foreach (string scenario in StudyScenarios.TimingScenarios)
