@@ -346,6 +346,8 @@ internal sealed record StudyResult(bool Quick, int Components, string LoadAtStar
                 line.LineWidth = 2;
                 line.MarkerSize = 6;
                 line.LinePattern = method == CostKind.Surrogate ? LinePattern.Solid : LinePattern.Dashed;
+                // Legends draw every line solid: the marker tells the methods apart there.
+                line.MarkerShape = method == CostKind.Surrogate ? MarkerShape.FilledCircle : MarkerShape.OpenSquare;
                 line.LegendText = $"{scenario}, {SurrogateStudy.Label(method)}";
             }
         }
@@ -365,7 +367,7 @@ internal sealed record StudyResult(bool Quick, int Components, string LoadAtStar
         plot.Axes.Left.TickGenerator = yTicks;
         plot.XLabel("dimension d (log scale)");
         plot.YLabel("median time (log scale)");
-        plot.Title(title + " (surrogate solid, exact W2 dashed)");
+        plot.Title(title + " (surrogate: solid, dots; exact W2: dashed, squares)");
         plot.ShowLegend(Alignment.UpperLeft);
     }
 }
