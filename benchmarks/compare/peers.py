@@ -80,7 +80,7 @@ def cost_case(directory, case, repeats):
     fn, ours = (w2_matrix, "Wasserstein") if p["cost"] == "W2" else (surrogate_matrix, "Surrogate")
     check = rel_diff(load(directory, f"{size}_{ours}.npy"), fn(m0, s0, m1, s1))
     wall, cpu = measure(lambda: fn(m0, s0, m1, s1), repeats)
-    rows = [dict(peer="numpy (batched)", wall=wall, cpu=cpu, check=f"max rel diff {check:.1e}", ok=check < 1e-8)]
+    rows = [dict(peer="numpy (batched)", wall=wall, cpu=cpu, check=f"max rel diff {check:.1e}", ok=bool(check < 1e-8))]
     if "costs_only_median_seconds" in case["extra"]:
         # GmmFlow with both sides' factors prepared once (as a TransportPlan reuses them); numpy still includes its
         # K0 batched Choleskys, a small share of its time next to the K0*K1 eigen-decompositions.
@@ -105,13 +105,13 @@ def lp_case(directory, case, repeats):
     obj = float((emd() * c).sum())
     wall, cpu = measure(emd, repeats)
     out.append(dict(peer="POT ot.emd", wall=wall, cpu=cpu, check=f"objective rel diff {abs(obj - ours) / ours:.1e}",
-                    ok=abs(obj - ours) <= 1e-9 * ours))
+                    ok=bool(abs(obj - ours) <= 1e-9 * ours)))
     a_eq, b_eq = transport_constraints(k, k), np.r_[a, b]
     hi = lambda: linprog(c.ravel(), A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")  # noqa: E731
     res = hi()
     wall, cpu = measure(hi, max(3, repeats // 3), min_batch=0.05, warmup=0.1)
     out.append(dict(peer="scipy linprog (HiGHS)", wall=wall, cpu=cpu, check=f"objective rel diff {abs(res.fun - ours) / ours:.1e}",
-                    ok=res.status == 0 and abs(res.fun - ours) <= 1e-7 * ours))
+                    ok=bool(res.status == 0 and abs(res.fun - ours) <= 1e-7 * ours)))
     return out
 
 
@@ -135,7 +135,7 @@ def em_case(directory, case, repeats):
     ll = ours["final_mean_log_likelihood"]
     return [dict(peer="scikit-learn GaussianMixture", wall=float(np.median(per_iter)), cpu=float(np.median(cpu_iter)),
                  check=f"log-likelihood after {total} iterations: ours − sklearn = {ll - final:.1e}",
-                 ok=ll >= final - 1e-9 * abs(final))]
+                 ok=bool(ll >= final - 1e-9 * abs(final)))]
 
 
 # ---------------------------------------------------------------- mixture velocity field
@@ -168,7 +168,7 @@ def field_case(directory, case, repeats):
     x = f("points")
     check = rel_diff(f("velocities"), policy(x))
     wall, cpu = measure(lambda: policy(x), repeats)
-    return [dict(peer="numpy (vectorised, log-sum-exp)", wall=wall, cpu=cpu, check=f"max rel diff {check:.1e}", ok=check < 1e-9)]
+    return [dict(peer="numpy (vectorised, log-sum-exp)", wall=wall, cpu=cpu, check=f"max rel diff {check:.1e}", ok=bool(check < 1e-9))]
 
 
 # ---------------------------------------------------------------- end-to-end pipeline
@@ -258,7 +258,7 @@ def pipeline_case(directory, case, repeats):
                         f"transported particles' mean log-likelihood under the target fit: ours {ll_ours:.4f}, numpy {ll_theirs:.4f}; "
                         f"numpy stages fit/fit/plan/transport {stages[0]:.3f}/{stages[1]:.3f}/{stages[2]:.4f}/{stages[3]:.3f} s; "
                         f"ours {extra['fit_source_seconds']:.3f}/{extra['fit_target_seconds']:.3f}/{extra['plan_seconds']:.4f}/{extra['transport_seconds']:.3f} s"),
-                 ok=obj_diff < 1e-6 and abs(ll_ours - ll_theirs) < 0.05)]
+                 ok=bool(obj_diff < 1e-6 and abs(ll_ours - ll_theirs) < 0.05))]
 
 
 CASES = {"cost": cost_case, "lp": lp_case, "em": em_case, "field": field_case, "pipeline": pipeline_case}

@@ -5,9 +5,18 @@ using ScottPlot;
 
 namespace GmmFlow.Cli.Bench;
 
-/// <summary>One (scenario, d, method) point of the timing study.</summary>
+/// <summary>
+/// One (scenario, d, method) point of the timing study: the whole construction, and its stages timed on their own —
+/// pair costs (factoring included), the Sinkhorn coupling (with its iteration count) and the bridges plus one field
+/// frame (<see cref="TransportPlan.FromCoupling"/> and one evaluation of the plan's field at t = 0.5).
+/// </summary>
 internal sealed record StudyTiming(string Scenario, int Dimension, CostKind Method, int SourceCount, int TargetCount,
-    BenchTiming Construction, double CostMatrixSeconds, double Objective);
+    BenchTiming Construction, double CostMatrixSeconds, double SinkhornSeconds, int SinkhornIterations, bool SinkhornConverged,
+    double BridgesSeconds, double Objective)
+{
+    /// <summary>The Gaussian linear algebra of the construction: pair costs + bridges + frame, Sinkhorn left out.</summary>
+    public double GaussianSeconds => CostMatrixSeconds + BridgesSeconds;
+}
 
 /// <summary>The mixture-level indicators of one (scenario, d): the max over pairs of δ, κ and the commutator, and the plans' gap.</summary>
 internal sealed record StudyIndicators(string Scenario, int Dimension, double MaxDelta, double MaxCondition, double MaxCommutator,
@@ -19,8 +28,8 @@ internal sealed record StudyAccuracy(AccuracyScenario Scenario, RegimeDiagnostic
 /// <summary>
 /// The surrogate-vs-exact study of seed 003 (§VII): (1) transport-construction time against d for the surrogate
 /// (Method A) and exact W2 (Method B) pipelines — pair costs, Sinkhorn coupling, one bridge per active pair and the
-/// field's per-time set-up plus one evaluation, i.e. <see cref="TransportPlan.Create"/> and one
-/// <see cref="TransportPlan.Velocity"/> — and (2) the accuracy table (gap, relative gap, δ, commutator, κ) over the
+/// field's per-time set-up plus one evaluation, i.e. <see cref="TransportPlan.Create"/> and one evaluation of its field at
+/// t = 0.5 — and (2) the accuracy table (gap, relative gap, δ, commutator, κ) over the
 /// paper's scenarios with <see cref="RegimeDiagnostics"/>. Writes CSV, JSON, a Markdown summary and a PNG/SVG plot.
 /// </summary>
 internal static class SurrogateStudy
@@ -44,7 +53,7 @@ internal static class SurrogateStudy
                 var warm = TransportPlan.Create(StudyScenarios.TimingMixture(StudyScenarios.TimingScenarios[i % 3], 2, 2 + i % 5, i),
                     StudyScenarios.TimingMixture(StudyScenarios.TimingScenarios[i % 3], 2, 2 + i % 5, 100 + i),
                     new TransportOptions { Cost = method, Coupling = CouplingMethod.Sinkhorn });
-                warm.Velocity(0.5, new double[2 + i % 5], new double[2 + i % 5]);
+                warm.CreateField().Evaluate(0.5, new double[2 + i % 5], new double[2 + i % 5]);
             }
         }
         foreach (string scenario in StudyScenarios.TimingScenarios)
@@ -63,20 +72,35 @@ internal static class SurrogateStudy
                     // Large d takes seconds per construction: a single warm-up call, fewer repeats.
                     var settings = new BenchSettings(quick ? 2 : d >= 128 ? 3 : 7, TimeSpan.FromMilliseconds(quick ? 1 : 20),
                         TimeSpan.FromMilliseconds(quick || d >= 128 ? 0 : 100));
+                    // The frame is built through CreateField rather than TransportPlan.Velocity: Velocity's per-thread field cache keeps
+                    // every plan it was called on reachable from the thread (so hundreds of d = 512 plans exhaust memory).
                     var timing = BenchTimer.Measure(() =>
                     {
                         plan = TransportPlan.Create(source, target, options);
-                        plan.Velocity(0.5, x, v);
+                        plan.CreateField().Evaluate(0.5, x, v);
                     }, settings, minWarmupCalls: 1);
                     var costs = new double[k * k];
                     var costTiming = BenchTimer.Measure(() => GaussianCosts.Compute(method,
                         GaussianFactors.FromFull(source.Means, source.Covariances, k, d, "source"),
                         GaussianFactors.FromFull(target.Means, target.Covariances, k, d, "target"), costs), settings, minWarmupCalls: 1);
-                    objectives[method] = plan!.Objective;
-                    timings.Add(new StudyTiming(scenario, d, method, k, k, timing, costTiming.MedianSeconds, plan.Objective));
+                    // The coupling stage as TransportPlan.Create runs it (default temperature 1e-2 × the largest cost).
+                    double tau = 1e-2 * costs.Max(Math.Abs);
+                    SinkhornResult? sinkhorn = null;
+                    var sinkhornTiming = BenchTimer.Measure(() => sinkhorn = Couplings.Sinkhorn(source.Weights, target.Weights, costs, tau), settings);
+                    var pairs = plan!.Pairs;
+                    double objective = plan.Objective;
+                    // The Sinkhorn plan's marginals are only as exact as its stopping tolerance; this stage re-times the bridges, it does
+                    // not re-validate the coupling.
+                    var bridgesTiming = BenchTimer.Measure(() =>
+                        TransportPlan.FromCoupling(source, target, options, pairs, objective, marginalTolerance: 1e-3).CreateField().Evaluate(0.5, x, v),
+                        settings, minWarmupCalls: 1);
+                    objectives[method] = objective;
+                    timings.Add(new StudyTiming(scenario, d, method, k, k, timing, costTiming.MedianSeconds, sinkhornTiming.MedianSeconds,
+                        sinkhorn!.Iterations, sinkhorn.Converged, bridgesTiming.MedianSeconds, objective));
                     progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"gmmflow bench --study: {scenario,-23} d = {d,3} {Label(method),-9} construction {BenchRecord.FormatSeconds(timing.MedianSeconds),10} " +
-                        $"(cost matrix {BenchRecord.FormatSeconds(costTiming.MedianSeconds)})"));
+                        $"(costs {BenchRecord.FormatSeconds(costTiming.MedianSeconds)}, Sinkhorn {BenchRecord.FormatSeconds(sinkhornTiming.MedianSeconds)} " +
+                        $"in {sinkhorn.Iterations} iterations, bridges + frame {BenchRecord.FormatSeconds(bridgesTiming.MedianSeconds)})"));
                 }
                 var table = RegimeTable.Compute(GaussianFactors.FromMixture(source, "source"), GaussianFactors.FromMixture(target, "target"));
                 double maxDelta = 0, maxCondition = 0, maxCommutator = 0;
@@ -115,11 +139,11 @@ internal sealed record StudyResult(bool Quick, int Components, string LoadAtStar
     public void WriteFiles(string directory)
     {
         File.WriteAllText(Path.Combine(directory, "study.json"), ToJson());
-        var csv = new StringBuilder("scenario,d,method,k0,k1,construction_median_s,construction_min_s,construction_cpu_s,cost_matrix_median_s,plan_objective\n");
+        var csv = new StringBuilder("scenario,d,method,k0,k1,construction_median_s,construction_min_s,construction_cpu_s,cost_matrix_median_s,sinkhorn_median_s,sinkhorn_iterations,sinkhorn_converged,bridges_frame_median_s,plan_objective\n");
         foreach (var t in Timings)
         {
             csv.Append(CultureInfo.InvariantCulture,
-                $"{t.Scenario},{t.Dimension},{SurrogateStudy.Label(t.Method)},{t.SourceCount},{t.TargetCount},{F(t.Construction.MedianSeconds, "R")},{F(t.Construction.MinSeconds, "R")},{F(t.Construction.CpuSecondsPerOp, "R")},{F(t.CostMatrixSeconds, "R")},{F(t.Objective, "R")}\n");
+                $"{t.Scenario},{t.Dimension},{SurrogateStudy.Label(t.Method)},{t.SourceCount},{t.TargetCount},{F(t.Construction.MedianSeconds, "R")},{F(t.Construction.MinSeconds, "R")},{F(t.Construction.CpuSecondsPerOp, "R")},{F(t.CostMatrixSeconds, "R")},{F(t.SinkhornSeconds, "R")},{t.SinkhornIterations},{(t.SinkhornConverged ? "true" : "false")},{F(t.BridgesSeconds, "R")},{F(t.Objective, "R")}\n");
         }
         File.WriteAllText(Path.Combine(directory, "study_timing.csv"), csv.ToString());
         var acc = new StringBuilder("scenario,d,delta,kappa0,kappa1,commutator,w2,surrogate,gap,relative_gap,segments,regime,paper_delta,paper_kappa,paper_w2,paper_surrogate,paper_gap\n");
@@ -145,20 +169,41 @@ internal sealed record StudyResult(bool Quick, int Components, string LoadAtStar
         w.WriteLine($"Transport construction (pair costs + Sinkhorn + bridges + one field frame and evaluation), K0 = K1 = {Components}, " +
                     $"median of repeats; load average {LoadAtStart} at start, {LoadAtEnd} at end{(Quick ? "; --quick sizes" : "")}.");
         w.WriteLine();
-        w.WriteLine("| scenario | d | surrogate | exact W2 | surrogate / W2 | cost matrix: surrogate | cost matrix: W2 |");
+        w.WriteLine("Summary: surrogate time / exact W2 time (< 1: the surrogate is faster), for the whole construction and for its Gaussian");
+        w.WriteLine("linear algebra alone (pair costs + bridges + frame, Sinkhorn left out):");
+        w.WriteLine();
+        w.WriteLine("| scenario | " + string.Join(" | ", dims.Select(d => $"d = {d}")) + " |");
+        w.WriteLine("|---|" + string.Concat(dims.Select(_ => "---|")));
+        foreach (string scenario in StudyScenarios.TimingScenarios)
+        {
+            foreach (bool gaussian in new[] { false, true })
+            {
+                var cells = dims.Select(d =>
+                {
+                    var s = Find(scenario, d, CostKind.Surrogate);
+                    var e = Find(scenario, d, CostKind.Wasserstein);
+                    return s is null || e is null ? "" : gaussian ? F(s.GaussianSeconds / e.GaussianSeconds, "F2") : F(s.Construction.MedianSeconds / e.Construction.MedianSeconds, "F2");
+                });
+                w.WriteLine($"| {scenario}{(gaussian ? " (costs + bridges)" : " (total)")} | {string.Join(" | ", cells)} |");
+            }
+        }
+        w.WriteLine();
+        w.WriteLine("| scenario | d | method | total | pair costs | Sinkhorn (iterations) | bridges + frame |");
         w.WriteLine("|---|---|---|---|---|---|---|");
         foreach (string scenario in StudyScenarios.TimingScenarios)
         {
             foreach (int d in dims)
             {
-                var s = Timings.FirstOrDefault(t => t.Scenario == scenario && t.Dimension == d && t.Method == CostKind.Surrogate);
-                var e = Timings.FirstOrDefault(t => t.Scenario == scenario && t.Dimension == d && t.Method == CostKind.Wasserstein);
-                if (s is null || e is null)
+                foreach (var method in new[] { CostKind.Surrogate, CostKind.Wasserstein })
                 {
-                    continue;
+                    if (Find(scenario, d, method) is not { } t)
+                    {
+                        continue;
+                    }
+                    w.WriteLine($"| {scenario} | {d} | {SurrogateStudy.Label(method)} | {BenchRecord.FormatSeconds(t.Construction.MedianSeconds)} | " +
+                                $"{BenchRecord.FormatSeconds(t.CostMatrixSeconds)} | {BenchRecord.FormatSeconds(t.SinkhornSeconds)} ({t.SinkhornIterations}{(t.SinkhornConverged ? "" : ", not converged")}) | " +
+                                $"{BenchRecord.FormatSeconds(t.BridgesSeconds)} |");
                 }
-                w.WriteLine($"| {scenario} | {d} | {BenchRecord.FormatSeconds(s.Construction.MedianSeconds)} | {BenchRecord.FormatSeconds(e.Construction.MedianSeconds)} | " +
-                            $"{F(s.Construction.MedianSeconds / e.Construction.MedianSeconds, "F2")} | {BenchRecord.FormatSeconds(s.CostMatrixSeconds)} | {BenchRecord.FormatSeconds(e.CostMatrixSeconds)} |");
             }
         }
         w.WriteLine();
@@ -192,6 +237,9 @@ internal sealed record StudyResult(bool Quick, int Components, string LoadAtStar
         }
     }
 
+    private StudyTiming? Find(string scenario, int d, CostKind method)
+        => Timings.FirstOrDefault(t => t.Scenario == scenario && t.Dimension == d && t.Method == method);
+
     public string ToJson()
     {
         using var stream = new MemoryStream();
@@ -217,6 +265,10 @@ internal sealed record StudyResult(bool Quick, int Components, string LoadAtStar
                 w.WriteNumber("constructionCpuSeconds", t.Construction.CpuSecondsPerOp);
                 w.WriteNumber("repeats", t.Construction.Repeats);
                 w.WriteNumber("costMatrixMedianSeconds", t.CostMatrixSeconds);
+                w.WriteNumber("sinkhornMedianSeconds", t.SinkhornSeconds);
+                w.WriteNumber("sinkhornIterations", t.SinkhornIterations);
+                w.WriteBoolean("sinkhornConverged", t.SinkhornConverged);
+                w.WriteNumber("bridgesFrameMedianSeconds", t.BridgesSeconds);
                 w.WriteNumber("planObjective", t.Objective);
                 w.WriteEndObject();
             }
@@ -265,10 +317,22 @@ internal sealed record StudyResult(bool Quick, int Components, string LoadAtStar
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    /// <summary>log10 construction time vs log2 d, one colour per scenario, solid = surrogate, dashed = exact W2.</summary>
+    /// <summary>
+    /// Two panels against d (log–log): the whole construction, and its Gaussian linear algebra alone (pair costs + bridges
+    /// + frame, no Sinkhorn); one colour per scenario, solid = surrogate, dashed = exact W2.
+    /// </summary>
     private void Plot(string pathWithoutExtension)
     {
-        var plot = new Plot();
+        var multiplot = new Multiplot();
+        multiplot.AddPlots(2);
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
+        Panel(multiplot.GetPlot(0), t => t.Construction.MedianSeconds, $"Whole construction, K0 = K1 = {Components}");
+        Panel(multiplot.GetPlot(1), t => t.GaussianSeconds, "Pair costs + bridges + frame (no Sinkhorn)");
+        multiplot.SavePng(pathWithoutExtension + ".png", 1400, 620);
+    }
+
+    private void Panel(Plot plot, Func<StudyTiming, double> seconds, string title)
+    {
         Color[] colors = [new(31, 119, 180), new(214, 39, 40), new(44, 160, 44)];
         var dims = Timings.Select(t => t.Dimension).Distinct().Order().ToArray();
         for (int s = 0; s < StudyScenarios.TimingScenarios.Length; s++)
@@ -277,12 +341,13 @@ internal sealed record StudyResult(bool Quick, int Components, string LoadAtStar
             foreach (var method in (ReadOnlySpan<CostKind>)[CostKind.Surrogate, CostKind.Wasserstein])
             {
                 var points = Timings.Where(t => t.Scenario == scenario && t.Method == method).OrderBy(t => t.Dimension).ToArray();
-                var line = plot.Add.Scatter(points.Select(t => Math.Log2(t.Dimension)).ToArray(),
-                    points.Select(t => Math.Log10(t.Construction.MedianSeconds)).ToArray());
+                var line = plot.Add.Scatter(points.Select(t => Math.Log2(t.Dimension)).ToArray(), points.Select(t => Math.Log10(seconds(t))).ToArray());
                 line.Color = colors[s];
                 line.LineWidth = 2;
                 line.MarkerSize = 6;
                 line.LinePattern = method == CostKind.Surrogate ? LinePattern.Solid : LinePattern.Dashed;
+                // Legends draw every line solid: the marker tells the methods apart there.
+                line.MarkerShape = method == CostKind.Surrogate ? MarkerShape.FilledCircle : MarkerShape.OpenSquare;
                 line.LegendText = $"{scenario}, {SurrogateStudy.Label(method)}";
             }
         }
@@ -293,18 +358,16 @@ internal sealed record StudyResult(bool Quick, int Components, string LoadAtStar
         }
         plot.Axes.Bottom.TickGenerator = xTicks;
         var yTicks = new ScottPlot.TickGenerators.NumericManual();
-        double lo = Math.Floor(Timings.Min(t => Math.Log10(t.Construction.MedianSeconds)));
-        double hi = Math.Ceiling(Timings.Max(t => Math.Log10(t.Construction.MedianSeconds)));
+        double lo = Math.Floor(Timings.Min(t => Math.Log10(seconds(t))));
+        double hi = Math.Ceiling(Timings.Max(t => Math.Log10(seconds(t))));
         for (double e = lo; e <= hi; e++)
         {
             yTicks.AddMajor(e, BenchRecord.FormatSeconds(Math.Pow(10, e)));
         }
         plot.Axes.Left.TickGenerator = yTicks;
         plot.XLabel("dimension d (log scale)");
-        plot.YLabel("construction time (log scale)");
-        plot.Title($"Transport construction time vs d, K0 = K1 = {Components} (surrogate solid, exact W2 dashed)");
+        plot.YLabel("median time (log scale)");
+        plot.Title(title + " (surrogate: solid, dots; exact W2: dashed, squares)");
         plot.ShowLegend(Alignment.UpperLeft);
-        // PNG only: SkiaSharp's SVG backend prints a warning per dashed line and drops the dash pattern.
-        plot.SavePng(pathWithoutExtension + ".png", 900, 600);
     }
 }
