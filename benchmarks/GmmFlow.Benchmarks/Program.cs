@@ -13,6 +13,7 @@ namespace GmmFlow.Benchmarks;
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- --filter '*Lapack*'
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- cost-throughput [--export DIR]   (pairs/s, see Costs/)
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- em-compare --out DIR            (see Mixtures/)
+///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- eigen-quick [d ...]              (lockstep vs dsyevd)
 /// </summary>
 public static class Program
 {
@@ -22,6 +23,9 @@ public static class Program
         {
             case ["cost-throughput", ..]:
                 Costs.CostMatrixThroughput.Run(args[1..]);
+                return 0;
+            case ["eigen-quick", ..]:
+                Costs.LockstepEigenBenchmarks.Quick(args[1..]);
                 return 0;
             case ["em-compare", ..]:
                 return EmCompare.Run(args[1..]);

@@ -30,7 +30,6 @@ internal sealed record BenchSizes(
         PointComponents: 10,
         PipelinePoints: 2_000, PipelineIterations: 10, PipelineParticles: 500, PipelineSteps: 10, PipelineRepeats: 1, PipelineNoise: 0.5);
 
-    public int CaseCount => 2 * Costs.Length + Lp.Length + EmDimensions.Length + Field.Length + 2;
 }
 
 /// <summary>
@@ -39,25 +38,35 @@ internal sealed record BenchSizes(
 /// field, single-point velocity latency and an end-to-end fit → plan → transport pipeline. With an export folder it
 /// also writes every case's inputs and GmmFlow's outputs as .npy/JSON for benchmarks/compare.
 /// </summary>
-internal sealed class BenchRunner(BenchSizes sizes, BenchSettings settings, bool quick, TextWriter progress, string? exportDirectory)
+internal sealed class BenchRunner(BenchSizes sizes, BenchSettings settings, bool quick, TextWriter progress, string? exportDirectory,
+    IReadOnlyCollection<string>? groups = null)
 {
+    /// <summary>Names accepted by <c>--only</c>, in run order.</summary>
+    public static readonly string[] Groups = ["cost", "lp", "em", "field", "point", "pipeline"];
+
     private readonly List<BenchRecord> _records = [];
+
+    private bool Runs(string group) => groups is null || groups.Contains(group);
+
+    private int CaseCount => (Runs("cost") ? 2 * sizes.Costs.Length : 0) + (Runs("lp") ? sizes.Lp.Length : 0) +
+        (Runs("em") ? sizes.EmDimensions.Length : 0) + (Runs("field") ? sizes.Field.Length : 0) +
+        (Runs("point") ? 1 : 0) + (Runs("pipeline") ? 1 : 0);
 
     public BenchReport Run()
     {
         var started = DateTimeOffset.UtcNow;
         var machine = BenchMachine.Describe();
-        progress.WriteLine($"gmmflow bench: {sizes.CaseCount} cases{(quick ? " (quick)" : "")}, load average {machine.LoadAverageAtStart}");
+        progress.WriteLine($"gmmflow bench: {CaseCount} cases{(quick ? " (quick)" : "")}, load average {machine.LoadAverageAtStart}");
         if (exportDirectory is not null)
         {
             Directory.CreateDirectory(exportDirectory);
         }
-        CostMatrices();
-        ExactLp();
-        EmIterations();
-        VelocityField();
-        SinglePoint();
-        Pipeline();
+        if (Runs("cost")) CostMatrices();
+        if (Runs("lp")) ExactLp();
+        if (Runs("em")) EmIterations();
+        if (Runs("field")) VelocityField();
+        if (Runs("point")) SinglePoint();
+        if (Runs("pipeline")) Pipeline();
         var report = new BenchReport(machine, quick, started, BenchMachine.LoadAverage(), _records);
         if (exportDirectory is not null)
         {
@@ -71,7 +80,7 @@ internal sealed class BenchRunner(BenchSizes sizes, BenchSettings settings, bool
     {
         _records.Add(record);
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"gmmflow bench: [{_records.Count}/{sizes.CaseCount}] {record.Name,-28} {BenchRecord.FormatSeconds(record.Timing.MedianSeconds),11}/op  " +
+            $"gmmflow bench: [{_records.Count}/{CaseCount}] {record.Name,-28} {BenchRecord.FormatSeconds(record.Timing.MedianSeconds),11}/op  " +
             $"{BenchRecord.FormatRate(record.Throughput)}{record.ThroughputUnit}"));
     }
 
@@ -107,11 +116,16 @@ internal sealed class BenchRunner(BenchSizes sizes, BenchSettings settings, bool
                 var source = GaussianFactors.FromFull(means0, covariances0, k0, d, "source");
                 var target = GaussianFactors.FromFull(means1, covariances1, k1, d, "target");
                 var costsOnly = BenchTimer.Measure(() => GaussianCosts.Compute(kind, source, target, destination), settings);
+                // And the same costs with one LAPACK dsyevd per pair instead of the lockstep SIMD eigensolver.
+                var scratch = new double[k0 * k1];
+                var lapackPerPair = BenchTimer.Measure(
+                    () => GaussianCosts.ComputeMatrix(kind, source, target, scratch, 0, SchrodingerCostVariant.KineticEnergy, lockstep: false), settings);
                 string label = kind == CostKind.Wasserstein ? "W2" : "surrogate";
                 Add(new BenchRecord("cost", $"cost/{label}/{k0}x{k1}/d{d}",
                     [("cost", label), ("k0", k0), ("k1", k1), ("d", d)], timing, k0 * k1, "pairs/s",
                     [new("costs_only_median_seconds", costsOnly.MedianSeconds), new("costs_only_cpu_seconds", costsOnly.CpuSecondsPerOp),
-                     new("costs_only_allocated_bytes", costsOnly.AllocatedBytesPerOp)]));
+                     new("costs_only_allocated_bytes", costsOnly.AllocatedBytesPerOp),
+                     new("costs_lapack_per_pair_median_seconds", lapackPerPair.MedianSeconds)]));
                 if (Export($"{size}_{kind}.npy") is { } result)
                 {
                     NpyWriter.Write(result, destination, k0, k1);

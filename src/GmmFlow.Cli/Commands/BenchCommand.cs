@@ -17,6 +17,7 @@ internal static class BenchCommand
         Examples:
           gmmflow bench
           gmmflow bench --quick --json
+          gmmflow bench --only cost field        (just the cost-matrix and velocity-field cases)
           gmmflow bench --json --out bench.json --force
           gmmflow bench --export compare-data        (inputs + results for benchmarks/compare)
           gmmflow bench --study study                (surrogate vs exact W2: timing vs d, accuracy table, plot)
@@ -29,10 +30,16 @@ internal static class BenchCommand
         var output = new Option<string?>("--out", "-o") { Description = "Also write the JSON results to this file." };
         var force = new Option<bool>("--force", "-f") { Description = "Overwrite --out if it exists." };
         var export = new Option<string?>("--export") { Description = "Write every case's inputs and GmmFlow's outputs (.npy, JSON) into this folder for benchmarks/compare." };
+        var only = new Option<string[]>("--only")
+        {
+            Description = "Run only these groups of cases: cost, lp, em, field, point, pipeline (repeatable; default all).",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        only.AcceptOnlyFromAmong(BenchRunner.Groups);
         var study = new Option<string?>("--study") { Description = "Instead of the standard cases, run the surrogate-vs-exact study (seed 003) and write its tables and plot into this folder." };
         var command = new Command("bench", "Time GmmFlow's standard cases on this machine (cost matrices, LP, EM, velocity field, single point, pipeline)." + Examples)
         {
-            json, quick, output, force, export, study,
+            json, quick, output, force, export, only, study,
         };
         command.SetAction(parse =>
         {
@@ -72,7 +79,7 @@ internal static class BenchCommand
 
             bool isQuick = parse.GetValue(quick);
             var runner = new BenchRunner(isQuick ? BenchSizes.Quick : BenchSizes.Full, isQuick ? BenchSettings.Quick : BenchSettings.Full,
-                isQuick, stderr, exportDir);
+                isQuick, stderr, exportDir, parse.GetValue(only) is { Length: > 0 } groups ? groups : null);
             BenchReport report = runner.Run();
             if (outPath is not null)
             {

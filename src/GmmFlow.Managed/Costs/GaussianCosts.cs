@@ -10,7 +10,9 @@ namespace GmmFlow;
 /// <remarks>
 /// Formulas (docs/math.md): W2² §1 (nuclear norm of L0ᵀL1 as √eig(L0ᵀ Σ1 L0), no matrix square root); surrogate §2
 /// (eigenpairs of L0⁻¹ Σ1 L0⁻ᵀ); Schrödinger bridge and entropic OT §4 (eig(Σ0Σ1)). d = 1 and diagonal covariances
-/// use the commuting closed forms, d = 2 closed-form 2×2 spectra, d ≥ 3 one LAPACK dsyevd per pair.
+/// use the commuting closed forms, d = 2 closed-form 2×2 spectra; d ≥ 3 solves the pairs' eigenproblems a SIMD
+/// vector's width at a time (<see cref="LockstepPairCosts"/>), falling back to one LAPACK dsyevd per pair without SIMD
+/// and for the one-pair API.
 /// <c>noise</c> is σ (ε = σ², POT/OTT reg = 2σ²); σ = 0 makes the SB and entropic costs return W2² exactly.
 /// </remarks>
 public static class GaussianCosts
@@ -27,6 +29,11 @@ public static class GaussianCosts
     /// <param name="variant">Which SB number (<see cref="CostKind.SchrodingerBridge"/> only).</param>
     public static void Compute(CostKind kind, GaussianFactors source, GaussianFactors target, Span<double> destination,
         double noise = 0, SchrodingerCostVariant variant = SchrodingerCostVariant.KineticEnergy)
+        => ComputeMatrix(kind, source, target, destination, noise, variant, lockstep: true);
+
+    /// <summary><paramref name="lockstep"/> = false solves every pair's eigenproblem with LAPACK (tests, benchmarks).</summary>
+    internal static void ComputeMatrix(CostKind kind, GaussianFactors source, GaussianFactors target, Span<double> destination,
+        double noise, SchrodingerCostVariant variant, bool lockstep)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(target);
@@ -38,7 +45,8 @@ public static class GaussianCosts
             ThrowHelper.ThrowSize(nameof(destination), pairs, destination.Length);
         }
         double[] output = OutputBuffer(pairs);
-        var body = new CostMatrixBody(kind, noise * noise, variant, source, target, output);
+        bool batched = lockstep && LockstepPairCosts.Applies(source);
+        var body = new CostMatrixBody(kind, noise * noise, variant, source, target, output, batched);
         int d = source.Dimension;
         // Tiny matrices are cheaper on one thread than waking the workers (~10 µs); otherwise ~8 chunks per thread.
         bool small = d <= 2 ? pairs < 1024 : pairs < 2 * ParallelRange.Concurrency;
@@ -49,6 +57,12 @@ public static class GaussianCosts
         else
         {
             int grain = Math.Max(d <= 2 ? 64 : 1, pairs / (8 * ParallelRange.Concurrency));
+            if (batched)
+            {
+                // Whole lockstep groups per grain, so only the last grain has idle lanes.
+                int lanes = LockstepPairCosts.Lanes;
+                grain = (grain + lanes - 1) / lanes * lanes;
+            }
             ParallelRange.For(pairs, grain, body);
         }
         // The parallel body cannot hold the caller's span (it lives in a heap job), so it writes a per-thread buffer.
@@ -128,10 +142,15 @@ public static class GaussianCosts
     }
 
     private readonly struct CostMatrixBody(CostKind kind, double variance, SchrodingerCostVariant variant,
-        GaussianFactors source, GaussianFactors target, double[] output) : IRangeBody
+        GaussianFactors source, GaussianFactors target, double[] output, bool batched) : IRangeBody
     {
         public void Execute(int start, int end)
         {
+            if (batched)
+            {
+                LockstepPairCosts.Run(kind, variance, variant, source, target, output, start, end);
+                return;
+            }
             var ws = PairWorkspace.ForThread(source.Dimension);
             int columns = target.Count;
             for (int p = start; p < end; p++)

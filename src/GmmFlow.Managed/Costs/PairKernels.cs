@@ -34,7 +34,7 @@ internal static class PairKernels
         return meanTerm + GeneralCovarianceTerm(kind, variance, variant, s, i, t, j, ws);
     }
 
-    private static double SquaredDistance(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    internal static double SquaredDistance(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
     {
         double sum = 0;
         for (int k = 0; k < a.Length; k++)
@@ -207,6 +207,17 @@ internal static class PairKernels
         Span<double> a = ws.A.AsSpan(0, dd);
         DenseKernels.CongruenceLowerTransposed(s.Factor(i), s.FactorTransposed(i), t.Covariance(j), ws.B, a, d);
         lapack.SymmetricEigenUnchecked(a, d, values, vectors: false);
+        return CovarianceTermFromSpectrum(kind, eps, variant, s, i, t, j, values);
+    }
+
+    /// <summary>
+    /// The covariance part of a W2 / SB / entropic cost from γ = eig(L0ᵀ Σ1 L0) (any order). Shared by the LAPACK
+    /// path above and the lockstep batched path (<see cref="LockstepPairCosts"/>).
+    /// </summary>
+    internal static double CovarianceTermFromSpectrum(CostKind kind, double eps, SchrodingerCostVariant variant,
+        GaussianFactors s, int i, GaussianFactors t, int j, ReadOnlySpan<double> values)
+    {
+        int d = values.Length;
         if (kind == CostKind.Wasserstein)
         {
             double nuclear = 0;

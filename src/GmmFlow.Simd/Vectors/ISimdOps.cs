@@ -79,4 +79,43 @@ internal interface ISimdOps<TV> where TV : struct
 
     /// <summary>True when every lane is exactly zero (used to skip work whose contribution is exactly 0).</summary>
     static abstract bool AllZero(TV x);
+
+    // ---- comparisons and lane masks (the lockstep eigensolver: each lane is a different matrix and converges at
+    // its own pace). A mask has every bit of a lane set (true) or clear (false), as the hardware compares produce.
+
+    /// <summary>|x| in every lane.</summary>
+    static abstract TV Abs(TV x);
+
+    /// <summary>The magnitude of <paramref name="magnitude"/> with the sign bit of <paramref name="sign"/>.</summary>
+    static abstract TV CopySign(TV magnitude, TV sign);
+
+    /// <summary>Mask of the lanes where a ≤ b (false where either is NaN).</summary>
+    static abstract TV LessThanOrEqualMask(TV a, TV b);
+
+    /// <summary>Mask of the lanes where a &lt; b (false where either is NaN).</summary>
+    static abstract TV LessThanMask(TV a, TV b);
+
+    /// <summary>Mask of the lanes where a == b.</summary>
+    static abstract TV EqualsMask(TV a, TV b);
+
+    /// <summary>Lanes of <paramref name="ifTrue"/> where <paramref name="mask"/> is set, of <paramref name="ifFalse"/> elsewhere.</summary>
+    static abstract TV Select(TV mask, TV ifTrue, TV ifFalse);
+
+    /// <summary>Bitwise a AND b (masks: both set).</summary>
+    static abstract TV And(TV a, TV b);
+
+    /// <summary>Bitwise a OR b (masks: either set).</summary>
+    static abstract TV Or(TV a, TV b);
+
+    /// <summary>Bitwise a AND NOT b (masks: a set, b clear).</summary>
+    static abstract TV AndNot(TV a, TV b);
+
+    /// <summary>True when any lane of the mask is set.</summary>
+    static abstract bool AnySet(TV mask);
+
+    /// <summary>Bit k set when lane k of the mask is set.</summary>
+    static abstract int MaskBits(TV mask);
+
+    /// <summary>The largest lane (lanes must not be NaN).</summary>
+    static abstract double MaxAcross(TV x);
 }

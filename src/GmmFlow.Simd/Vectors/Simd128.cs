@@ -27,4 +27,26 @@ internal readonly struct Simd128 : ISimdOps<Vector128<double>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Log(Vector128<double> x) => Vector128.Log(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector128<double> x) => Vector128.Sum(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllZero(Vector128<double> x) => Vector128.EqualsAll(x, Vector128<double>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Abs(Vector128<double> x) => Vector128.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> CopySign(Vector128<double> magnitude, Vector128<double> sign) => Vector128.ConditionalSelect(Vector128.Create(-0.0), sign, magnitude);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> LessThanOrEqualMask(Vector128<double> a, Vector128<double> b) => Vector128.LessThanOrEqual(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> LessThanMask(Vector128<double> a, Vector128<double> b) => Vector128.LessThan(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> EqualsMask(Vector128<double> a, Vector128<double> b) => Vector128.Equals(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Select(Vector128<double> mask, Vector128<double> ifTrue, Vector128<double> ifFalse) => Vector128.ConditionalSelect(mask, ifTrue, ifFalse);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> And(Vector128<double> a, Vector128<double> b) => a & b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Or(Vector128<double> a, Vector128<double> b) => a | b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> AndNot(Vector128<double> a, Vector128<double> b) => Vector128.AndNot(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnySet(Vector128<double> mask) => mask.ExtractMostSignificantBits() != 0;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int MaskBits(Vector128<double> mask) => (int)mask.ExtractMostSignificantBits();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double MaxAcross(Vector128<double> x)
+    {
+        double m = x.GetElement(0);
+        for (int k = 1; k < Vector128<double>.Count; k++)
+        {
+            m = Math.Max(m, x.GetElement(k));
+        }
+        return m;
+    }
 }

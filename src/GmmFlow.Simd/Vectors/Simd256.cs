@@ -27,4 +27,26 @@ internal readonly struct Simd256 : ISimdOps<Vector256<double>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Log(Vector256<double> x) => Vector256.Log(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector256<double> x) => Vector256.Sum(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllZero(Vector256<double> x) => Vector256.EqualsAll(x, Vector256<double>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Abs(Vector256<double> x) => Vector256.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> CopySign(Vector256<double> magnitude, Vector256<double> sign) => Vector256.ConditionalSelect(Vector256.Create(-0.0), sign, magnitude);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> LessThanOrEqualMask(Vector256<double> a, Vector256<double> b) => Vector256.LessThanOrEqual(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> LessThanMask(Vector256<double> a, Vector256<double> b) => Vector256.LessThan(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> EqualsMask(Vector256<double> a, Vector256<double> b) => Vector256.Equals(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Select(Vector256<double> mask, Vector256<double> ifTrue, Vector256<double> ifFalse) => Vector256.ConditionalSelect(mask, ifTrue, ifFalse);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> And(Vector256<double> a, Vector256<double> b) => a & b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Or(Vector256<double> a, Vector256<double> b) => a | b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> AndNot(Vector256<double> a, Vector256<double> b) => Vector256.AndNot(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnySet(Vector256<double> mask) => mask.ExtractMostSignificantBits() != 0;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int MaskBits(Vector256<double> mask) => (int)mask.ExtractMostSignificantBits();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double MaxAcross(Vector256<double> x)
+    {
+        double m = x.GetElement(0);
+        for (int k = 1; k < Vector256<double>.Count; k++)
+        {
+            m = Math.Max(m, x.GetElement(k));
+        }
+        return m;
+    }
 }

@@ -27,4 +27,26 @@ internal readonly struct Simd512 : ISimdOps<Vector512<double>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Log(Vector512<double> x) => Vector512.Log(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector512<double> x) => Vector512.Sum(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllZero(Vector512<double> x) => Vector512.EqualsAll(x, Vector512<double>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Abs(Vector512<double> x) => Vector512.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> CopySign(Vector512<double> magnitude, Vector512<double> sign) => Vector512.ConditionalSelect(Vector512.Create(-0.0), sign, magnitude);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> LessThanOrEqualMask(Vector512<double> a, Vector512<double> b) => Vector512.LessThanOrEqual(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> LessThanMask(Vector512<double> a, Vector512<double> b) => Vector512.LessThan(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> EqualsMask(Vector512<double> a, Vector512<double> b) => Vector512.Equals(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Select(Vector512<double> mask, Vector512<double> ifTrue, Vector512<double> ifFalse) => Vector512.ConditionalSelect(mask, ifTrue, ifFalse);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> And(Vector512<double> a, Vector512<double> b) => a & b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Or(Vector512<double> a, Vector512<double> b) => a | b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> AndNot(Vector512<double> a, Vector512<double> b) => Vector512.AndNot(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnySet(Vector512<double> mask) => mask.ExtractMostSignificantBits() != 0;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int MaskBits(Vector512<double> mask) => (int)mask.ExtractMostSignificantBits();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double MaxAcross(Vector512<double> x)
+    {
+        double m = x.GetElement(0);
+        for (int k = 1; k < Vector512<double>.Count; k++)
+        {
+            m = Math.Max(m, x.GetElement(k));
+        }
+        return m;
+    }
 }

@@ -30,4 +30,19 @@ internal readonly struct SimdScalar : ISimdOps<double>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Log(double x) => Math.Log(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(double x) => x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllZero(double x) => x == 0.0;
+
+    // Masks: a lane is "set" when all 64 bits are (a NaN pattern); comparisons return that or +0.0.
+    private static readonly double s_allBits = BitConverter.UInt64BitsToDouble(ulong.MaxValue);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Abs(double x) => Math.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double CopySign(double magnitude, double sign) => Math.CopySign(magnitude, sign);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double LessThanOrEqualMask(double a, double b) => a <= b ? s_allBits : 0.0;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double LessThanMask(double a, double b) => a < b ? s_allBits : 0.0;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double EqualsMask(double a, double b) => a == b ? s_allBits : 0.0;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Select(double mask, double ifTrue, double ifFalse) => BitConverter.DoubleToUInt64Bits(mask) != 0 ? ifTrue : ifFalse;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double And(double a, double b) => BitConverter.UInt64BitsToDouble(BitConverter.DoubleToUInt64Bits(a) & BitConverter.DoubleToUInt64Bits(b));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Or(double a, double b) => BitConverter.UInt64BitsToDouble(BitConverter.DoubleToUInt64Bits(a) | BitConverter.DoubleToUInt64Bits(b));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double AndNot(double a, double b) => BitConverter.UInt64BitsToDouble(BitConverter.DoubleToUInt64Bits(a) & ~BitConverter.DoubleToUInt64Bits(b));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnySet(double mask) => BitConverter.DoubleToUInt64Bits(mask) >> 63 != 0;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int MaskBits(double mask) => (int)(BitConverter.DoubleToUInt64Bits(mask) >> 63);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double MaxAcross(double x) => x;
 }

@@ -44,7 +44,10 @@ public class CostMatrixTests
                     for (int j = 0; j < k1; j++)
                     {
                         double pair = GaussianCosts.Pair(lapack, kind, m0[i], c0[i], m1[j], c1[j], n, 0.4, SchrodingerCostVariant.KineticEnergy);
-                        Assert.Equal(pair, matrix[i * k1 + j]);
+                        // The matrix solves d ≥ 3 eigenproblems in SIMD lockstep, the pair API with LAPACK: same
+                        // numbers up to round-off.
+                        Assert.True(Math.Abs(pair - matrix[i * k1 + j]) <= 1e-12 * Math.Max(1, Math.Abs(pair)),
+                            $"{kind} d={n} ({i},{j}): matrix {matrix[i * k1 + j]:R}, pair {pair:R}");
                     }
                 }
                 Assert.True(double.IsNaN(matrix[k0 * k1]), "wrote past K0·K1");

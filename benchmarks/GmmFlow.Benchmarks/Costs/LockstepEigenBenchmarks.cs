@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Runtime.Intrinsics;
+using BenchmarkDotNet.Attributes;
+using GmmFlow.Native;
+using GmmFlow.Simd;
+using GmmFlow.Simd.LinearAlgebra;
+
+namespace GmmFlow.Benchmarks.Costs;
+
+/// <summary>
+/// Eight symmetric eigenproblems (the SPD products a cost matrix solves): the lockstep AVX-512 solver against eight
+/// LAPACK dsyevd calls, eigenvalues only (W2, SB) and with the rotated B (surrogate; LAPACK with eigenvectors).
+/// `eigen-quick [d ...]` prints a Stopwatch version of the same in seconds.
+/// </summary>
+[MemoryDiagnoser]
+public class LockstepEigenBenchmarks
+{
+    private const int Lanes = 8;
+    private double[] _source = [], _a = [], _b = [], _values = [], _scratch = [], _rowMajor = [], _w = [];
+    private double[][] _matrices = [];
+
+    [Params(7, 16, 64)]
+    public int D { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        int d = D, dd = d * d;
+        var rng = new Random(11 + d);
+        _matrices = new double[Lanes][];
+        _source = new double[dd * Lanes];
+        for (int q = 0; q < Lanes; q++)
+        {
+            var g = new double[dd];
+            for (int e = 0; e < dd; e++)
+            {
+                g[e] = rng.NextDouble() * 2 - 1;
+            }
+            var m = new double[dd];
+            for (int i = 0; i < d; i++)
+            {
+                for (int j = 0; j < d; j++)
+                {
+                    double s = i == j ? 0.1 : 0;
+                    for (int k = 0; k < d; k++)
+                    {
+                        s += g[i * d + k] * g[j * d + k] / d;
+                    }
+                    m[i * d + j] = s;
+                }
+            }
+            _matrices[q] = m;
+            for (int e = 0; e < dd; e++)
+            {
+                _source[e * Lanes + q] = m[e];
+            }
+        }
+        _a = new double[dd * Lanes];
+        _b = new double[dd * Lanes];
+        _values = new double[d * Lanes];
+        _scratch = new double[LockstepSymmetricEigen.ScratchLength(d, Lanes)];
+        _rowMajor = new double[dd];
+        _w = new double[d];
+    }
+
+    [Benchmark]
+    public int LockstepValues()
+    {
+        _source.CopyTo(_a, 0);
+        return LockstepSymmetricEigen.Solve<Simd512, Vector512<double>>(_a, default, _values, _scratch, D);
+    }
+
+    [Benchmark]
+    public int LockstepValuesAndRotatedB()
+    {
+        _source.CopyTo(_a, 0);
+        Array.Clear(_b);
+        for (int k = 0; k < D; k++)
+        {
+            for (int q = 0; q < Lanes; q++)
+            {
+                _b[(k * D + k) * Lanes + q] = 1;
+            }
+        }
+        return LockstepSymmetricEigen.Solve<Simd512, Vector512<double>>(_a, _b, _values, _scratch, D);
+    }
+
+    [Benchmark(Baseline = true)]
+    public double LapackValues() => Lapack8(vectors: false);
+
+    [Benchmark]
+    public double LapackVectors() => Lapack8(vectors: true);
+
+    private double Lapack8(bool vectors)
+    {
+        double sum = 0;
+        for (int q = 0; q < Lanes; q++)
+        {
+            _matrices[q].CopyTo(_rowMajor, 0);
+            Lapack.Default.SymmetricEigen(_rowMajor, D, _w, vectors);
+            sum += _w[0];
+        }
+        return sum;
+    }
+
+    private double TridiagonalOnly()
+    {
+        _source.CopyTo(_a, 0);
+        ref double v = ref _scratch[0];
+        LockstepSymmetricEigen.Tridiagonalize<Simd512, Vector512<double>>(ref _a[0], ref _b[0], withB: false, ref _values[0],
+            ref _scratch[2 * D * Lanes], ref v, ref _scratch[D * Lanes], D);
+        return _values[0];
+    }
+
+    /// <summary>Stopwatch timings of the four methods (µs per eight problems), for quick iteration.</summary>
+    public static void Quick(string[] args)
+    {
+        int[] sizes = args.Length > 0 ? args.Select(int.Parse).ToArray() : [7, 16, 64];
+        foreach (int d in sizes)
+        {
+            var b = new LockstepEigenBenchmarks { D = d };
+            b.Setup();
+
+            foreach (var (name, f) in new (string, Func<double>)[]
+                     {
+                         ("lockstep values", () => b.LockstepValues()), ("lockstep values + B", () => b.LockstepValuesAndRotatedB()),
+                         ("tridiagonalize only", () => b.TridiagonalOnly()),
+                         ("LAPACK values x8", b.LapackValues), ("LAPACK vectors x8", b.LapackVectors),
+                     })
+            {
+                for (int i = 0; i < 20; i++)
+                {
+                    f();
+                }
+                var times = new List<double>();
+                for (int r = 0; r < 7; r++)
+                {
+                    int reps = Math.Max(1, 20000 / (d * d));
+                    var sw = Stopwatch.StartNew();
+                    for (int i = 0; i < reps; i++)
+                    {
+                        f();
+                    }
+                    times.Add(sw.Elapsed.TotalMicroseconds / reps);
+                }
+                times.Sort();
+                Console.WriteLine($"d={d,3} {name,-22} {times[3],10:F2} µs per 8 problems");
+            }
+        }
+    }
+}

@@ -1,0 +1,308 @@
+using System.Runtime.Intrinsics;
+using CsCheck;
+using GmmFlow.Native;
+using GmmFlow.Simd;
+using GmmFlow.Simd.LinearAlgebra;
+using GmmFlow.Tests.Support;
+using static GmmFlow.Tests.Support.TestMatrices;
+
+namespace GmmFlow.Tests.Simd;
+
+/// <summary>
+/// The lockstep eigensolver against LAPACK dsyevd (every provider), lane by lane, at every SIMD width: eigenvalues,
+/// and with B = I the eigenvectors (residual and orthonormality); lanes that converge at different speeds or not at
+/// all must not disturb each other.
+/// </summary>
+public class LockstepSymmetricEigenTests
+{
+    /// <summary>Lane counts of the widths this machine runs (SimdWidth is internal; its values are lane counts).</summary>
+    public static TheoryData<int> Widths()
+    {
+        var data = new TheoryData<int>();
+        foreach (var w in SimdDispatch.Available())
+        {
+            data.Add((int)w);
+        }
+        return data;
+    }
+
+    /// <summary>Solves one matrix per lane at the given width; returns eigenvalues (lane-major) and B (lane-major) and the failure mask.</summary>
+    internal static int Solve(SimdWidth width, double[][] matrices, int d, double[][]? b, out double[][] values)
+    {
+        int lanes = (int)width;
+        Assert.Equal(lanes, matrices.Length);
+        var a = new double[d * d * lanes];
+        var bb = b is null ? null : new double[d * d * lanes];
+        for (int q = 0; q < lanes; q++)
+        {
+            for (int e = 0; e < d * d; e++)
+            {
+                a[e * lanes + q] = matrices[q][e];
+                if (bb is not null)
+                {
+                    bb[e * lanes + q] = b![q][e];
+                }
+            }
+        }
+        var w = new double[d * lanes];
+        var scratch = new double[LockstepSymmetricEigen.ScratchLength(d, lanes)];
+        Span<double> bs = bb is null ? default : bb.AsSpan();
+        int failed = width switch
+        {
+            SimdWidth.V512 => LockstepSymmetricEigen.Solve<Simd512, Vector512<double>>(a, bs, w, scratch, d),
+            SimdWidth.V256 => LockstepSymmetricEigen.Solve<Simd256, Vector256<double>>(a, bs, w, scratch, d),
+            SimdWidth.V128 => LockstepSymmetricEigen.Solve<Simd128, Vector128<double>>(a, bs, w, scratch, d),
+            _ => LockstepSymmetricEigen.Solve<SimdScalar, double>(a, bs, w, scratch, d),
+        };
+        values = new double[lanes][];
+        for (int q = 0; q < lanes; q++)
+        {
+            values[q] = new double[d];
+            for (int k = 0; k < d; k++)
+            {
+                values[q][k] = w[k * lanes + q];
+            }
+            if (bb is not null)
+            {
+                for (int e = 0; e < d * d; e++)
+                {
+                    b![q][e] = bb[e * lanes + q];
+                }
+            }
+        }
+        return failed;
+    }
+
+    private static double[] RandomSymmetric(int n, int seed)
+    {
+        var g = RandomGeneral(n, n, seed);
+        var s = new double[n * n];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                s[i * n + j] = 0.5 * (g[i * n + j] + g[j * n + i]);
+            }
+        }
+        return s;
+    }
+
+    private static double[] Sorted(double[] x)
+    {
+        var c = (double[])x.Clone();
+        Array.Sort(c);
+        return c;
+    }
+
+    private static void AssertMatchesLapack(Lapack lapack, double[] matrix, double[] values, int d, string what)
+    {
+        var copy = (double[])matrix.Clone();
+        var reference = new double[d];
+        lapack.SymmetricEigen(copy, d, reference, vectors: false);
+        Array.Sort(reference);
+        var mine = Sorted(values);
+        double scale = Math.Max(MaxAbs(matrix), double.Epsilon);
+        for (int k = 0; k < d; k++)
+        {
+            Assert.True(Math.Abs(mine[k] - reference[k]) <= 1e-13 * d * scale,
+                $"{what}: eigenvalue {k} = {mine[k]:R}, LAPACK {reference[k]:R} (‖A‖max {scale:R})");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Eigenvalues_equal_lapack_for_random_symmetric_matrices(int lanes)
+    {
+        var width = (SimdWidth)lanes;
+        foreach (var lapack in Lapack.Available())
+        {
+            Gen.Select(Gen.Int[1, 40], Gen.Int).Sample((d, seed) =>
+            {
+                var matrices = Enumerable.Range(0, lanes).Select(q => q % 2 == 0 ? RandomSymmetric(d, seed + q) : RandomSpd(d, seed + q)).ToArray();
+                int failed = Solve(width, matrices, d, null, out var values);
+                Assert.Equal(0, failed);
+                for (int q = 0; q < lanes; q++)
+                {
+                    AssertMatchesLapack(lapack, matrices[q], values[q], d, $"{lapack.Kind} d={d} lane {q}");
+                }
+            }, iter: 40);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Rotated_identity_holds_orthonormal_eigenvectors(int lanes)
+    {
+        var width = (SimdWidth)lanes;
+        Gen.Select(Gen.Int[1, 32], Gen.Int).Sample((d, seed) =>
+        {
+            var matrices = Enumerable.Range(0, lanes).Select(q => RandomSymmetric(d, seed + 7 * q)).ToArray();
+            var b = Enumerable.Range(0, lanes).Select(_ => Identity(d)).ToArray();
+            int failed = Solve(width, matrices, d, b, out var values);
+            Assert.Equal(0, failed);
+            for (int q = 0; q < lanes; q++)
+            {
+                double scale = MaxAbs(matrices[q]);
+                for (int k = 0; k < d; k++)
+                {
+                    // Row k of the rotated Bᵀ (B = I) is w_k: ‖A w_k − λ_k w_k‖∞ small and ‖w_k‖ = 1.
+                    double norm2 = 0;
+                    for (int r = 0; r < d; r++)
+                    {
+                        double aw = 0;
+                        for (int c = 0; c < d; c++)
+                        {
+                            aw += matrices[q][r * d + c] * b[q][k * d + c];
+                        }
+                        Assert.True(Math.Abs(aw - values[q][k] * b[q][k * d + r]) <= 1e-12 * d * scale,
+                            $"d={d} lane {q}: residual of eigenpair {k} row {r}");
+                        norm2 += b[q][k * d + r] * b[q][k * d + r];
+                    }
+                    Assert.True(Math.Abs(norm2 - 1) <= 1e-13 * d, $"d={d} lane {q}: ‖w_{k}‖² = {norm2:R}");
+                    for (int k2 = 0; k2 < k; k2++)
+                    {
+                        double dot = 0;
+                        for (int r = 0; r < d; r++)
+                        {
+                            dot += b[q][k * d + r] * b[q][k2 * d + r];
+                        }
+                        Assert.True(Math.Abs(dot) <= 1e-13 * d, $"d={d} lane {q}: w_{k}·w_{k2} = {dot:R}");
+                    }
+                }
+            }
+        }, iter: 25);
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Structured_lanes_converge_independently(int lanes)
+    {
+        var width = (SimdWidth)lanes;
+        int d = 12;
+        var rng = new Random(5);
+        // Lanes that are tridiagonal or diagonal from the start, have repeated eigenvalues, decouple into blocks
+        // (interior zero couplings), span 16 orders of magnitude, or are zero, next to ordinary random ones.
+        var pool = new List<double[]>
+        {
+            Identity(d),
+            new double[d * d],
+            Diagonal(Enumerable.Range(0, d).Select(k => (double)(k % 3)).ToArray()),
+            WithSpectrum(Enumerable.Range(0, d).Select(k => k < d / 2 ? 1.0 : 2.0).ToArray(), 11),
+            BlockDiagonal(RandomSymmetric(5, 3), RandomSymmetric(d - 5, 4), d),
+            WithSpectrum(Enumerable.Range(0, d).Select(k => Math.Pow(10, -8 + 16.0 * k / (d - 1))).ToArray(), 12),
+            RandomSymmetric(d, 13),
+            RandomSpd(d, 14),
+        };
+        var matrices = Enumerable.Range(0, lanes).Select(q => pool[(q + rng.Next(pool.Count)) % pool.Count]).ToArray();
+        foreach (var lapack in Lapack.Available())
+        {
+            int failed = Solve(width, matrices, d, null, out var values);
+            Assert.Equal(0, failed);
+            for (int q = 0; q < lanes; q++)
+            {
+                AssertMatchesLapack(lapack, matrices[q], values[q], d, $"{lapack.Kind} lane {q}");
+            }
+        }
+        // All eight pool members side by side at the widest width.
+        if (lanes == 8)
+        {
+            Assert.Equal(0, Solve(width, pool.ToArray(), d, null, out var all));
+            for (int q = 0; q < 8; q++)
+            {
+                AssertMatchesLapack(Lapack.Default, pool[q], all[q], d, $"pool member {q}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void A_lane_with_non_finite_or_overflowing_entries_is_reported_and_the_others_are_unaffected(int lanes)
+    {
+        var width = (SimdWidth)lanes;
+        int d = 6;
+        var matrices = Enumerable.Range(0, lanes).Select(q => RandomSpd(d, 40 + q)).ToArray();
+        var bad = (double[])matrices[lanes - 1].Clone();
+        bad[1] = bad[d] = double.NaN;
+        matrices[lanes - 1] = bad;
+        if (lanes > 1)
+        {
+            matrices[0] = RandomSpd(d, 99).Select(x => x * 1e300).ToArray();
+        }
+        int failed = Solve(width, matrices, d, null, out var values);
+        Assert.True((failed >> (lanes - 1) & 1) == 1, "the NaN lane must be reported");
+        if (lanes > 1)
+        {
+            Assert.True((failed & 1) == 1, "the lane whose squared norms overflow must be reported");
+        }
+        for (int q = 1; q < lanes - 1; q++)
+        {
+            Assert.True((failed >> q & 1) == 0);
+            AssertMatchesLapack(Lapack.Default, matrices[q], values[q], d, $"lane {q}");
+        }
+    }
+
+    private static double[] Identity(int d) => Diagonal(Enumerable.Repeat(1.0, d).ToArray());
+
+    private static double[] Diagonal(double[] values)
+    {
+        int d = values.Length;
+        var m = new double[d * d];
+        for (int k = 0; k < d; k++)
+        {
+            m[k * d + k] = values[k];
+        }
+        return m;
+    }
+
+    /// <summary>Q diag(λ) Qᵀ with Q orthogonal (from LAPACK's eigenvectors of a random matrix).</summary>
+    private static double[] WithSpectrum(double[] spectrum, int seed)
+    {
+        int d = spectrum.Length;
+        var q = RandomSymmetric(d, seed);
+        var ignored = new double[d];
+        Lapack.Default.SymmetricEigen(q, d, ignored, vectors: true);
+        var m = new double[d * d];
+        for (int i = 0; i < d; i++)
+        {
+            for (int j = 0; j < d; j++)
+            {
+                double sum = 0;
+                for (int k = 0; k < d; k++)
+                {
+                    sum += q[k * d + i] * spectrum[k] * q[k * d + j];
+                }
+                m[i * d + j] = sum;
+            }
+        }
+        // Symmetrise exactly (the sum above rounds differently for (i, j) and (j, i) only by ordering; make sure).
+        for (int i = 0; i < d; i++)
+        {
+            for (int j = 0; j < i; j++)
+            {
+                m[j * d + i] = m[i * d + j];
+            }
+        }
+        return m;
+    }
+
+    private static double[] BlockDiagonal(double[] a, double[] b, int d)
+    {
+        int na = (int)Math.Round(Math.Sqrt(a.Length)), nb = d - na;
+        var m = new double[d * d];
+        for (int i = 0; i < na; i++)
+        {
+            for (int j = 0; j < na; j++)
+            {
+                m[i * d + j] = a[i * na + j];
+            }
+        }
+        for (int i = 0; i < nb; i++)
+        {
+            for (int j = 0; j < nb; j++)
+            {
+                m[(na + i) * d + na + j] = b[i * nb + j];
+            }
+        }
+        return m;
+    }
+}
