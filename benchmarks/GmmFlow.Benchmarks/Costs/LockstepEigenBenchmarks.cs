@@ -18,6 +18,7 @@ public class LockstepEigenBenchmarks
     private const int Lanes = 8;
     private double[] _source = [], _a = [], _b = [], _values = [], _scratch = [], _rowMajor = [], _w = [];
     private double[][] _matrices = [];
+    private double[] _source16 = [], _a16 = [], _b16 = [], _values16 = [], _scratch16 = [];
 
     [Params(7, 16, 64)]
     public int D { get; set; }
@@ -55,6 +56,18 @@ public class LockstepEigenBenchmarks
                 _source[e * Lanes + q] = m[e];
             }
         }
+        _source16 = new double[dd * 2 * Lanes];
+        for (int e = 0; e < dd; e++)
+        {
+            for (int q = 0; q < 2 * Lanes; q++)
+            {
+                _source16[e * 2 * Lanes + q] = _matrices[q % Lanes][e];
+            }
+        }
+        _a16 = new double[dd * 2 * Lanes];
+        _b16 = new double[dd * 2 * Lanes];
+        _values16 = new double[d * 2 * Lanes];
+        _scratch16 = new double[LockstepSymmetricEigen.ScratchLength(d, 2 * Lanes)];
         _a = new double[dd * Lanes];
         _b = new double[dd * Lanes];
         _values = new double[d * Lanes];
@@ -85,6 +98,29 @@ public class LockstepEigenBenchmarks
         return LockstepSymmetricEigen.Solve<Simd512, Vector512<double>>(_a, _b, _values, _scratch, D);
     }
 
+    /// <summary>Sixteen problems as two interleaved AVX-512 halves (<see cref="Simd512x2"/>); compare per eight.</summary>
+    [Benchmark(OperationsPerInvoke = 2)]
+    public int LockstepValuesTwoVectors()
+    {
+        _source16.CopyTo(_a16, 0);
+        return LockstepSymmetricEigen.Solve<Simd512x2, Vector512x2>(_a16, default, _values16, _scratch16, D);
+    }
+
+    [Benchmark(OperationsPerInvoke = 2)]
+    public int LockstepValuesAndRotatedBTwoVectors()
+    {
+        _source16.CopyTo(_a16, 0);
+        Array.Clear(_b16);
+        for (int k = 0; k < D; k++)
+        {
+            for (int q = 0; q < 2 * Lanes; q++)
+            {
+                _b16[(k * D + k) * 2 * Lanes + q] = 1;
+            }
+        }
+        return LockstepSymmetricEigen.Solve<Simd512x2, Vector512x2>(_a16, _b16, _values16, _scratch16, D);
+    }
+
     [Benchmark(Baseline = true)]
     public double LapackValues() => Lapack8(vectors: false);
 
@@ -106,9 +142,8 @@ public class LockstepEigenBenchmarks
     private double TridiagonalOnly()
     {
         _source.CopyTo(_a, 0);
-        ref double v = ref _scratch[0];
-        LockstepSymmetricEigen.Tridiagonalize<Simd512, Vector512<double>>(ref _a[0], ref _b[0], withB: false, ref _values[0],
-            ref _scratch[2 * D * Lanes], ref v, ref _scratch[D * Lanes], D);
+        LockstepSymmetricEigen.Tridiagonalize<Simd512, Vector512<double>>(ref _a[0], ref _values[0], ref _scratch[0],
+            ref _scratch[D * Lanes], ref _scratch[2 * D * Lanes], D);
         return _values[0];
     }
 
@@ -124,6 +159,8 @@ public class LockstepEigenBenchmarks
             foreach (var (name, f) in new (string, Func<double>)[]
                      {
                          ("lockstep values", () => b.LockstepValues()), ("lockstep values + B", () => b.LockstepValuesAndRotatedB()),
+                         ("lockstep x2 values /2", () => b.LockstepValuesTwoVectors()),
+                         ("lockstep x2 values+B /2", () => b.LockstepValuesAndRotatedBTwoVectors()),
                          ("tridiagonalize only", () => b.TridiagonalOnly()),
                          ("LAPACK values x8", b.LapackValues), ("LAPACK vectors x8", b.LapackVectors),
                      })
@@ -141,7 +178,7 @@ public class LockstepEigenBenchmarks
                     {
                         f();
                     }
-                    times.Add(sw.Elapsed.TotalMicroseconds / reps);
+                    times.Add(sw.Elapsed.TotalMicroseconds / reps / (name.EndsWith("/2", StringComparison.Ordinal) ? 2 : 1));
                 }
                 times.Sort();
                 Console.WriteLine($"d={d,3} {name,-22} {times[3],10:F2} µs per 8 problems");

@@ -67,16 +67,16 @@ internal static class LockstepPairCosts
                     int p = first + q, i = p / columns, j = p - i * columns;
                     if (surrogate)
                     {
-                        // C = L0⁻¹ Σ1 L0⁻ᵀ, and Bᵀ = L0ᵀ so that the solver returns the rows (L0 w_k)ᵀ (math.md §2).
+                        // C = L0⁻¹ Σ1 L0⁻ᵀ, and B = L0 so that the solver returns the rows (L0 w_k)ᵀ (math.md §2).
                         DenseKernels.CongruenceLower(s.FactorInverse(i), s.FactorInverseTransposed(i), t.Covariance(j), pws.B, product, d);
-                        Interleave(s.FactorTransposed(i), ws.B, q, lanes);
+                        Interleave(s.Factor(i), ws.B, q, lanes);
                     }
                     else
                     {
                         // γ = eig(L0ᵀ Σ1 L0) (math.md §1/§4).
                         DenseKernels.CongruenceLowerTransposed(s.Factor(i), s.FactorTransposed(i), t.Covariance(j), pws.B, product, d);
                     }
-                    InterleaveLowerSymmetric(product, ws.A, d, q, lanes);
+                    InterleaveLower(product, ws.A, d, q, lanes);
                 }
                 else
                 {
@@ -137,16 +137,14 @@ internal static class LockstepPairCosts
         }
     }
 
-    /// <summary>The congruence kernels fill the lower triangle only (LAPACK reads no more); the solver reads both.</summary>
-    private static void InterleaveLowerSymmetric(ReadOnlySpan<double> lower, double[] destination, int d, int lane, int lanes)
+    /// <summary>The congruence kernels fill the lower triangle only, which is all the solver reads.</summary>
+    private static void InterleaveLower(ReadOnlySpan<double> lower, double[] destination, int d, int lane, int lanes)
     {
         for (int r = 0; r < d; r++)
         {
             for (int c = 0; c <= r; c++)
             {
-                double x = lower[r * d + c];
-                destination[(r * d + c) * lanes + lane] = x;
-                destination[(c * d + r) * lanes + lane] = x;
+                destination[(r * d + c) * lanes + lane] = lower[r * d + c];
             }
         }
     }

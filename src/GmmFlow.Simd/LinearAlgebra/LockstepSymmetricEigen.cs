@@ -6,10 +6,10 @@ namespace GmmFlow.Simd.LinearAlgebra;
 /// <summary>
 /// Eigenvalues of <c>TOps.Count</c> real symmetric d×d matrices at once, one matrix per SIMD lane: Householder
 /// reduction to tridiagonal form, then the implicit QL iteration with Wilkinson-type shifts, every step executed for
-/// all lanes together. Optionally a d×d matrix B per lane, given transposed, is multiplied from the right by the
-/// eigenvector basis, so row k of the given Bᵀ becomes (B·w_k)ᵀ for the unit eigenvector w_k of eigenvalue k (the
-/// surrogate cost needs ‖L0 w_k‖² and nothing else of the eigenvectors; rows keep every update contiguous, where
-/// columns at d = 64 are 4 KiB apart and thrash the cache).
+/// all lanes together. Optionally a d×d matrix B per lane is multiplied from the right by the eigenvector basis and
+/// returned transposed: row k of the result is (B·w_k)ᵀ for the unit eigenvector w_k of eigenvalue k (the surrogate
+/// cost needs ‖L0 w_k‖² and nothing else of the eigenvectors). The QL rotations then combine two contiguous rows,
+/// where columns at d = 64 are 4 KiB apart and thrash the cache.
 /// </summary>
 /// <remarks>
 /// <para>Why not LAPACK here: the cost matrices solve thousands of small independent eigenproblems, and one dsyevd
@@ -19,7 +19,8 @@ namespace GmmFlow.Simd.LinearAlgebra;
 /// throughput. LAPACK stays the reference: the tests compare every lane with dsyevd, and a lane this kernel cannot
 /// finish (iteration cap, a zero rotation norm, a non-finite value) is reported so the caller recomputes it there.</para>
 /// <para>Layout ("interleaved"): element (r, c) of lane k at <c>(r·d + c)·lanes + k</c>; eigenvalue k of lane q at
-/// <c>k·lanes + q</c>. The input must hold both triangles; it is overwritten. Eigenvalues come out unsorted.</para>
+/// <c>k·lanes + q</c>. Only the lower triangle of the input is read (as LAPACK's uplo = 'L'); the matrix is
+/// overwritten (its upper triangle ends up holding the Householder vectors). Eigenvalues come out unsorted.</para>
 /// <para>Accuracy: both phases are orthogonal similarity transformations (backward stable, like dsyevd): every
 /// eigenvalue is exact for a matrix within a few ulps of ‖A‖ of the input. A subdiagonal entry counts as converged
 /// when |e_k| ≤ ε(|d_k| + |d_k+1|), the classical test. Entries beyond about 1e150 in magnitude may overflow a
@@ -32,8 +33,8 @@ internal static class LockstepSymmetricEigen
 
     private const double Epsilon = 2.220446049250313e-16;
 
-    /// <summary>Doubles of scratch <see cref="Solve{TOps, TV}"/> needs: the Householder vector, its partner and the off-diagonal.</summary>
-    public static int ScratchLength(int d, int lanes) => 3 * d * lanes;
+    /// <summary>Doubles of scratch <see cref="Solve{TOps, TV}"/> needs: two Householder vectors with their products, the off-diagonal and the τ's.</summary>
+    public static int ScratchLength(int d, int lanes) => 6 * d * lanes;
 
     /// <summary>
     /// Solves the lanes' eigenproblems. Returns a bit mask of failed lanes (bit q = lane q; 0 when all succeeded);
@@ -41,32 +42,37 @@ internal static class LockstepSymmetricEigen
     /// Its parts are compiled fully optimised at once (AggressiveOptimization): at tier 0 the static abstract
     /// vector calls are not inlined and run about ten times slower, and a cost matrix is one call of a few hundred groups.
     /// </summary>
-    /// <param name="a">d·d·lanes, interleaved symmetric matrices (destroyed).</param>
-    /// <param name="bt">Empty, or d·d·lanes interleaved transposed matrices Bᵀ, replaced by (B·W)ᵀ (W the eigenvector basis).</param>
+    /// <param name="a">d·d·lanes, interleaved symmetric matrices, lower triangle read (destroyed).</param>
+    /// <param name="b">Empty, or d·d·lanes interleaved matrices B, replaced by (B·W)ᵀ (W the eigenvector basis).</param>
     /// <param name="values">d·lanes, receives the eigenvalues.</param>
     /// <param name="scratch">At least <see cref="ScratchLength"/> doubles.</param>
     /// <param name="d">Matrix order (≥ 1).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Solve<TOps, TV>(Span<double> a, Span<double> bt, Span<double> values, Span<double> scratch, int d)
+    public static int Solve<TOps, TV>(Span<double> a, Span<double> b, Span<double> values, Span<double> scratch, int d)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
         int lanes = TOps.Count, dd = d * d * lanes;
         ArgumentOutOfRangeException.ThrowIfLessThan(d, 1);
         if (a.Length < dd || values.Length < d * lanes || scratch.Length < ScratchLength(d, lanes) ||
-            (!bt.IsEmpty && bt.Length < dd))
+            (!b.IsEmpty && b.Length < dd))
         {
             throw new ArgumentException("Lockstep eigensolver buffers are too small for the order and lane count.");
         }
-        bool withB = !bt.IsEmpty;
+        bool withB = !b.IsEmpty;
         ref double ra = ref MemoryMarshal.GetReference(a);
-        ref double rb = ref MemoryMarshal.GetReference(bt);
+        ref double rb = ref MemoryMarshal.GetReference(b);
         ref double diag = ref MemoryMarshal.GetReference(values);
-        ref double v = ref MemoryMarshal.GetReference(scratch);
-        ref double w = ref Unsafe.Add(ref v, d * lanes);
-        ref double off = ref Unsafe.Add(ref w, d * lanes);
+        ref double off = ref MemoryMarshal.GetReference(scratch);
+        ref double tau = ref Unsafe.Add(ref off, d * lanes);
+        ref double work = ref Unsafe.Add(ref tau, d * lanes);
 
-        Tridiagonalize<TOps, TV>(ref ra, ref rb, withB, ref diag, ref off, ref v, ref w, d);
+        Tridiagonalize<TOps, TV>(ref ra, ref diag, ref off, ref tau, ref work, d);
+        if (withB)
+        {
+            ApplyReflectors<TOps, TV>(ref ra, ref tau, ref rb, d);
+            TransposeInPlace<TOps, TV>(ref rb, d);
+        }
         // Eigenvalues alone need no rotations, so they take the square-root-free iteration (shorter chain per step).
         int failed = withB ? QlIterate<TOps, TV>(ref diag, ref off, ref rb, withB, d) : QlRootFree<TOps, TV>(ref diag, ref off, d);
 
@@ -88,139 +94,289 @@ internal static class LockstepSymmetricEigen
         => TOps.EqualsMask(TOps.Zero, TOps.Zero);
 
     /// <summary>
-    /// A = Q T Qᵀ with T tridiagonal (diag, off; off[k] couples k and k+1, off[d−1] = 0), Q = H_0 H_1 ⋯ H_{d−3};
-    /// with B: Bᵀ ← Qᵀ Bᵀ (that is B ← B Q). Step k reflects column k below the diagonal onto its first entry.
+    /// A = Q T Qᵀ with T tridiagonal (diag, off; off[k] couples k and k+1, off[d−1] = 0), Q = H_0 H_1 ⋯ H_{d−3},
+    /// H_k = I − τ_k v_k v_kᵀ reflecting column k below the diagonal onto its first entry. v_k is left in row k of A
+    /// (columns k+1..d−1, the dead upper triangle) and τ_k in <paramref name="tau"/>, for <see cref="ApplyReflectors"/>.
     /// </summary>
+    /// <remarks>
+    /// Only the lower triangle is read and updated, and each step makes one pass over it: the symmetric rank-2
+    /// update of step k and the product A₂₂ v_{k+1} that step k+1 needs are done in the same sweep over the rows
+    /// (v_{k+1} comes from the first column, which is updated first). At d = 64 the matrices of eight lanes (256 KiB)
+    /// live in L2, and the three passes over the full block of the plain formulation were bound by L2 bandwidth.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Tridiagonalize<TOps, TV>(ref double a, ref double b, bool withB, ref double diag, ref double off,
-                                                 ref double v, ref double w, int d)
+    internal static void Tridiagonalize<TOps, TV>(ref double a, ref double diag, ref double off, ref double tau, ref double work, int d)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
         int lanes = TOps.Count, rowStride = d * lanes;
+        // Two (v, p) buffers: the current step's and the next one's.
+        ref double v = ref work;
+        ref double p = ref Unsafe.Add(ref work, d * lanes);
+        ref double vNext = ref Unsafe.Add(ref work, 2 * d * lanes);
+        ref double pNext = ref Unsafe.Add(ref work, 3 * d * lanes);
+        for (int k = 0; k < d; k++)
+        {
+            TOps.Store(TOps.Zero, ref Unsafe.Add(ref off, k * lanes));
+            TOps.Store(TOps.Zero, ref Unsafe.Add(ref tau, k * lanes));
+        }
+        if (d <= 2)
+        {
+            TOps.Store(TOps.Load(ref a), ref diag);
+            if (d == 2)
+            {
+                TOps.Store(TOps.Load(ref Unsafe.Add(ref a, rowStride)), ref off);
+                TOps.Store(TOps.Load(ref Unsafe.Add(ref a, rowStride + lanes)), ref Unsafe.Add(ref diag, lanes));
+            }
+            return;
+        }
+
+        // Step 0's reflector and its product p = τ A₂₂ v (a plain symmetric product over the lower triangle).
+        TOps.Store(TOps.Load(ref a), ref diag);
+        TV t0 = MakeReflector<TOps, TV>(ref a, 0, d, ref v, ref off);
+        TOps.Store(t0, ref tau);
+        {
+            int n = d - 1;
+            ref double a22 = ref Unsafe.Add(ref a, rowStride + lanes);
+            for (int r = 0; r < n; r++)
+            {
+                TOps.Store(TOps.Zero, ref Unsafe.Add(ref p, r * lanes));
+            }
+            for (int r = 0; r < n; r++)
+            {
+                ref double row = ref Unsafe.Add(ref a22, r * rowStride);
+                TV vr = TOps.Load(ref Unsafe.Add(ref v, r * lanes));
+                TV acc = TOps.Multiply(TOps.Load(ref Unsafe.Add(ref row, r * lanes)), vr);
+                for (int j = 0; j < r; j++)
+                {
+                    TV arj = TOps.Load(ref Unsafe.Add(ref row, j * lanes));
+                    acc = TOps.MultiplyAdd(arj, TOps.Load(ref Unsafe.Add(ref v, j * lanes)), acc);
+                    ref double pj = ref Unsafe.Add(ref p, j * lanes);
+                    TOps.Store(TOps.MultiplyAdd(arj, vr, TOps.Load(ref pj)), ref pj);
+                }
+                ref double pr = ref Unsafe.Add(ref p, r * lanes);
+                TOps.Store(TOps.Add(TOps.Load(ref pr), acc), ref pr);
+            }
+            for (int r = 0; r < n; r++)
+            {
+                ref double pr = ref Unsafe.Add(ref p, r * lanes);
+                TOps.Store(TOps.Multiply(t0, TOps.Load(ref pr)), ref pr);
+            }
+        }
+
         for (int k = 0; k + 2 < d; k++)
         {
             int n = d - k - 1;
-            // x = A[k, k+1..d−1] (row k, equal to column k by symmetry: contiguous).
-            ref double x = ref Unsafe.Add(ref a, (k * d + k + 1) * lanes);
-            TV sumsq = TOps.Zero;
-            for (int j = 0; j < n; j++)
-            {
-                TV xj = TOps.Load(ref Unsafe.Add(ref x, j * lanes));
-                sumsq = TOps.MultiplyAdd(xj, xj, sumsq);
-                TOps.Store(xj, ref Unsafe.Add(ref v, j * lanes));
-            }
-            TV norm = TOps.Sqrt(sumsq);
-            TV x0 = TOps.Load(ref x);
-            // α = −sign(x0)‖x‖ makes v0 = x0 − α an addition of like signs (no cancellation);
-            // vᵀv / 2 = ‖x‖(‖x‖ + |x0|) and H = I − τ v vᵀ with τ = 2 / vᵀv maps x to α e_1.
-            TV signedNorm = TOps.CopySign(norm, x0);
-            TV alpha = TOps.Subtract(TOps.Zero, signedNorm);
-            TOps.Store(TOps.Add(x0, signedNorm), ref v);
-            TV half = TOps.Multiply(norm, TOps.Add(norm, TOps.Abs(x0)));
-            // A lane whose column is already zero gets the identity (τ = 0), not 1/0.
-            TV tau = TOps.Select(TOps.LessThanMask(TOps.Zero, half), TOps.Divide(TOps.Create(1.0), half), TOps.Zero);
-            TOps.Store(TOps.Load(ref Unsafe.Add(ref a, (k * d + k) * lanes)), ref Unsafe.Add(ref diag, k * lanes));
-            TOps.Store(alpha, ref Unsafe.Add(ref off, k * lanes));
-
-            // p = τ A₂₂ v (A₂₂ the trailing n×n block), four rows at a time so four dot products share each v load.
-            ref double a22 = ref Unsafe.Add(ref a, ((k + 1) * d + k + 1) * lanes);
-            int r = 0;
-            for (; r + 4 <= n; r += 4)
-            {
-                ref double row0 = ref Unsafe.Add(ref a22, r * rowStride);
-                ref double row1 = ref Unsafe.Add(ref row0, rowStride);
-                ref double row2 = ref Unsafe.Add(ref row1, rowStride);
-                ref double row3 = ref Unsafe.Add(ref row2, rowStride);
-                TV p0 = TOps.Zero, p1 = TOps.Zero, p2 = TOps.Zero, p3 = TOps.Zero;
-                for (int j = 0; j < n; j++)
-                {
-                    TV vj = TOps.Load(ref Unsafe.Add(ref v, j * lanes));
-                    p0 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref row0, j * lanes)), vj, p0);
-                    p1 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref row1, j * lanes)), vj, p1);
-                    p2 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref row2, j * lanes)), vj, p2);
-                    p3 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref row3, j * lanes)), vj, p3);
-                }
-                TOps.Store(TOps.Multiply(tau, p0), ref Unsafe.Add(ref w, r * lanes));
-                TOps.Store(TOps.Multiply(tau, p1), ref Unsafe.Add(ref w, (r + 1) * lanes));
-                TOps.Store(TOps.Multiply(tau, p2), ref Unsafe.Add(ref w, (r + 2) * lanes));
-                TOps.Store(TOps.Multiply(tau, p3), ref Unsafe.Add(ref w, (r + 3) * lanes));
-            }
-            for (; r < n; r++)
-            {
-                ref double row = ref Unsafe.Add(ref a22, r * rowStride);
-                TV p = TOps.Zero;
-                for (int j = 0; j < n; j++)
-                {
-                    p = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref row, j * lanes)), TOps.Load(ref Unsafe.Add(ref v, j * lanes)), p);
-                }
-                TOps.Store(TOps.Multiply(tau, p), ref Unsafe.Add(ref w, r * lanes));
-            }
-
-            // w = p − K v with K = ½ τ vᵀp, so that H A₂₂ H = A₂₂ − v wᵀ − w vᵀ.
+            TV tk = TOps.Load(ref Unsafe.Add(ref tau, k * lanes));
+            // w = p − K v with K = ½ τ vᵀp, so that H A₂₂ H = A₂₂ − v wᵀ − w vᵀ (w overwrites p).
             TV vp = TOps.Zero;
             for (int j = 0; j < n; j++)
             {
-                vp = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref v, j * lanes)), TOps.Load(ref Unsafe.Add(ref w, j * lanes)), vp);
+                vp = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref v, j * lanes)), TOps.Load(ref Unsafe.Add(ref p, j * lanes)), vp);
             }
-            TV kk = TOps.Multiply(TOps.Multiply(TOps.Create(0.5), tau), vp);
+            TV kk = TOps.Multiply(TOps.Multiply(TOps.Create(0.5), tk), vp);
             for (int j = 0; j < n; j++)
             {
-                ref double wj = ref Unsafe.Add(ref w, j * lanes);
-                TOps.Store(TOps.Subtract(TOps.Load(ref wj), TOps.Multiply(kk, TOps.Load(ref Unsafe.Add(ref v, j * lanes)))), ref wj);
+                ref double pj = ref Unsafe.Add(ref p, j * lanes);
+                TOps.Store(TOps.Subtract(TOps.Load(ref pj), TOps.Multiply(kk, TOps.Load(ref Unsafe.Add(ref v, j * lanes)))), ref pj);
             }
-            for (r = 0; r < n; r++)
+            ref double w = ref p;
+            ref double a22 = ref Unsafe.Add(ref a, ((k + 1) * d + k + 1) * lanes);
+
+            // Column 0 of A₂₂ first: it holds the next step's column.
+            TV v0 = TOps.Load(ref v), w0 = TOps.Load(ref w);
+            for (int r = 0; r < n; r++)
+            {
+                ref double e = ref Unsafe.Add(ref a22, r * rowStride);
+                TV update = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref v, r * lanes)), w0, TOps.Multiply(TOps.Load(ref Unsafe.Add(ref w, r * lanes)), v0));
+                TOps.Store(TOps.Subtract(TOps.Load(ref e), update), ref e);
+            }
+            TOps.Store(TOps.Load(ref a22), ref Unsafe.Add(ref diag, (k + 1) * lanes));
+
+            if (n == 2)
+            {
+                // The last step: the trailing 2×2 is tridiagonal once updated.
+                ref double e11 = ref Unsafe.Add(ref a22, rowStride + lanes);
+                TV v1 = TOps.Load(ref Unsafe.Add(ref v, lanes)), w1 = TOps.Load(ref Unsafe.Add(ref w, lanes));
+                TOps.Store(TOps.Subtract(TOps.Load(ref e11), TOps.Multiply(TOps.Create(2.0), TOps.Multiply(v1, w1))), ref Unsafe.Add(ref diag, (k + 2) * lanes));
+                TOps.Store(TOps.Load(ref Unsafe.Add(ref a22, rowStride)), ref Unsafe.Add(ref off, (k + 1) * lanes));
+                break;
+            }
+
+            // The next reflector, from the updated column k+1, and then one pass over the rest of the lower triangle:
+            // rank-2 update of each entry followed at once by its share of pNext = A₂₂' vNext (local indices shift
+            // by one: entry (r, j) of this block is (r−1, j−1) of the next).
+            TV tNext = MakeReflector<TOps, TV>(ref a, k + 1, d, ref vNext, ref off);
+            TOps.Store(tNext, ref Unsafe.Add(ref tau, (k + 1) * lanes));
+            for (int j = 0; j < n - 1; j++)
+            {
+                TOps.Store(TOps.Zero, ref Unsafe.Add(ref pNext, j * lanes));
+            }
+            for (int r = 1; r < n; r++)
             {
                 ref double row = ref Unsafe.Add(ref a22, r * rowStride);
                 TV vr = TOps.Load(ref Unsafe.Add(ref v, r * lanes));
                 TV wr = TOps.Load(ref Unsafe.Add(ref w, r * lanes));
-                for (int j = 0; j < n; j++)
+                TV vnr = TOps.Load(ref Unsafe.Add(ref vNext, (r - 1) * lanes));
+                TV acc = TOps.Zero;
+                for (int j = 1; j < r; j++)
                 {
                     ref double e = ref Unsafe.Add(ref row, j * lanes);
-                    TV t = TOps.MultiplyAdd(vr, TOps.Load(ref Unsafe.Add(ref w, j * lanes)),
-                                            TOps.Multiply(wr, TOps.Load(ref Unsafe.Add(ref v, j * lanes))));
-                    TOps.Store(TOps.Subtract(TOps.Load(ref e), t), ref e);
+                    TV update = TOps.MultiplyAdd(vr, TOps.Load(ref Unsafe.Add(ref w, j * lanes)), TOps.Multiply(wr, TOps.Load(ref Unsafe.Add(ref v, j * lanes))));
+                    TV x = TOps.Subtract(TOps.Load(ref e), update);
+                    TOps.Store(x, ref e);
+                    acc = TOps.MultiplyAdd(x, TOps.Load(ref Unsafe.Add(ref vNext, (j - 1) * lanes)), acc);
+                    ref double pj = ref Unsafe.Add(ref pNext, (j - 1) * lanes);
+                    TOps.Store(TOps.MultiplyAdd(x, vnr, TOps.Load(ref pj)), ref pj);
                 }
+                ref double diagonal = ref Unsafe.Add(ref row, r * lanes);
+                TV xd = TOps.Subtract(TOps.Load(ref diagonal), TOps.Multiply(TOps.Create(2.0), TOps.Multiply(vr, wr)));
+                TOps.Store(xd, ref diagonal);
+                acc = TOps.MultiplyAdd(xd, vnr, acc);
+                ref double pr = ref Unsafe.Add(ref pNext, (r - 1) * lanes);
+                TOps.Store(TOps.Add(TOps.Load(ref pr), acc), ref pr);
             }
-
-            if (withB)
+            for (int j = 0; j < n - 1; j++)
             {
-                // Bᵀ ← H Bᵀ: rows k+1..d−1 lose v (vᵀ Bᵀ) τ; the row combination vᵀBᵀ goes to w (free by now).
-                ref double rows = ref Unsafe.Add(ref b, (k + 1) * rowStride);
-                for (int c = 0; c < d; c++)
-                {
-                    TOps.Store(TOps.Zero, ref Unsafe.Add(ref w, c * lanes));
-                }
+                ref double pj = ref Unsafe.Add(ref pNext, j * lanes);
+                TOps.Store(TOps.Multiply(tNext, TOps.Load(ref pj)), ref pj);
+            }
+            // The next step's buffers become the current ones.
+            ref double swapV = ref v;
+            v = ref vNext;
+            vNext = ref swapV;
+            ref double swapP = ref p;
+            p = ref pNext;
+            pNext = ref swapP;
+        }
+    }
+
+    /// <summary>
+    /// The reflector of step k from column k below the diagonal (x_j = A[k+1+j, k]): writes v into
+    /// <paramref name="v"/> and into row k of A (columns k+1..), α = −sign(x0)‖x‖ into off[k]; returns τ.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV MakeReflector<TOps, TV>(ref double a, int k, int d, ref double v, ref double off)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count, rowStride = d * lanes, n = d - k - 1;
+        ref double x = ref Unsafe.Add(ref a, ((k + 1) * d + k) * lanes);
+        TV sumsq = TOps.Zero;
+        for (int j = 0; j < n; j++)
+        {
+            TV xj = TOps.Load(ref Unsafe.Add(ref x, j * rowStride));
+            sumsq = TOps.MultiplyAdd(xj, xj, sumsq);
+            TOps.Store(xj, ref Unsafe.Add(ref v, j * lanes));
+        }
+        TV norm = TOps.Sqrt(sumsq);
+        TV x0 = TOps.Load(ref x);
+        // α = −sign(x0)‖x‖ makes v0 = x0 − α an addition of like signs (no cancellation);
+        // vᵀv / 2 = ‖x‖(‖x‖ + |x0|) and H = I − τ v vᵀ with τ = 2 / vᵀv maps x to α e_1.
+        TV signedNorm = TOps.CopySign(norm, x0);
+        TOps.Store(TOps.Subtract(TOps.Zero, signedNorm), ref Unsafe.Add(ref off, k * lanes));
+        TOps.Store(TOps.Add(x0, signedNorm), ref v);
+        TV half = TOps.Multiply(norm, TOps.Add(norm, TOps.Abs(x0)));
+        // A lane whose column is already zero gets the identity (τ = 0), not 1/0.
+        TV tau = TOps.Select(TOps.LessThanMask(TOps.Zero, half), TOps.Divide(TOps.Create(1.0), half), TOps.Zero);
+        ref double store = ref Unsafe.Add(ref a, (k * d + k + 1) * lanes);
+        for (int j = 0; j < n; j++)
+        {
+            TOps.Store(TOps.Load(ref Unsafe.Add(ref v, j * lanes)), ref Unsafe.Add(ref store, j * lanes));
+        }
+        return tau;
+    }
+
+    /// <summary>
+    /// B ← B H_0 H_1 ⋯ H_{d−3} with the reflectors <see cref="Tridiagonalize"/> left in A's upper triangle. Four rows
+    /// of B at a time take every reflector in turn, so the rows stay in L1 and each v_k is read once per four rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ApplyReflectors<TOps, TV>(ref double a, ref double tau, ref double b, int d)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count, rowStride = d * lanes;
+        int row = 0;
+        for (; row + 4 <= d; row += 4)
+        {
+            ref double b0 = ref Unsafe.Add(ref b, row * rowStride);
+            ref double b1 = ref Unsafe.Add(ref b0, rowStride);
+            ref double b2 = ref Unsafe.Add(ref b1, rowStride);
+            ref double b3 = ref Unsafe.Add(ref b2, rowStride);
+            for (int k = 0; k + 2 < d; k++)
+            {
+                int n = d - k - 1, start = (k + 1) * lanes;
+                ref double vk = ref Unsafe.Add(ref a, (k * d + k + 1) * lanes);
+                TV s0 = TOps.Zero, s1 = TOps.Zero, s2 = TOps.Zero, s3 = TOps.Zero;
                 for (int j = 0; j < n; j++)
                 {
-                    ref double row = ref Unsafe.Add(ref rows, j * rowStride);
-                    TV vj = TOps.Load(ref Unsafe.Add(ref v, j * lanes));
-                    for (int c = 0; c < d; c++)
-                    {
-                        ref double sc = ref Unsafe.Add(ref w, c * lanes);
-                        TOps.Store(TOps.MultiplyAdd(vj, TOps.Load(ref Unsafe.Add(ref row, c * lanes)), TOps.Load(ref sc)), ref sc);
-                    }
+                    TV vj = TOps.Load(ref Unsafe.Add(ref vk, j * lanes));
+                    int o = start + j * lanes;
+                    s0 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref b0, o)), vj, s0);
+                    s1 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref b1, o)), vj, s1);
+                    s2 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref b2, o)), vj, s2);
+                    s3 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref b3, o)), vj, s3);
                 }
+                TV tk = TOps.Load(ref Unsafe.Add(ref tau, k * lanes));
+                s0 = TOps.Multiply(tk, s0);
+                s1 = TOps.Multiply(tk, s1);
+                s2 = TOps.Multiply(tk, s2);
+                s3 = TOps.Multiply(tk, s3);
                 for (int j = 0; j < n; j++)
                 {
-                    ref double row = ref Unsafe.Add(ref rows, j * rowStride);
-                    TV tv = TOps.Multiply(tau, TOps.Load(ref Unsafe.Add(ref v, j * lanes)));
-                    for (int c = 0; c < d; c++)
-                    {
-                        ref double e = ref Unsafe.Add(ref row, c * lanes);
-                        TOps.Store(TOps.Subtract(TOps.Load(ref e), TOps.Multiply(tv, TOps.Load(ref Unsafe.Add(ref w, c * lanes)))), ref e);
-                    }
+                    TV vj = TOps.Load(ref Unsafe.Add(ref vk, j * lanes));
+                    int o = start + j * lanes;
+                    ref double e0 = ref Unsafe.Add(ref b0, o);
+                    ref double e1 = ref Unsafe.Add(ref b1, o);
+                    ref double e2 = ref Unsafe.Add(ref b2, o);
+                    ref double e3 = ref Unsafe.Add(ref b3, o);
+                    TOps.Store(TOps.Subtract(TOps.Load(ref e0), TOps.Multiply(s0, vj)), ref e0);
+                    TOps.Store(TOps.Subtract(TOps.Load(ref e1), TOps.Multiply(s1, vj)), ref e1);
+                    TOps.Store(TOps.Subtract(TOps.Load(ref e2), TOps.Multiply(s2, vj)), ref e2);
+                    TOps.Store(TOps.Subtract(TOps.Load(ref e3), TOps.Multiply(s3, vj)), ref e3);
                 }
             }
         }
-        // The last 2×2 (or 1×1) block is already tridiagonal.
-        if (d >= 2)
+        for (; row < d; row++)
         {
-            TOps.Store(TOps.Load(ref Unsafe.Add(ref a, ((d - 2) * d + d - 2) * lanes)), ref Unsafe.Add(ref diag, (d - 2) * lanes));
-            TOps.Store(TOps.Load(ref Unsafe.Add(ref a, ((d - 2) * d + d - 1) * lanes)), ref Unsafe.Add(ref off, (d - 2) * lanes));
+            ref double br = ref Unsafe.Add(ref b, row * rowStride);
+            for (int k = 0; k + 2 < d; k++)
+            {
+                int n = d - k - 1, start = (k + 1) * lanes;
+                ref double vk = ref Unsafe.Add(ref a, (k * d + k + 1) * lanes);
+                TV s = TOps.Zero;
+                for (int j = 0; j < n; j++)
+                {
+                    s = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref br, start + j * lanes)), TOps.Load(ref Unsafe.Add(ref vk, j * lanes)), s);
+                }
+                s = TOps.Multiply(TOps.Load(ref Unsafe.Add(ref tau, k * lanes)), s);
+                for (int j = 0; j < n; j++)
+                {
+                    ref double e = ref Unsafe.Add(ref br, start + j * lanes);
+                    TOps.Store(TOps.Subtract(TOps.Load(ref e), TOps.Multiply(s, TOps.Load(ref Unsafe.Add(ref vk, j * lanes)))), ref e);
+                }
+            }
         }
-        TOps.Store(TOps.Load(ref Unsafe.Add(ref a, ((d - 1) * d + d - 1) * lanes)), ref Unsafe.Add(ref diag, (d - 1) * lanes));
-        TOps.Store(TOps.Zero, ref Unsafe.Add(ref off, (d - 1) * lanes));
+    }
+
+    /// <summary>Transposes every lane's d×d matrix in place.</summary>
+    private static void TransposeInPlace<TOps, TV>(ref double m, int d)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count;
+        for (int r = 1; r < d; r++)
+        {
+            for (int c = 0; c < r; c++)
+            {
+                ref double x = ref Unsafe.Add(ref m, (r * d + c) * lanes);
+                ref double y = ref Unsafe.Add(ref m, (c * d + r) * lanes);
+                TV t = TOps.Load(ref x);
+                TOps.Store(TOps.Load(ref y), ref x);
+                TOps.Store(t, ref y);
+            }
+        }
     }
 
     /// <summary>
@@ -446,16 +602,23 @@ internal static class LockstepSymmetricEigen
                     // e_{i+1} = s r, except at the block's last row (i = m − 1), whose e_m is left as it is.
                     TV inner = TOps.And(act, TOps.LessThanMask(TOps.Add(iv, one), m));
                     TOps.Store(TOps.Select(inner, TOps.Multiply(s, r), TOps.Load(ref ei1)), ref ei1);
-                    // r > 0 in active lanes (bb is a non-negligible square); 1/p runs in parallel with 1/r.
-                    TV inverseR = TOps.Divide(one, TOps.Select(act, r, one));
-                    TV inverseP = TOps.Divide(one, p);
-                    TV cNew = TOps.Multiply(p, inverseR), sNew = TOps.Multiply(bb, inverseR);
+                    // The textbook step is c = p/r, s = bb/r, γ' = c(α − σ) − sγ, p' = γ'²/c: two divisions in a row on
+                    // the chain from p to p'. With T = p(α − σ) − bb·γ (computed while the division runs) the same
+                    // quantities are γ' = T/r, c = p²/(rp), s = bb·p/(rp), p' = T²/(rp): one division, 1/(rp), and one
+                    // multiplication after it, which halves the step's latency. r > 0 in active lanes (bb is a
+                    // non-negligible square); p = 0 is the iteration's c = 0 case, where s = 1, γ' = −γ, p' = c_old·bb.
+                    // rp cannot overflow (entries were scaled to ≤ 1); should it underflow, the lane turns non-finite
+                    // and is handed back.
+                    TV pZero = TOps.EqualsMask(p, TOps.Zero);
                     TV alpha = TOps.Load(ref Unsafe.Add(ref diag, i * lanes));
-                    TV gNew = TOps.Subtract(TOps.Multiply(cNew, TOps.Subtract(alpha, sigma)), TOps.Multiply(sNew, gamma));
+                    TV t = TOps.Subtract(TOps.Multiply(p, TOps.Subtract(alpha, sigma)), TOps.Multiply(bb, gamma));
+                    TV inverseRp = TOps.Divide(one, TOps.Select(TOps.AndNot(act, pZero), TOps.Multiply(r, p), one));
+                    TV pInverse = TOps.Multiply(p, inverseRp);
+                    TV cNew = TOps.Multiply(p, pInverse);
+                    TV sNew = TOps.Select(pZero, one, TOps.Multiply(bb, pInverse));
+                    TV gNew = TOps.Select(pZero, TOps.Subtract(TOps.Zero, gamma), TOps.Multiply(t, pInverse));
                     TOps.Store(TOps.Select(act, TOps.Add(gamma, TOps.Subtract(alpha, gNew)), TOps.Load(ref di1)), ref di1);
-                    // p = γ²/c = γ² r / p_old; where c = 0 (p_old = 0) the iteration takes p = c_old · bb instead.
-                    TV pNew = TOps.Select(TOps.EqualsMask(cNew, TOps.Zero), TOps.Multiply(c, bb),
-                                          TOps.Multiply(TOps.Multiply(gNew, gNew), TOps.Multiply(r, inverseP)));
+                    TV pNew = TOps.Select(pZero, TOps.Multiply(c, bb), TOps.Multiply(TOps.Multiply(t, t), inverseRp));
                     c = TOps.Select(act, cNew, c);
                     s = TOps.Select(act, sNew, s);
                     gamma = TOps.Select(act, gNew, gamma);

@@ -37,7 +37,8 @@ public class LockstepSymmetricEigenTests
         {
             for (int e = 0; e < d * d; e++)
             {
-                a[e * lanes + q] = matrices[q][e];
+                // Only the lower triangle may be read: the upper one is poisoned.
+                a[e * lanes + q] = e % d <= e / d ? matrices[q][e] : double.NaN;
                 if (bb is not null)
                 {
                     bb[e * lanes + q] = b![q][e];
