@@ -46,7 +46,13 @@ public static class GaussianCosts
         }
         double[] output = OutputBuffer(pairs);
         bool batched = lockstep && LockstepPairCosts.Applies(source);
-        var body = new CostMatrixBody(kind, noise * noise, variant, source, target, output, batched);
+        double[]? targets = null;
+        int stride = 0;
+        if (batched)
+        {
+            targets = LockstepPairCosts.InterleaveTargets(target, out stride);
+        }
+        var body = new CostMatrixBody(kind, noise * noise, variant, source, target, output, targets, stride);
         int d = source.Dimension;
         // Tiny matrices are cheaper on one thread than waking the workers (~10 µs); otherwise ~8 chunks per thread.
         bool small = d <= 2 ? pairs < 1024 : pairs < 2 * ParallelRange.Concurrency;
@@ -60,7 +66,7 @@ public static class GaussianCosts
             if (batched)
             {
                 // Whole lockstep groups per grain, so only the last grain has idle lanes.
-                int lanes = LockstepPairCosts.Lanes;
+                int lanes = LockstepPairCosts.Lanes(d);
                 grain = (grain + lanes - 1) / lanes * lanes;
             }
             ParallelRange.For(pairs, grain, body);
@@ -142,13 +148,13 @@ public static class GaussianCosts
     }
 
     private readonly struct CostMatrixBody(CostKind kind, double variance, SchrodingerCostVariant variant,
-        GaussianFactors source, GaussianFactors target, double[] output, bool batched) : IRangeBody
+        GaussianFactors source, GaussianFactors target, double[] output, double[]? targets, int stride) : IRangeBody
     {
         public void Execute(int start, int end)
         {
-            if (batched)
+            if (targets is not null)
             {
-                LockstepPairCosts.Run(kind, variance, variant, source, target, output, start, end);
+                LockstepPairCosts.Run(kind, variance, variant, source, target, targets, stride, output, start, end);
                 return;
             }
             var ws = PairWorkspace.ForThread(source.Dimension);

@@ -20,12 +20,49 @@ internal static class LockstepPairCosts
     public static bool Applies(GaussianFactors source)
         => !source.IsDiagonal && source.Dimension >= 3 && SimdDispatch.Best != SimdWidth.Scalar;
 
-    /// <summary>Pairs per lockstep group on this machine (parallel grains are multiples of it).</summary>
-    public static int Lanes => SimdDispatch.Best == SimdWidth.V512 ? Simd512x2.Count : (int)SimdDispatch.Best;
+    /// <summary>
+    /// Pairs per lockstep group on this machine for dimension d (parallel grains are multiples of it): sixteen as two
+    /// AVX-512 halves up to d = 32 (the QL sweep is a latency chain, and the second half's chain fills the first
+    /// one's stalls), eight beyond, where sixteen interleaved d×d matrices (512 KiB each at d = 64) crowd L2.
+    /// </summary>
+    public static int Lanes(int d) => SimdDispatch.Best == SimdWidth.V512 ? (d <= TwoVectorLimit ? Simd512x2.Count : Simd512.Count) : (int)SimdDispatch.Best;
 
-    /// <summary>output[p] = cost of pair p = i·K1 + j for p in [start, end).</summary>
+    private const int TwoVectorLimit = 32;
+
+    /// <summary>
+    /// The target covariances interleaved for lockstep groups: element e of target j at <c>e·stride + j</c>, with the
+    /// first targets repeated after the last (stride = K1 + <see cref="Lanes"/>), so the targets of any
+    /// group of consecutive pairs — consecutive j, wrapping into the next source row — are one vector
+    /// load per element. Built once per cost matrix on the calling thread (thread-static buffer, no allocation when warm)
+    /// and only read by the workers.
+    /// </summary>
+    public static double[] InterleaveTargets(GaussianFactors target, out int stride)
+    {
+        int d = target.Dimension, dd = d * d, k1 = target.Count;
+        stride = k1 + Lanes(d);
+        int length = checked(dd * stride);
+        double[]? buffer = t_targets;
+        if (buffer is null || buffer.Length < length)
+        {
+            t_targets = buffer = new double[length];
+        }
+        for (int j = 0; j < stride; j++)
+        {
+            ReadOnlySpan<double> sigma = target.Covariance(j % k1);
+            for (int e = 0; e < dd; e++)
+            {
+                buffer[e * stride + j] = sigma[e];
+            }
+        }
+        return buffer;
+    }
+
+    [ThreadStatic]
+    private static double[]? t_targets;
+
+    /// <summary>output[p] = cost of pair p = i·K1 + j for p in [start, end); <paramref name="targets"/> from <see cref="InterleaveTargets"/>.</summary>
     public static void Run(CostKind kind, double variance, SchrodingerCostVariant variant,
-        GaussianFactors source, GaussianFactors target, Span<double> output, int start, int end)
+        GaussianFactors source, GaussianFactors target, double[] targets, int stride, Span<double> output, int start, int end)
     {
         if (variance == 0 && kind is CostKind.SchrodingerBridge or CostKind.EntropicTransport)
         {
@@ -34,61 +71,54 @@ internal static class LockstepPairCosts
         }
         switch (SimdDispatch.Best)
         {
+            case SimdWidth.V512 when source.Dimension <= TwoVectorLimit:
+                Run<Simd512x2, Vector512x2>(kind, variance, variant, source, target, targets, stride, output, start, end);
+                break;
             case SimdWidth.V512:
-                // Sixteen pairs as two AVX-512 halves: the QL sweep is a latency chain, and the second half's
-                // chain fills the first one's stalls (8.8 → 7.0 µs per eight W2 problems at d = 16, eigen-quick).
-                Run<Simd512x2, Vector512x2>(kind, variance, variant, source, target, output, start, end);
+                Run<Simd512, Vector512<double>>(kind, variance, variant, source, target, targets, stride, output, start, end);
                 break;
             case SimdWidth.V256:
-                Run<Simd256, Vector256<double>>(kind, variance, variant, source, target, output, start, end);
+                Run<Simd256, Vector256<double>>(kind, variance, variant, source, target, targets, stride, output, start, end);
                 break;
             default:
-                Run<Simd128, Vector128<double>>(kind, variance, variant, source, target, output, start, end);
+                Run<Simd128, Vector128<double>>(kind, variance, variant, source, target, targets, stride, output, start, end);
                 break;
         }
     }
 
     private static void Run<TOps, TV>(CostKind kind, double variance, SchrodingerCostVariant variant,
-        GaussianFactors s, GaussianFactors t, Span<double> output, int start, int end)
+        GaussianFactors s, GaussianFactors t, double[] targets, int stride, Span<double> output, int start, int end)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
-        int lanes = TOps.Count, d = s.Dimension, dd = d * d, columns = t.Count;
+        int lanes = TOps.Count, d = s.Dimension, dd = d * d, columns = t.Count, rows = s.Count;
         bool surrogate = kind == CostKind.Surrogate;
         var pws = PairWorkspace.ForThread(d);
         var ws = LockstepWorkspace.ForThread(d, lanes);
-        Span<double> product = pws.A.AsSpan(0, dd);
         Span<double> values = pws.Values.AsSpan(0, d);
+        int builtFirst = -1, builtLast = -1;
         for (int first = start; first < end; first += lanes)
         {
             int count = Math.Min(lanes, end - first);
-            for (int q = 0; q < lanes; q++)
+            // The group's source factors, lane by lane (lanes past the end repeat a real pair and are ignored).
+            int iFirst = first / columns, iLast = Math.Min((first + lanes - 1) / columns, rows - 1);
+            if (iFirst != builtFirst || iLast != builtLast)
             {
-                if (q < count)
-                {
-                    int p = first + q, i = p / columns, j = p - i * columns;
-                    if (surrogate)
-                    {
-                        // C = L0⁻¹ Σ1 L0⁻ᵀ, and B = L0 so that the solver returns the rows (L0 w_k)ᵀ (math.md §2).
-                        DenseKernels.CongruenceLower(s.FactorInverse(i), s.FactorInverseTransposed(i), t.Covariance(j), pws.B, product, d);
-                        Interleave(s.Factor(i), ws.B, q, lanes);
-                    }
-                    else
-                    {
-                        // γ = eig(L0ᵀ Σ1 L0) (math.md §1/§4).
-                        DenseKernels.CongruenceLowerTransposed(s.Factor(i), s.FactorTransposed(i), t.Covariance(j), pws.B, product, d);
-                    }
-                    InterleaveLower(product, ws.A, d, q, lanes);
-                }
-                else
-                {
-                    // Unused lanes of the last group solve the identity (converged from the start).
-                    InterleaveIdentity(ws.A, d, q, lanes);
-                    if (surrogate)
-                    {
-                        InterleaveIdentity(ws.B, d, q, lanes);
-                    }
-                }
+                InterleaveSourceFactors(s, surrogate, ws, first, columns, rows, lanes, iFirst == iLast);
+                builtFirst = iFirst;
+                builtLast = iLast;
+            }
+            ref double group = ref targets[first % columns];
+            if (surrogate)
+            {
+                // C = L0⁻¹ Σ1 L0⁻ᵀ, and B = L0 so that the solver returns the rows (L0 w_k)ᵀ (math.md §2).
+                LockstepProducts.CongruenceLower<TOps, TV>(ref ws.Inverse[0], ref group, stride, ref ws.Work[0], ref ws.A[0], d);
+                ws.Factor.AsSpan(0, dd * lanes).CopyTo(ws.B);
+            }
+            else
+            {
+                // γ = eig(L0ᵀ Σ1 L0) (math.md §1/§4).
+                LockstepProducts.CongruenceLowerTransposed<TOps, TV>(ref ws.Factor[0], ref group, stride, ref ws.Work[0], ref ws.A[0], d);
             }
 
             int failed = LockstepSymmetricEigen.Solve<TOps, TV>(ws.A.AsSpan(0, dd * lanes),
@@ -147,34 +177,45 @@ internal static class LockstepPairCosts
         }
     }
 
-    private static void Interleave(ReadOnlySpan<double> matrix, double[] destination, int lane, int lanes)
+    /// <summary>Interleaves L0 (and L0⁻¹ for the surrogate) of every lane's source component: broadcasts when the group lies in one row.</summary>
+    private static void InterleaveSourceFactors(GaussianFactors s, bool inverseToo, LockstepWorkspace ws, int first, int columns, int rows,
+        int lanes, bool uniform)
+    {
+        int dd = s.Dimension * s.Dimension;
+        if (uniform)
+        {
+            int i = first / columns;
+            Broadcast(s.Factor(i), ws.Factor, lanes);
+            if (inverseToo)
+            {
+                Broadcast(s.FactorInverse(i), ws.Inverse, lanes);
+            }
+            return;
+        }
+        for (int q = 0; q < lanes; q++)
+        {
+            int i = Math.Min((first + q) / columns, rows - 1);
+            ReadOnlySpan<double> l = s.Factor(i);
+            for (int e = 0; e < dd; e++)
+            {
+                ws.Factor[e * lanes + q] = l[e];
+            }
+            if (inverseToo)
+            {
+                ReadOnlySpan<double> inv = s.FactorInverse(i);
+                for (int e = 0; e < dd; e++)
+                {
+                    ws.Inverse[e * lanes + q] = inv[e];
+                }
+            }
+        }
+    }
+
+    private static void Broadcast(ReadOnlySpan<double> matrix, double[] destination, int lanes)
     {
         for (int e = 0; e < matrix.Length; e++)
         {
-            destination[e * lanes + lane] = matrix[e];
-        }
-    }
-
-    /// <summary>The congruence kernels fill the lower triangle only, which is all the solver reads.</summary>
-    private static void InterleaveLower(ReadOnlySpan<double> lower, double[] destination, int d, int lane, int lanes)
-    {
-        for (int r = 0; r < d; r++)
-        {
-            for (int c = 0; c <= r; c++)
-            {
-                destination[(r * d + c) * lanes + lane] = lower[r * d + c];
-            }
-        }
-    }
-
-    private static void InterleaveIdentity(double[] destination, int d, int lane, int lanes)
-    {
-        for (int r = 0; r < d; r++)
-        {
-            for (int c = 0; c < d; c++)
-            {
-                destination[(r * d + c) * lanes + lane] = r == c ? 1.0 : 0.0;
-            }
+            destination.AsSpan(e * lanes, lanes).Fill(matrix[e]);
         }
     }
 
@@ -186,6 +227,9 @@ internal static class LockstepPairCosts
 
         public double[] A = [];
         public double[] B = [];
+        public double[] Work = [];
+        public double[] Factor = [];
+        public double[] Inverse = [];
         public double[] Values = [];
         public double[] Norms = [];
         public double[] Scratch = [];
@@ -198,6 +242,9 @@ internal static class LockstepPairCosts
             {
                 ws.A = new double[dd];
                 ws.B = new double[dd];
+                ws.Work = new double[dd];
+                ws.Factor = new double[dd];
+                ws.Inverse = new double[dd];
                 ws.Values = new double[d * lanes];
                 ws.Norms = new double[d * lanes];
                 ws.Scratch = new double[LockstepSymmetricEigen.ScratchLength(d, lanes)];

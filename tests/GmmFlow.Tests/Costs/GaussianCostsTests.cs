@@ -15,7 +15,27 @@ public class GaussianCostsTests
     {
         var f0 = GaussianFactors.FromFull(lapack, m0, s0, 1, n, "source");
         var f1 = GaussianFactors.FromFull(lapack, m1, s1, 1, n, "target");
-        return PairKernels.Cost(kind, noise * noise, variant, f0, 0, f1, 0, PairWorkspace.ForThread(n), closedForms);
+        double pair = PairKernels.Cost(kind, noise * noise, variant, f0, 0, f1, 0, PairWorkspace.ForThread(n), closedForms);
+        if (!closedForms || !LockstepPairCosts.Applies(f0))
+        {
+            return pair;
+        }
+        // d ≥ 3: cost matrices solve the eigenproblem in SIMD lockstep, the one-pair path with LAPACK. Every accuracy
+        // assertion of these tests applies to the lockstep number returned here; the LAPACK one must agree with it.
+        var matrix = new double[1];
+        GaussianCosts.ComputeMatrix(kind, f0, f1, matrix, noise, variant, lockstep: true);
+        // Both are backward stable; their difference scales with the conditioning like their errors do.
+        double budget = 1e-13 * n * Math.Max(Condition(lapack, s0, n), Condition(lapack, s1, n)) * Math.Max(Scale(m0, s0, m1, s1, n), Math.Abs(pair));
+        Assert.True(Math.Abs(matrix[0] - pair) <= budget, $"{kind} d={n}: lockstep {matrix[0]:R} vs LAPACK {pair:R}");
+        return matrix[0];
+    }
+
+    private static double Condition(Lapack lapack, double[] s, int n)
+    {
+        var copy = (double[])s.Clone();
+        var w = new double[n];
+        lapack.SymmetricEigen(copy, n, w, vectors: false);
+        return w.Max() / w.Min();
     }
 
     /// <summary>Scale of the terms that cancel in W2²: the error budget of any method is relative to this.</summary>
