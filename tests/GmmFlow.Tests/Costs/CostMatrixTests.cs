@@ -124,6 +124,8 @@ public class CostMatrixAllocationTests
     [InlineData(1, false)]
     [InlineData(2, false)]
     [InlineData(6, false)]
+    [InlineData(16, false)]
+    [InlineData(40, false)]
     [InlineData(5, true)]
     public void Warm_batched_call_allocates_nothing(int n, bool diagonal)
     {
