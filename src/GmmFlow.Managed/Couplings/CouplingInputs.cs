@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace GmmFlow;
 
@@ -62,6 +64,55 @@ internal static class CouplingInputs
                 ThrowHelper.ThrowNonFinite(paramName, -1, k, cost[k], paramName);
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="CheckCost"/> and <see cref="MaxAbs"/> in one vectorised pass (the exact LP reads C once here instead of
+    /// twice; at K = 500 the two scalar passes cost about 1 ms).
+    /// </summary>
+    internal static double CheckCostMaxAbs(ReadOnlySpan<double> cost, long expectedLength, string shapeText, string paramName)
+    {
+        if (cost.Length != expectedLength)
+        {
+            ThrowHelper.ThrowArgument($"{paramName} has length {cost.Length}, expected {expectedLength} ({shapeText}, row-major).", paramName);
+        }
+
+        int k = 0;
+        double max = 0;
+        bool finite = true;
+        if (Vector.IsHardwareAccelerated && cost.Length >= Vector<double>.Count)
+        {
+            ref double start = ref MemoryMarshal.GetReference(cost);
+            var vmax = Vector<double>.Zero;
+            Vector<long> bad = Vector<long>.Zero;
+            for (; k <= cost.Length - Vector<double>.Count; k += Vector<double>.Count)
+            {
+                Vector<double> v = Vector.LoadUnsafe(ref start, (nuint)k);
+
+                // v − v is 0 for finite v and NaN for ±∞ and NaN, and NaN ≠ NaN.
+                bad |= ~Vector.Equals(v - v, Vector<double>.Zero);
+                vmax = Vector.Max(vmax, Vector.Abs(v));
+            }
+
+            finite = bad == Vector<long>.Zero;
+            for (int q = 0; q < Vector<double>.Count; q++)
+            {
+                max = Math.Max(max, vmax[q]);
+            }
+        }
+
+        for (; k < cost.Length; k++)
+        {
+            finite &= double.IsFinite(cost[k]);
+            max = Math.Max(max, Math.Abs(cost[k]));
+        }
+
+        if (!finite)
+        {
+            CheckCost(cost, expectedLength, shapeText, paramName);
+        }
+
+        return max;
     }
 
     /// <summary>Largest |C|, used to scale costs to [-1, 1] before they reach HiGHS' absolute tolerances.</summary>

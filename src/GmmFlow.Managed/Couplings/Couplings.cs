@@ -9,7 +9,8 @@ namespace GmmFlow;
 /// </summary>
 /// <remarks>
 /// Inputs are spans so callers can pass slices of their own buffers; results are small immutable objects. Every method is
-/// thread-safe: nothing is shared between calls, and each LP gets its own HiGHS instance.
+/// thread-safe: nothing is shared between calls; each thread keeps one idle HiGHS instance for its next LP (options set
+/// once, model cleared between solves), so concurrent solves never share an instance.
 /// </remarks>
 public static class Couplings
 {
@@ -33,16 +34,18 @@ public static class Couplings
     /// K0 + K1 − 1 pairs, and the dropped constraint holds up to round-off, which the cleanup removes. (With HiGHS'
     /// default presolve, keeping the redundant row was slower; without presolve the two were equal within noise.)
     /// Marginals are normalised to mass 1 and costs scaled by 1 / max|C| because HiGHS' tolerances are absolute.</para>
-    /// <para>HiGHS sees only a restricted LP: each row's and column's 12 cheapest pairs plus a north-west-corner plan
-    /// (so it is feasible), grown by pricing all pairs with the duals until no reduced cost is negative, which proves
-    /// optimality for the full LP (<see cref="TransportColumnGeneration"/>). Each restricted LP is solved by serial
-    /// dual simplex without presolve (presolve finds nothing to remove in a transport LP and cost more than it saved).
-    /// Measured medians (uniform costs in [0, 1), Dirichlet weights, after warm-up) on this project's 2-core machine while
-    /// other builds loaded it: K = 10 / 100 / 500 → 0.25–0.3 / 4–7 / 40–80 ms, against 0.24 / 14–19 / 460–640 ms for the
-    /// full LP with the same settings and 0.4 / 47 / 890 ms for the full LP with HiGHS' defaults. POT's network simplex
-    /// (ot.emd) on identical inputs in the same sessions: 0.054 / 0.8–1.2 / 36–48 ms (0.05 / 0.49 / 12.5 ms on a quiet
-    /// machine). HiGHS' fixed cost per solve (~50 µs to create an instance, ~100 µs of run overhead) dominates at K = 10;
-    /// a dedicated network simplex is what would close the remaining gap at every size.</para>
+    /// <para>HiGHS sees only a restricted LP: each row's and column's cheapest pairs plus pairs that make it feasible,
+    /// grown by pricing all pairs with the duals until no reduced cost is negative, which proves optimality for the full LP
+    /// (<see cref="TransportColumnGeneration"/>). No presolve (it finds nothing to remove in a transport LP and cost more
+    /// than it saved). Up to max(K0, K1) = 24 HiGHS' primal simplex starts from the spanning tree of the greedy
+    /// least-cost plan (a handful of iterations); above, serial dual simplex starts from HiGHS' logical basis.
+    /// Measured medians (`gmmflow bench`, uniform costs in [0, 1), Dirichlet weights) on this project's 2-core machine
+    /// with other jobs loading it: K = 10 / 100 / 500 → 68–113 µs / 3.4 ms / 32–33 ms; POT's network simplex (ot.emd) on
+    /// identical inputs in the same session: 52–55 µs / 0.75 ms / 22.6 ms. What remains is HiGHS itself: about 30 µs of
+    /// fixed work per run even from an optimal basis, and about 10 µs per dual simplex iteration at K = 100 with
+    /// ~1.5 (K0 + K1) iterations from the logical basis (about 85 % of the time at K = 100 and 500 is inside Highs_run).
+    /// Matching ot.emd would take a solver that exploits the network structure (spanning-tree bases updated in O(K)
+    /// per pivot), i.e. a network simplex, rather than a general LP code.</para>
     /// <para>When the totals differ by less than the tolerance, b is rescaled to a's total so the LP is feasible; the
     /// column sums then match that rescaled b.</para>
     /// </remarks>
@@ -63,59 +66,159 @@ public static class Couplings
             ThrowHelper.ThrowArgument($"A {rows} × {cols} transport LP has more nonzeros than HiGHS' 32-bit indices allow.", nameof(cost));
         }
 
-        CouplingInputs.CheckCost(cost, cells, $"{rows} × {cols}", nameof(cost));
+        double maxAbs = CouplingInputs.CheckCostMaxAbs(cost, cells, $"{rows} × {cols}", nameof(cost));
 
-        int n = (int)cells;
-        ReadOnlySpan<int> shape = [rows, cols];
+        // Costs to [-1, 1] (see Scale); the plan does not depend on the factor.
+        double scale = maxAbs > 0 ? 1.0 / maxAbs : 1.0;
         double[] marginals = ArrayPool<double>.Shared.Rent(rows + cols);
-        double[] scaledCost = ArrayPool<double>.Shared.Rent(n);
-        double[] plan = ArrayPool<double>.Shared.Rent(n);
         try
         {
             Span<double> mu = marginals.AsSpan(0, rows + cols);
             Normalise(sourceWeights, totalA, mu[..rows]);
             Normalise(targetWeights, totalB, mu[rows..]);
-            Scale(cost, scaledCost.AsSpan(0, n));
+            if (method == TransportLpMethod.ColumnGeneration)
+            {
+                method = Math.Max(rows, cols) <= TransportColumnGeneration.PrimalStartMaxSide ? TransportLpMethod.ColumnGenerationPrimal : TransportLpMethod.ColumnGenerationDual;
+            }
+
+            return method is TransportLpMethod.ColumnGenerationPrimal or TransportLpMethod.ColumnGenerationDual
+                ? ExactLpByColumnGeneration(cost, scale, rows, cols, mu, totalA, settings, method == TransportLpMethod.ColumnGenerationPrimal)
+                : ExactLpFull(cost, scale, rows, cols, mu, totalA, settings, method);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(marginals);
+        }
+    }
+
+    // Works on the solution's positive entries only: at K = 500 the dense K² plan and its scans cost ~2 ms.
+    private static Coupling ExactLpByColumnGeneration(ReadOnlySpan<double> cost, double scale, int rows, int cols, ReadOnlySpan<double> mu, double totalA, in HighsLpSettings settings, bool primalStart)
+    {
+        HighsLpResult result = TransportColumnGeneration.Solve(cost, scale, rows, cols, mu, settings, primalStart, out _, out TransportColumnGeneration.SparsePlan support);
+        try
+        {
+            if (!result.IsOptimal)
+            {
+                return new Coupling(MarginalLp.ToLpStatus(result.Status), double.NaN, [], rows, cols, result.SimplexIterations);
+            }
+
+            if (PlanCleanup.TryCleanSupport(rows, cols, mu, 1.0, support.Flat, support.Value))
+            {
+                return ToCoupling(support.Flat, support.Value, cost, rows, cols, totalA, result.SimplexIterations);
+            }
+
+            // The support cannot carry the marginals (HiGHS stopped slightly infeasible): repair on the dense plan.
+            int n = rows * cols;
+            double[] plan = ArrayPool<double>.Shared.Rent(n);
+            try
+            {
+                Span<double> x = plan.AsSpan(0, n);
+                x.Clear();
+                for (int e = 0; e < support.Count; e++)
+                {
+                    x[support.Flat[e]] = support.Value[e];
+                }
+
+                PlanCleanup.RepairDense(x, [rows, cols], mu, 1.0);
+                return ToCoupling(x, cost, rows, cols, totalA, result.SimplexIterations);
+            }
+            finally
+            {
+                ArrayPool<double>.Shared.Return(plan);
+            }
+        }
+        finally
+        {
+            support.Return();
+        }
+    }
+
+    private static Coupling ExactLpFull(ReadOnlySpan<double> cost, double scale, int rows, int cols, ReadOnlySpan<double> mu, double totalA, in HighsLpSettings settings, TransportLpMethod method)
+    {
+        int n = rows * cols;
+        ReadOnlySpan<int> shape = [rows, cols];
+        double[] scaledCost = ArrayPool<double>.Shared.Rent(n);
+        double[] plan = ArrayPool<double>.Shared.Rent(n);
+        try
+        {
+            for (int c = 0; c < n; c++)
+            {
+                scaledCost[c] = cost[c] * scale;
+            }
 
             Span<double> x = plan.AsSpan(0, n);
-            HighsLpResult result = method == TransportLpMethod.ColumnGeneration
-                ? TransportColumnGeneration.Solve(scaledCost.AsSpan(0, n), rows, cols, mu, x, settings, out _)
-                : MarginalLp.Solve(scaledCost.AsSpan(0, n), shape, mu, x, settings, dropRedundantRows: method == TransportLpMethod.FullDropRow);
+            HighsLpResult result = MarginalLp.Solve(scaledCost.AsSpan(0, n), shape, mu, x, settings, dropRedundantRows: method == TransportLpMethod.FullDropRow);
             if (!result.IsOptimal)
             {
                 return new Coupling(MarginalLp.ToLpStatus(result.Status), double.NaN, [], rows, cols, result.SimplexIterations);
             }
 
             PlanCleanup.Clean(x, shape, mu, 1.0);
-
-            int count = 0;
-            foreach (double w in x)
-            {
-                count += w > 0 ? 1 : 0;
-            }
-
-            var entries = new CouplingEntry[count];
-            double objective = 0;
-            int e = 0;
-            for (int c = 0; c < n; c++)
-            {
-                if (x[c] > 0)
-                {
-                    // Back to the caller's mass: rows now sum to a_i exactly up to one rounding.
-                    double w = x[c] * totalA;
-                    entries[e++] = new CouplingEntry(c / cols, c % cols, w);
-                    objective += w * cost[c];
-                }
-            }
-
-            return new Coupling(LpStatus.Optimal, objective, entries, rows, cols, result.SimplexIterations);
+            return ToCoupling(x, cost, rows, cols, totalA, result.SimplexIterations);
         }
         finally
         {
-            ArrayPool<double>.Shared.Return(marginals);
             ArrayPool<double>.Shared.Return(scaledCost);
             ArrayPool<double>.Shared.Return(plan);
         }
+    }
+
+    private static Coupling ToCoupling(ReadOnlySpan<double> plan, ReadOnlySpan<double> cost, int rows, int cols, double totalA, int iterations)
+    {
+        int count = 0;
+        foreach (double w in plan)
+        {
+            count += w > 0 ? 1 : 0;
+        }
+
+        int[] flat = ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
+        double[] value = ArrayPool<double>.Shared.Rent(Math.Max(count, 1));
+        try
+        {
+            int e = 0;
+            for (int c = 0; c < plan.Length; c++)
+            {
+                if (plan[c] > 0)
+                {
+                    flat[e] = c;
+                    value[e++] = plan[c];
+                }
+            }
+
+            return ToCoupling(flat.AsSpan(0, count), value.AsSpan(0, count), cost, rows, cols, totalA, iterations);
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(flat);
+            ArrayPool<double>.Shared.Return(value);
+        }
+    }
+
+    // Entries in ascending pair order (flat ascending), zeros skipped.
+    private static Coupling ToCoupling(ReadOnlySpan<int> flat, ReadOnlySpan<double> value, ReadOnlySpan<double> cost, int rows, int cols, double totalA, int iterations)
+    {
+        int count = 0;
+        foreach (double w in value)
+        {
+            count += w > 0 ? 1 : 0;
+        }
+
+        var entries = new CouplingEntry[count];
+        double objective = 0;
+        int e = 0;
+        for (int k = 0; k < flat.Length; k++)
+        {
+            if (value[k] > 0)
+            {
+                // Back to the caller's mass: rows now sum to a_i exactly up to one rounding.
+                int c = flat[k];
+                double w = value[k] * totalA;
+                entries[e++] = new CouplingEntry(c / cols, c % cols, w);
+                objective += w * cost[c];
+            }
+        }
+
+        return new Coupling(LpStatus.Optimal, objective, entries, rows, cols, iterations);
     }
 
     /// <summary>
@@ -383,8 +486,14 @@ public static class Couplings
     /// <summary>How <see cref="ExactLp(ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{double}, in HighsLpSettings, TransportLpMethod)"/> poses the LP to HiGHS.</summary>
     internal enum TransportLpMethod
     {
-        /// <summary>Restricted LP over candidate pairs, grown by pricing (<see cref="TransportColumnGeneration"/>).</summary>
+        /// <summary>Restricted LP over candidate pairs, grown by pricing (<see cref="TransportColumnGeneration"/>); primal or dual start by size.</summary>
         ColumnGeneration,
+
+        /// <summary>Column generation from the greedy tree basis with primal simplex (the small-size choice).</summary>
+        ColumnGenerationPrimal,
+
+        /// <summary>Column generation from HiGHS' logical basis with dual simplex (the large-size choice).</summary>
+        ColumnGenerationDual,
 
         /// <summary>All K0·K1 columns, last target row dropped.</summary>
         FullDropRow,

@@ -72,6 +72,61 @@ internal static class PlanCleanup
         }
     }
 
+    /// <summary>
+    /// <see cref="Clean"/> for two marginals on the plan's positive entries alone (flat indices i·cols + j, ascending, and
+    /// their values), without touching the rows × cols dense plan: the same steps in the same order, so the same result.
+    /// Returns false when a residual above 1e-13 of the mass remains; the caller then scatters the values into a dense
+    /// plan and calls <see cref="RepairDense"/>.
+    /// </summary>
+    internal static bool TryCleanSupport(int rows, int cols, ReadOnlySpan<double> marginals, double total, ReadOnlySpan<int> flat, Span<double> value)
+    {
+        int count = flat.Length;
+        int[] position = ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
+        int[] index = ArrayPool<int>.Shared.Rent(Math.Max(2 * count, 1));
+        double[] sums = ArrayPool<double>.Shared.Rent(marginals.Length);
+        try
+        {
+            for (int e = 0; e < count; e++)
+            {
+                int i = flat[e] / cols;
+                position[e] = e;
+                index[2 * e] = i;
+                index[(2 * e) + 1] = flat[e] - (i * cols);
+            }
+
+            ReadOnlySpan<int> shape = [rows, cols];
+            ReadOnlySpan<int> at = position.AsSpan(0, count);
+            ReadOnlySpan<int> pairs = index.AsSpan(0, 2 * count);
+            Span<double> axisSums = sums.AsSpan(0, marginals.Length);
+            if (!PeelForest(value, rows, cols, marginals, at, pairs))
+            {
+                FitProportionally(value, shape, marginals, total, at, pairs, axisSums);
+            }
+
+            return MaxResidual(value, shape, marginals, at, pairs, axisSums) <= RepairTolerance * total;
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(position);
+            ArrayPool<int>.Shared.Return(index);
+            ArrayPool<double>.Shared.Return(sums);
+        }
+    }
+
+    /// <summary>The last step of <see cref="Clean"/>, for a dense plan whose support could not carry the marginals.</summary>
+    internal static void RepairDense(Span<double> plan, ReadOnlySpan<int> shape, ReadOnlySpan<double> marginals, double total)
+    {
+        double[] sums = ArrayPool<double>.Shared.Rent(marginals.Length);
+        try
+        {
+            Repair(plan, shape, marginals, total, sums.AsSpan(0, marginals.Length));
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(sums);
+        }
+    }
+
     /// <summary>Largest |axis sum − marginal| of a dense plan, over all axes (for tests and diagnostics).</summary>
     internal static double MaxResidual(ReadOnlySpan<double> plan, ReadOnlySpan<int> shape, ReadOnlySpan<double> marginals)
     {

@@ -73,16 +73,26 @@ internal readonly record struct HighsLpResult(HighsModelStatus Status, double Ob
 /// <remarks>Not thread-safe (neither is a HiGHS instance); separate sessions may run concurrently.</remarks>
 internal sealed unsafe class HighsLpSession : IDisposable
 {
+    // One idle session per thread, kept between solves (see Rent).
+    [ThreadStatic]
+    private static HighsLpSession? t_idle;
+
     private readonly SafeHighsHandle _highs;
+    private readonly HighsLpSettings _settings;
+    private readonly int _baseStrategy;
+    private int _strategy;
     private int _numCol = -1;
     private int _numRow;
 
     internal HighsLpSession(in HighsLpSettings settings)
     {
+        _settings = settings;
         _highs = SafeHighsHandle.Create();
         try
         {
             HighsLp.Apply(_highs, settings);
+            _baseStrategy = HighsOptions.GetInt(_highs, "simplex_strategy\0"u8);
+            _strategy = _baseStrategy;
         }
         catch
         {
@@ -94,6 +104,63 @@ internal sealed unsafe class HighsLpSession : IDisposable
     internal int NumCol => _numCol;
 
     internal int NumRow => _numRow;
+
+    /// <summary>The simplex_strategy option in effect (HiGHS' value, e.g. 1 dual, 4 primal).</summary>
+    internal int SimplexStrategy => _strategy;
+
+    /// <summary>
+    /// This thread's idle session configured with <paramref name="settings"/>, or a new one. Give it back with
+    /// <see cref="Return"/> when done; a session that saw an exception should be disposed instead.
+    /// </summary>
+    /// <remarks>
+    /// Why: creating a HiGHS instance and its first run cost about 110 µs of fixed work (measured: Highs_create
+    /// 63 µs, Highs_destroy 16 µs, and a first Highs_run on a fresh instance ~45 µs slower than later ones), which
+    /// was half of a K = 10 transport LP. A session is never shared: the slot is emptied while the session is out,
+    /// so a nested or concurrent solve on the same thread gets its own instance.
+    /// </remarks>
+    internal static HighsLpSession Rent(in HighsLpSettings settings)
+    {
+        HighsLpSession? idle = t_idle;
+        if (idle is not null)
+        {
+            t_idle = null;
+            if (idle._settings == settings)
+            {
+                return idle;
+            }
+
+            idle.Dispose();
+        }
+
+        return new HighsLpSession(settings);
+    }
+
+    /// <summary>
+    /// Clears the model (HiGHS keeps only the options, so no basis or solution reaches the next solve) and keeps the
+    /// session as this thread's idle one.
+    /// </summary>
+    internal static void Return(HighsLpSession session)
+    {
+        if (session._strategy != session._baseStrategy)
+        {
+            session.SetSimplexStrategy((HighsSimplexStrategy)session._baseStrategy);
+        }
+
+        // The run clock must restart too: HiGHS checks time_limit against the instance's total run time (HiGHS
+        // issues #1331, #1477), so a reused instance would otherwise hit a time limit that a fresh one would not.
+        if (Interop.Highs.Highs_clearModel(session._highs) == Interop.Highs.kHighsStatusError ||
+            Interop.Highs.Highs_zeroAllClocks(session._highs) == Interop.Highs.kHighsStatusError)
+        {
+            session.Dispose();
+            return;
+        }
+
+        session._numCol = -1;
+        session._numRow = 0;
+        HighsLpSession? previous = t_idle;
+        t_idle = session;
+        previous?.Dispose();
+    }
 
     /// <summary>Replaces the model by <paramref name="lp"/> after validating it (see <see cref="HighsLp.Validate(in HighsLpModel)"/>).</summary>
     internal void PassLp(scoped in HighsLpModel lp)
@@ -148,7 +215,43 @@ internal sealed unsafe class HighsLpSession : IDisposable
     }
 
     /// <summary>Sets the simplex strategy for the next <see cref="Run"/> (e.g. primal after adding columns to an optimal basis).</summary>
-    internal void SetSimplexStrategy(HighsSimplexStrategy strategy) => HighsOptions.SetInt(_highs, "simplex_strategy\0"u8, (int)strategy);
+    /// <remarks><see cref="Return"/> restores the strategy the session was created with.</remarks>
+    internal void SetSimplexStrategy(HighsSimplexStrategy strategy)
+    {
+        if ((int)strategy != _strategy)
+        {
+            HighsOptions.SetInt(_highs, "simplex_strategy\0"u8, (int)strategy);
+            _strategy = (int)strategy;
+        }
+    }
+
+    /// <summary>
+    /// Starts the next <see cref="Run"/> from the given basis: one status per column and per row (0 nonbasic at lower,
+    /// 1 basic, 2 nonbasic at upper, 3 zero, 4 nonbasic). HiGHS rejects a basis with the wrong number of basic
+    /// variables (an error status, thrown as <see cref="HighsException"/>) and repairs a singular one by itself.
+    /// </summary>
+    internal void SetBasis(ReadOnlySpan<int> colStatus, ReadOnlySpan<int> rowStatus)
+    {
+        if (colStatus.Length != _numCol)
+        {
+            ThrowHelper.ThrowSize(nameof(colStatus), _numCol, colStatus.Length);
+        }
+
+        if (rowStatus.Length != _numRow)
+        {
+            ThrowHelper.ThrowSize(nameof(rowStatus), _numRow, rowStatus.Length);
+        }
+
+        fixed (int* c = colStatus)
+        fixed (int* r = rowStatus)
+        {
+            int status = Interop.Highs.Highs_setBasis(_highs, c, r);
+            if (status == Interop.Highs.kHighsStatusError)
+            {
+                ThrowHelper.ThrowHighs("Highs_setBasis", status, $"{_numCol} columns, {_numRow} rows");
+            }
+        }
+    }
 
     /// <summary>Solves the current model; see <see cref="HighsLp.Solve"/> for the meaning of the outputs.</summary>
     internal HighsLpResult Run(Span<double> colValue, Span<double> rowDual = default)
@@ -169,7 +272,7 @@ internal sealed unsafe class HighsLpSession : IDisposable
     public void Dispose() => _highs.Dispose();
 }
 
-/// <summary>Solves one LP with a fresh, silent HiGHS instance (<c>Highs_passLp</c> + <c>Highs_run</c>).</summary>
+/// <summary>Solves one LP with a silent HiGHS instance (this thread's idle one, see <see cref="HighsLpSession.Rent"/>).</summary>
 internal static unsafe class HighsLp
 {
     /// <summary>
@@ -186,9 +289,21 @@ internal static unsafe class HighsLp
     internal static HighsLpResult Solve(scoped in HighsLpModel lp, Span<double> colValue, Span<double> rowDual = default, HighsLpSettings settings = default)
     {
         Validate(lp, colValue, rowDual);
-        using var session = new HighsLpSession(settings);
-        session.PassValidatedLp(lp);
-        return session.Run(colValue, rowDual);
+        HighsLpSession session = HighsLpSession.Rent(settings);
+        HighsLpResult result;
+        try
+        {
+            session.PassValidatedLp(lp);
+            result = session.Run(colValue, rowDual);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+
+        HighsLpSession.Return(session);
+        return result;
     }
 
     internal static void Apply(SafeHighsHandle highs, in HighsLpSettings settings)

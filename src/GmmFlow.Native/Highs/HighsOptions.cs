@@ -31,6 +31,18 @@ internal static unsafe class HighsOptions
         }
     }
 
+    internal static int GetInt(SafeHighsHandle highs, ReadOnlySpan<byte> nameZ)
+    {
+        AssertTerminated(nameZ);
+        int value;
+        fixed (byte* name = nameZ)
+        {
+            Check("Highs_getIntOptionValue", nameZ, Interop.Highs.Highs_getIntOptionValue(highs, name, &value));
+        }
+
+        return value;
+    }
+
     internal static void SetDouble(SafeHighsHandle highs, ReadOnlySpan<byte> nameZ, double value)
     {
         AssertTerminated(nameZ);

@@ -66,6 +66,14 @@ internal static unsafe partial class Interop
             SafeHighsHandle highs, int num_new_col, double* costs, double* lower, double* upper,
             int num_new_nz, int* starts, int* indices, double* values);
 
+        /// <summary>Removes the model and everything derived from it (solution, basis, simplex data); options are kept.</summary>
+        [LibraryImport(Libraries.Highs)]
+        internal static partial int Highs_clearModel(SafeHighsHandle highs);
+
+        /// <summary>Resets HiGHS' run clock, which time_limit is checked against and which otherwise accumulates over runs.</summary>
+        [LibraryImport(Libraries.Highs)]
+        internal static partial int Highs_zeroAllClocks(SafeHighsHandle highs);
+
         [LibraryImport(Libraries.Highs)]
         internal static partial int Highs_getNumCol(SafeHighsHandle highs);
 
@@ -96,6 +104,9 @@ internal static unsafe partial class Interop
 
         [LibraryImport(Libraries.Highs)]
         internal static partial int Highs_setStringOptionValue(SafeHighsHandle highs, byte* option, byte* value);
+
+        [LibraryImport(Libraries.Highs)]
+        internal static partial int Highs_getIntOptionValue(SafeHighsHandle highs, byte* option, int* value);
 
         [LibraryImport(Libraries.Highs)]
         internal static partial int Highs_getIntInfoValue(SafeHighsHandle highs, byte* info, int* value);

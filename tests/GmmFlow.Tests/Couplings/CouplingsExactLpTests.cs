@@ -106,6 +106,16 @@ public class CouplingsExactLpTests
             Assert.Equal(full.Objective, restricted.Objective, 1e-10);
             Assert.Equal(full.Objective, fullDropped.Objective, 1e-10);
             Assert.True(MaxMarginalError(full, a, b) <= 1e-12);
+
+            // Both column-generation starts, whichever the size would pick.
+            foreach (var method in (ReadOnlySpan<Couplings.TransportLpMethod>)[Couplings.TransportLpMethod.ColumnGenerationPrimal, Couplings.TransportLpMethod.ColumnGenerationDual])
+            {
+                Coupling forced = Couplings.ExactLp(a, b, c, MarginalLp.DefaultSettings, method);
+                Assert.Equal(LpStatus.Optimal, forced.Status);
+                Assert.Equal(full.Objective, forced.Objective, 1e-10);
+                Assert.True(MaxMarginalError(forced, a, b) <= 1e-12, $"{method}: marginal error {MaxMarginalError(forced, a, b)}");
+                Assert.True(forced.Entries.Count <= k0 + k1 - 1, $"{method}: {forced.Entries.Count} nonzeros");
+            }
         }, iter: 60, threads: 1);
     }
 
@@ -123,6 +133,68 @@ public class CouplingsExactLpTests
         Assert.Equal(full.Objective, coupling.Objective, 1e-11);
         Assert.True(MaxMarginalError(coupling, a, b) <= 1e-12);
         Assert.True(coupling.Entries.Count <= 119);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void LargerProblem_BothStarts_AreExact(bool primalStart)
+    {
+        var method = primalStart ? Couplings.TransportLpMethod.ColumnGenerationPrimal : Couplings.TransportLpMethod.ColumnGenerationDual;
+        // K0 = 45, K1 = 38: beyond the primal start's default range, and non-square so the dropped row is a column's.
+        var rng = new Random(4538);
+        double[] a = Dirichlet(rng, 45);
+        double[] b = Dirichlet(rng, 38);
+        double[] cost = Uniform(rng, 45 * 38);
+        Coupling coupling = Couplings.ExactLp(a, b, cost, MarginalLp.DefaultSettings, method);
+        Coupling full = Couplings.ExactLp(a, b, cost, new HighsLpSettings { PrimalFeasibilityTolerance = 1e-10, DualFeasibilityTolerance = 1e-10 }, Couplings.TransportLpMethod.FullKeepRows);
+
+        Assert.Equal(full.Objective, coupling.Objective, 1e-11);
+        Assert.True(MaxMarginalError(coupling, a, b) <= 1e-12);
+        Assert.True(coupling.Entries.Count <= 45 + 38 - 1);
+    }
+
+    [Fact]
+    public void RepeatedSolves_OnOneThread_GiveIdenticalResults()
+    {
+        // The thread's HiGHS instance is reused between solves: nothing (basis, options, sizes) may carry over.
+        var rng = new Random(77);
+        var problems = new[] { 10, 60, 3, 24, 25, 10 }
+            .Select(k => (A: Dirichlet(rng, k), B: Dirichlet(rng, k + 1), C: Uniform(rng, k * (k + 1))))
+            .ToArray();
+        Coupling[] first = problems.Select(p => Couplings.ExactLp(p.A, p.B, p.C)).ToArray();
+        for (int round = 0; round < 3; round++)
+        {
+            for (int q = problems.Length - 1; q >= 0; q--)
+            {
+                AssertSame(first[q], Couplings.ExactLp(problems[q].A, problems[q].B, problems[q].C));
+            }
+        }
+    }
+
+    [Fact]
+    public void ConcurrentSolves_MatchSerialResults()
+    {
+        var rng = new Random(2024);
+        var problems = Enumerable.Range(0, 24)
+            .Select(q => 5 + (q * 7 % 50))
+            .Select(k => (A: Dirichlet(rng, k), B: Dirichlet(rng, k), C: Uniform(rng, k * k)))
+            .ToArray();
+        Coupling[] serial = problems.Select(p => Couplings.ExactLp(p.A, p.B, p.C)).ToArray();
+        Parallel.For(0, problems.Length * 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+        {
+            int q = t % problems.Length;
+            Coupling result = Couplings.ExactLp(problems[q].A, problems[q].B, problems[q].C);
+            AssertSame(serial[q], result);
+        });
+    }
+
+    private static void AssertSame(Coupling expected, Coupling actual)
+    {
+        Assert.Equal(expected.Status, actual.Status);
+        Assert.Equal(expected.Objective, actual.Objective);
+        Assert.Equal(expected.SimplexIterations, actual.SimplexIterations);
+        Assert.Equal(expected.Entries, actual.Entries);
     }
 
     [Fact]

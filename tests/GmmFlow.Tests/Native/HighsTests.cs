@@ -215,6 +215,49 @@ public class HighsTests
     }
 
     [Fact]
+    public void Session_Rent_ReusesTheThreadsInstance_ClearedAndWithItsOptions()
+    {
+        var settings = new HighsLpSettings { Solver = HighsSolver.Simplex, SimplexStrategy = HighsSimplexStrategy.Dual };
+        HighsLpSession first = HighsLpSession.Rent(settings);
+        (double[] lower, double[] upper, double[] rowBounds, int[] start, int[] index, double[] value) = TransportModel();
+        first.PassLp(new HighsLpModel(s_cost, lower, upper, rowBounds, rowBounds, start, index, value));
+        first.SetSimplexStrategy(HighsSimplexStrategy.Primal);
+        Assert.Equal(125.0, first.Run(new double[6]).Objective, 1e-9);
+        HighsLpSession.Return(first);
+
+        HighsLpSession second = HighsLpSession.Rent(settings);
+        try
+        {
+            Assert.Same(first, second);
+            Assert.Equal(-1, second.NumCol); // the model is gone: AddColumns needs a new PassLp
+            Assert.Throws<InvalidOperationException>(() => second.AddColumns([1.0], [0.0], [1.0], [0, 1], [0], [1.0]));
+            Assert.Equal((int)HighsSimplexStrategy.Dual, second.SimplexStrategy);
+
+            // Other settings: a different instance (the idle one is dropped).
+            HighsLpSession other = HighsLpSession.Rent(settings with { SimplexStrategy = HighsSimplexStrategy.Primal });
+            Assert.NotSame(second, other);
+            other.Dispose();
+        }
+        finally
+        {
+            second.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Session_Rent_WhileOneIsOut_GivesASeparateInstance()
+    {
+        HighsLpSession outer = HighsLpSession.Rent(default);
+        HighsLpSession inner = HighsLpSession.Rent(default);
+        Assert.NotSame(outer, inner);
+        HighsLpSession.Return(inner);
+        HighsLpSession.Return(outer);
+        HighsLpSession again = HighsLpSession.Rent(default);
+        Assert.Same(outer, again);
+        again.Dispose();
+    }
+
+    [Fact]
     public void RejectedOption_IsHighsException()
     {
         // HiGHS refuses a feasibility tolerance below its minimum (1e-10) with kHighsStatusError.
