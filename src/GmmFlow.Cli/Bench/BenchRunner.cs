@@ -31,6 +31,16 @@ internal sealed record BenchSizes(
         PipelinePoints: 2_000, PipelineIterations: 10, PipelineParticles: 500, PipelineSteps: 10, PipelineRepeats: 1, PipelineNoise: 0.5);
 
     public int CaseCount => 2 * Costs.Length + Lp.Length + EmDimensions.Length + Field.Length + 2;
+
+    /// <summary>Cases in one group of <see cref="BenchRunner.Groups"/>.</summary>
+    public int CaseCountOf(string group) => group switch
+    {
+        "cost" => 2 * Costs.Length,
+        "lp" => Lp.Length,
+        "em" => EmDimensions.Length,
+        "field" => Field.Length,
+        _ => 1,
+    };
 }
 
 /// <summary>
@@ -39,25 +49,47 @@ internal sealed record BenchSizes(
 /// field, single-point velocity latency and an end-to-end fit → plan → transport pipeline. With an export folder it
 /// also writes every case's inputs and GmmFlow's outputs as .npy/JSON for benchmarks/compare.
 /// </summary>
-internal sealed class BenchRunner(BenchSizes sizes, BenchSettings settings, bool quick, TextWriter progress, string? exportDirectory)
+internal sealed class BenchRunner(BenchSizes sizes, BenchSettings settings, bool quick, TextWriter progress, string? exportDirectory,
+    IReadOnlyCollection<string>? groups = null)
 {
+    /// <summary>Case groups, in the order they run (the first segment of every case name).</summary>
+    public static readonly string[] Groups = ["cost", "lp", "em", "field", "point", "pipeline"];
+
     private readonly List<BenchRecord> _records = [];
 
     public BenchReport Run()
     {
         var started = DateTimeOffset.UtcNow;
         var machine = BenchMachine.Describe();
-        progress.WriteLine($"gmmflow bench: {sizes.CaseCount} cases{(quick ? " (quick)" : "")}, load average {machine.LoadAverageAtStart}");
+        progress.WriteLine($"gmmflow bench: {CaseCount} cases{(quick ? " (quick)" : "")}, load average {machine.LoadAverageAtStart}");
         if (exportDirectory is not null)
         {
             Directory.CreateDirectory(exportDirectory);
         }
-        CostMatrices();
-        ExactLp();
-        EmIterations();
-        VelocityField();
-        SinglePoint();
-        Pipeline();
+        if (Selected("cost"))
+        {
+            CostMatrices();
+        }
+        if (Selected("lp"))
+        {
+            ExactLp();
+        }
+        if (Selected("em"))
+        {
+            EmIterations();
+        }
+        if (Selected("field"))
+        {
+            VelocityField();
+        }
+        if (Selected("point"))
+        {
+            SinglePoint();
+        }
+        if (Selected("pipeline"))
+        {
+            Pipeline();
+        }
         var report = new BenchReport(machine, quick, started, BenchMachine.LoadAverage(), _records);
         if (exportDirectory is not null)
         {
@@ -67,11 +99,15 @@ internal sealed class BenchRunner(BenchSizes sizes, BenchSettings settings, bool
         return report;
     }
 
+    private int CaseCount => groups is null ? sizes.CaseCount : groups.Sum(sizes.CaseCountOf);
+
+    private bool Selected(string group) => groups is null || groups.Contains(group);
+
     private void Add(BenchRecord record)
     {
         _records.Add(record);
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"gmmflow bench: [{_records.Count}/{sizes.CaseCount}] {record.Name,-28} {BenchRecord.FormatSeconds(record.Timing.MedianSeconds),11}/op  " +
+            $"gmmflow bench: [{_records.Count}/{CaseCount}] {record.Name,-28} {BenchRecord.FormatSeconds(record.Timing.MedianSeconds),11}/op  " +
             $"{BenchRecord.FormatRate(record.Throughput)}{record.ThroughputUnit}"));
     }
 

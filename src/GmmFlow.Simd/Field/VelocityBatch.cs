@@ -120,7 +120,10 @@ internal static class VelocityBatch
         // Scratch, each region SoA with `lanes` doubles per row: xs (d rows: coordinate j of each lane's point),
         // ys (d rows, general kernel's x − m_p), acc (d rows: Σ_p w_p u_p, then v), ell (one row per pair: ℓ_p),
         // sm (2 rows: Σ_p w_p and max_p ℓ_p).
-        int need = lanes * (3 * d + pairCount + 2);
+        // BlockByPoint also needs `row` (3 padded rows and one vector: one point's x, x − m_p and Σ_p w_p u_p, and S).
+        bool byPoint = frame.GainByPoint;
+        int rowNeed = byPoint ? 3 * frame.PaddedDimension + lanes : 0;
+        int need = lanes * (3 * d + pairCount + 2) + rowNeed;
         double[]? rented = null;
         Span<double> scratch = need <= StackScratchDoubles
             ? stackalloc double[need]
@@ -130,6 +133,7 @@ internal static class VelocityBatch
         ref double acc = ref Unsafe.Add(ref ys, d * lanes);
         ref double ell = ref Unsafe.Add(ref acc, d * lanes);
         ref double sm = ref Unsafe.Add(ref ell, pairCount * lanes);
+        ref double pointScratch = ref Unsafe.Add(ref sm, 2 * lanes);
         int kernel = generalOnly ? 0 : d;
 
         for (int i = 0; i < count; i += lanes)
@@ -148,6 +152,17 @@ internal static class VelocityBatch
             }
 
             TV sum, max;
+            if (byPoint)
+            {
+                // Writes the real lanes' velocities itself.
+                VelocityKernelGeneral.BlockByPoint<TOps, TV>(frame, ref xs, ref ys, ref ell, ref pointScratch, ref block,
+                    ref Unsafe.Add(ref velocities, (nint)i * d), real, out sum, out max);
+                if (wantLogDensity)
+                {
+                    StoreLogDensities<TOps, TV>(sum, max, ref sm, ref Unsafe.Add(ref logDensities, i), real);
+                }
+                continue;
+            }
             switch (kernel)
             {
                 case 1:
@@ -184,19 +199,28 @@ internal static class VelocityBatch
 
             if (wantLogDensity)
             {
-                // log Σ_p exp ℓ_p = max + log Σ_p exp(ℓ_p − max): the log-sum-exp, never exp of a raw ℓ.
-                TOps.Store(sum, ref sm);
-                TOps.Store(max, ref Unsafe.Add(ref sm, lanes));
-                for (int k = 0; k < real; k++)
-                {
-                    Unsafe.Add(ref logDensities, i + k) = Unsafe.Add(ref sm, lanes + k) + Math.Log(Unsafe.Add(ref sm, k));
-                }
+                StoreLogDensities<TOps, TV>(sum, max, ref sm, ref Unsafe.Add(ref logDensities, i), real);
             }
         }
 
         if (rented is not null)
         {
             ArrayPool<double>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>log Σ_p exp ℓ_p = max + log Σ_p exp(ℓ_p − max) for the real lanes: the log-sum-exp, never exp of a raw ℓ.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreLogDensities<TOps, TV>(TV sum, TV max, ref double sm, ref double logDensities, int real)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count;
+        TOps.Store(sum, ref sm);
+        TOps.Store(max, ref Unsafe.Add(ref sm, lanes));
+        for (int k = 0; k < real; k++)
+        {
+            Unsafe.Add(ref logDensities, k) = Unsafe.Add(ref sm, lanes + k) + Math.Log(Unsafe.Add(ref sm, k));
         }
     }
 }
