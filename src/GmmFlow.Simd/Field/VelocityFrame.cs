@@ -31,6 +31,9 @@ internal enum TriangularFactor
 /// columns j &lt; i and then its 4×4 diagonal triangle column by column (w_ii, w_i+1,i, w_i+2,i, w_i+3,i, w_i+1,i+1, …,
 /// w_i+3,i+3). The d mod 4 rows after the last full group are stored plainly by rows (W packed, K row-major).
 /// For d ≤ 3 there is no full group, so W is packed by rows and K is row-major: the fixed-d kernels rely on that.</para>
+/// <para>From d = <see cref="RowsFromDimension"/> on, W starts with panels of eight rows, stored like the groups of four
+/// (columns left of the panel interleaved by eight, then its 8×8 diagonal triangle column by column, 36 entries); the
+/// d mod 8 rows after the last panel follow as above (a group of four if there are four or more, then plain rows).</para>
 /// <para>From d = <see cref="RowsFromDimension"/> on, the gain is applied one point at a time with the vector lanes
 /// along the rows (only to the pairs whose weight matters at that point, see <see cref="VelocityKernelGeneral"/>), so K
 /// is stored column-major instead, each column padded with zeros to <see cref="PaddedDimension"/> (d rounded up to
@@ -190,7 +193,7 @@ internal sealed class VelocityFrame
                 logDetL += Math.Log(factor[i * d + i]);
             }
         }
-        PackLowerGrouped(w, d, block.Slice(OffsetW, d * (d + 1) / 2));
+        PackLowerGrouped(w, d, GainByPoint, block.Slice(OffsetW, d * (d + 1) / 2));
         ArrayPool<double>.Shared.Return(rented);
         if (GainByPoint)
         {
@@ -343,9 +346,26 @@ internal sealed class VelocityFrame
     }
 
     /// <summary>Lower triangle of row-major <paramref name="a"/> in the grouped order described on the class.</summary>
-    private static void PackLowerGrouped(ReadOnlySpan<double> a, int d, Span<double> dst)
+    private static void PackLowerGrouped(ReadOnlySpan<double> a, int d, bool panels, Span<double> dst)
     {
         int k = 0, i = 0;
+        for (; panels && i + 8 <= d; i += 8)
+        {
+            for (int j = 0; j < i; j++)
+            {
+                for (int r = 0; r < 8; r++)
+                {
+                    dst[k++] = a[(i + r) * d + j];
+                }
+            }
+            for (int jj = 0; jj < 8; jj++)
+            {
+                for (int r = jj; r < 8; r++)
+                {
+                    dst[k++] = a[(i + r) * d + i + jj];
+                }
+            }
+        }
         for (; i + 4 <= d; i += 4)
         {
             for (int j = 0; j < i; j++)

@@ -249,13 +249,22 @@ internal static class VelocityKernelGeneral
     {
         int d = frame.Dimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count;
         int offW = frame.OffsetW;
+        bool panels = frame.GainByPoint;
         ref double pairs = ref frame.Pairs;
         TV m = TOps.Create(double.NegativeInfinity);
         for (int p = 0; p < pairCount; p++)
         {
             ref double blk = ref Unsafe.Add(ref pairs, p * stride);
-            Center<TOps, TV>(ref xs, ref Unsafe.Add(ref blk, 1), ref ys, d, lanes);
-            TV q = SquaredNormOfLowerProduct<TOps, TV>(ref Unsafe.Add(ref blk, offW), ref ys, d, lanes);
+            TV q;
+            if (panels)
+            {
+                q = SquaredNormByPanels<TOps, TV>(ref Unsafe.Add(ref blk, offW), ref xs, ref Unsafe.Add(ref blk, 1), ref ys, d, lanes);
+            }
+            else
+            {
+                Center<TOps, TV>(ref xs, ref Unsafe.Add(ref blk, 1), ref ys, d, lanes);
+                q = SquaredNormOfLowerProduct<TOps, TV>(ref Unsafe.Add(ref blk, offW), ref ys, d, lanes, 0, TOps.Zero);
+            }
             TV l = TOps.MultiplyAdd(TOps.Create(-0.5), q, TOps.Create(blk));
             TOps.Store(l, ref Unsafe.Add(ref ell, p * lanes));
             m = TOps.MaxNative(m, l);
@@ -366,6 +375,99 @@ internal static class VelocityKernelGeneral
         return TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3));
     }
 
+    /// <summary>
+    /// |W (x − m)|² per lane for the frame's panel layout (d ≥ 8, see <see cref="VelocityFrame"/>): eight rows at a
+    /// time with the eight row sums in registers, each x_j − m_j formed where it is used instead of being stored and
+    /// reloaded, which takes about a quarter fewer instructions than groups of four over a centred copy. Rows after the
+    /// last panel go through <see cref="SquaredNormOfLowerProduct{TOps, TV}"/> on a centred copy in <paramref name="ys"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV SquaredNormByPanels<TOps, TV>(ref double w, ref double xs, ref double mean, ref double ys, int d, int lanes)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        TV q = TOps.Zero;
+        int i = 0;
+        for (; i + 8 <= d; i += 8)
+        {
+            TV z0 = TOps.Zero, z1 = TOps.Zero, z2 = TOps.Zero, z3 = TOps.Zero, z4 = TOps.Zero, z5 = TOps.Zero, z6 = TOps.Zero, z7 = TOps.Zero;
+            ref double x = ref xs;
+            ref double mj = ref mean;
+            // Columns left of the panel's diagonal block: W[i..i+7][j] are adjacent.
+            for (int j = 0; j < i; j++)
+            {
+                TV y = TOps.Subtract(TOps.Load(ref x), TOps.Create(mj));
+                z0 = TOps.MultiplyAdd(TOps.Create(w), y, z0);
+                z1 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 1)), y, z1);
+                z2 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 2)), y, z2);
+                z3 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 3)), y, z3);
+                z4 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 4)), y, z4);
+                z5 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 5)), y, z5);
+                z6 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 6)), y, z6);
+                z7 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 7)), y, z7);
+                w = ref Unsafe.Add(ref w, 8);
+                x = ref Unsafe.Add(ref x, lanes);
+                mj = ref Unsafe.Add(ref mj, 1);
+            }
+            {
+            // The 8×8 diagonal triangle, column by column (column c feeds rows c..7): 36 entries.
+            TV y = TOps.Subtract(TOps.Load(ref x), TOps.Create(mj));
+            z0 = TOps.MultiplyAdd(TOps.Create(w), y, z0);
+            z1 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 1)), y, z1);
+            z2 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 2)), y, z2);
+            z3 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 3)), y, z3);
+            z4 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 4)), y, z4);
+            z5 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 5)), y, z5);
+            z6 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 6)), y, z6);
+            z7 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 7)), y, z7);
+            y = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, 1 * lanes)), TOps.Create(Unsafe.Add(ref mj, 1)));
+            z1 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 8)), y, z1);
+            z2 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 9)), y, z2);
+            z3 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 10)), y, z3);
+            z4 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 11)), y, z4);
+            z5 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 12)), y, z5);
+            z6 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 13)), y, z6);
+            z7 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 14)), y, z7);
+            y = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, 2 * lanes)), TOps.Create(Unsafe.Add(ref mj, 2)));
+            z2 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 15)), y, z2);
+            z3 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 16)), y, z3);
+            z4 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 17)), y, z4);
+            z5 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 18)), y, z5);
+            z6 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 19)), y, z6);
+            z7 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 20)), y, z7);
+            y = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, 3 * lanes)), TOps.Create(Unsafe.Add(ref mj, 3)));
+            z3 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 21)), y, z3);
+            z4 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 22)), y, z4);
+            z5 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 23)), y, z5);
+            z6 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 24)), y, z6);
+            z7 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 25)), y, z7);
+            y = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, 4 * lanes)), TOps.Create(Unsafe.Add(ref mj, 4)));
+            z4 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 26)), y, z4);
+            z5 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 27)), y, z5);
+            z6 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 28)), y, z6);
+            z7 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 29)), y, z7);
+            y = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, 5 * lanes)), TOps.Create(Unsafe.Add(ref mj, 5)));
+            z5 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 30)), y, z5);
+            z6 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 31)), y, z6);
+            z7 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 32)), y, z7);
+            y = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, 6 * lanes)), TOps.Create(Unsafe.Add(ref mj, 6)));
+            z6 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 33)), y, z6);
+            z7 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 34)), y, z7);
+            y = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, 7 * lanes)), TOps.Create(Unsafe.Add(ref mj, 7)));
+            z7 = TOps.MultiplyAdd(TOps.Create(Unsafe.Add(ref w, 35)), y, z7);
+            }
+            w = ref Unsafe.Add(ref w, 36);
+            q = TOps.Add(q, TOps.Add(TOps.Add(TOps.MultiplyAdd(z0, z0, TOps.Multiply(z1, z1)), TOps.MultiplyAdd(z2, z2, TOps.Multiply(z3, z3))),
+                                     TOps.Add(TOps.MultiplyAdd(z4, z4, TOps.Multiply(z5, z5)), TOps.MultiplyAdd(z6, z6, TOps.Multiply(z7, z7)))));
+        }
+        if (i < d)
+        {
+            Center<TOps, TV>(ref xs, ref mean, ref ys, d, lanes);
+            q = SquaredNormOfLowerProduct<TOps, TV>(ref w, ref ys, d, lanes, i, q);
+        }
+        return q;
+    }
+
     /// <summary>ys[j] = xs[j] − mean[j] for every coordinate (mean broadcast to all lanes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Center<TOps, TV>(ref double xs, ref double mean, ref double ys, int d, int lanes)
@@ -380,16 +482,16 @@ internal static class VelocityKernelGeneral
     }
 
     /// <summary>
-    /// |W y|² per lane for W lower-triangular in the frame's grouped order (see <see cref="VelocityFrame"/>),
-    /// read front to back through one moving reference. Scalar equivalent: Σ_i (Σ_{j≤i} W_ij y_j)².
+    /// q + Σ_{i ≥ firstRow} (Σ_{j≤i} W_ij y_j)² per lane for W lower-triangular in the frame's grouped order (see
+    /// <see cref="VelocityFrame"/>), <paramref name="w"/> pointing at row <paramref name="firstRow"/>'s entries, read
+    /// front to back through one moving reference. <paramref name="firstRow"/> is a multiple of 4.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV SquaredNormOfLowerProduct<TOps, TV>(ref double w, ref double ys, int d, int lanes)
+    private static TV SquaredNormOfLowerProduct<TOps, TV>(ref double w, ref double ys, int d, int lanes, int firstRow, TV q)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
-        TV q = TOps.Zero;
-        int i = 0;
+        int i = firstRow;
         for (; i + 4 <= d; i += 4)
         {
             TV z0 = TOps.Zero, z1 = TOps.Zero, z2 = TOps.Zero, z3 = TOps.Zero;
