@@ -113,6 +113,11 @@ internal static class VelocityBatch
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
+        if (frame.GainByPoint)
+        {
+            RunRangeByPoint<TOps, TV>(frame, ref points, ref velocities, ref logDensities, wantLogDensity, count);
+            return;
+        }
         int d = frame.Dimension;
         int pairCount = frame.PairCount;
         int lanes = TOps.Count;
@@ -120,10 +125,7 @@ internal static class VelocityBatch
         // Scratch, each region SoA with `lanes` doubles per row: xs (d rows: coordinate j of each lane's point),
         // ys (d rows, general kernel's x − m_p), acc (d rows: Σ_p w_p u_p, then v), ell (one row per pair: ℓ_p),
         // sm (2 rows: Σ_p w_p and max_p ℓ_p).
-        // BlockByPoint also needs `row` (3 padded rows and one vector: one point's x, x − m_p and Σ_p w_p u_p, and S).
-        bool byPoint = frame.GainByPoint;
-        int rowNeed = byPoint ? 3 * frame.PaddedDimension + lanes : 0;
-        int need = lanes * (3 * d + pairCount + 2) + rowNeed;
+        int need = lanes * (3 * d + pairCount + 2);
         double[]? rented = null;
         Span<double> scratch = need <= StackScratchDoubles
             ? stackalloc double[need]
@@ -133,7 +135,6 @@ internal static class VelocityBatch
         ref double acc = ref Unsafe.Add(ref ys, d * lanes);
         ref double ell = ref Unsafe.Add(ref acc, d * lanes);
         ref double sm = ref Unsafe.Add(ref ell, pairCount * lanes);
-        ref double pointScratch = ref Unsafe.Add(ref sm, 2 * lanes);
         int kernel = generalOnly ? 0 : d;
 
         for (int i = 0; i < count; i += lanes)
@@ -152,17 +153,6 @@ internal static class VelocityBatch
             }
 
             TV sum, max;
-            if (byPoint)
-            {
-                // Writes the real lanes' velocities itself.
-                VelocityKernelGeneral.BlockByPoint<TOps, TV>(frame, ref xs, ref ys, ref ell, ref pointScratch, ref block,
-                    ref Unsafe.Add(ref velocities, (nint)i * d), real, out sum, out max);
-                if (wantLogDensity)
-                {
-                    StoreLogDensities<TOps, TV>(sum, max, ref sm, ref Unsafe.Add(ref logDensities, i), real);
-                }
-                continue;
-            }
             switch (kernel)
             {
                 case 1:
@@ -203,6 +193,33 @@ internal static class VelocityBatch
             }
         }
 
+        if (rented is not null)
+        {
+            ArrayPool<double>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>d ≥ <see cref="VelocityFrame.RowsFromDimension"/>: <see cref="VelocityKernelGeneral.ChunkByPoint{TOps, TV}"/> chunk by chunk.</summary>
+    [SkipLocalsInit]
+    private static void RunRangeByPoint<TOps, TV>(VelocityFrame frame, ref double points, ref double velocities, ref double logDensities,
+                                                  bool wantLogDensity, int count)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        const int c = VelocityKernelGeneral.ChunkPoints;
+        int d = frame.Dimension;
+        int need = VelocityKernelGeneral.ChunkScratch(frame, TOps.Count);
+        double[]? rented = null;
+        Span<double> scratch = need <= StackScratchDoubles
+            ? stackalloc double[need]
+            : (rented = ArrayPool<double>.Shared.Rent(need));
+        Span<int> index = stackalloc int[c];
+        for (int i = 0; i < count; i += c)
+        {
+            VelocityKernelGeneral.ChunkByPoint<TOps, TV>(frame, ref Unsafe.Add(ref points, (nint)i * d), ref Unsafe.Add(ref velocities, (nint)i * d),
+                ref wantLogDensity ? ref Unsafe.Add(ref logDensities, i) : ref logDensities, wantLogDensity, Math.Min(c, count - i),
+                ref MemoryMarshal.GetReference(scratch), ref MemoryMarshal.GetReference(index));
+        }
         if (rented is not null)
         {
             ArrayPool<double>.Shared.Return(rented);

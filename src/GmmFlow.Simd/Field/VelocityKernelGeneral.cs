@@ -55,168 +55,170 @@ internal static class VelocityKernelGeneral
         max = m;
     }
 
+    /// <summary>Points per chunk of <see cref="ChunkByPoint{TOps, TV}"/> (a multiple of every lane count).</summary>
+    public const int ChunkPoints = 64;
+
+    /// <summary>Doubles of scratch <see cref="ChunkByPoint{TOps, TV}"/> needs.</summary>
+    public static int ChunkScratch(VelocityFrame frame, int lanes)
+        => lanes * (2 * frame.Dimension + frame.PairCount) + ChunkPoints * (frame.PairCount + 2 + 3 * frame.PaddedDimension);
+
     /// <summary>
     /// Mixture velocity for d ≥ <see cref="VelocityFrame.RowsFromDimension"/> (the frame's <see cref="VelocityFrame.GainByPoint"/>
-    /// layout), one block of <c>TOps.Count</c> points: pass 1 as in <see cref="Block{TOps, TV}"/>, then the drifts point by
-    /// point, only for the pairs whose weight is not negligible at that point. Writes the <paramref name="real"/> points'
-    /// velocities straight to <paramref name="velocities"/> (AoS, the same rows as <paramref name="points"/>).
-    /// <paramref name="row"/> is scratch for 3·PaddedDimension + Count doubles.
+    /// layout) for up to <see cref="ChunkPoints"/> consecutive points (AoS in and out): the log-weights block by block as in
+    /// <see cref="Block{TOps, TV}"/> (lanes = points), then the drifts pair by pair over the chunk, each applied with the
+    /// lanes along the rows of K_p and only at the points where the pair's weight is not negligible.
+    /// <paramref name="scratch"/> holds <see cref="ChunkScratch"/> doubles, <paramref name="index"/> ChunkPoints ints.
     /// </summary>
     /// <remarks>
-    /// <para>Why point by point: in higher dimensions components separate, and at a given point only a few pairs carry any
-    /// weight (at d = 16 with 19 pairs, about 5 are within 2⁻⁶⁰ of the largest), but they are rarely the same few for the
-    /// points sharing a vector, so skipping per block (lanes = points) saves little. Applying K_p with the lanes along
-    /// the rows of K_p costs the same multiply-adds per pair as the lane-per-point form, and is paid only where needed.</para>
+    /// <para>Why: in higher dimensions components separate, and at a given point only a few pairs carry any weight (at
+    /// d = 16 with the bench's 19 pairs, about 5 are within 2⁻⁶⁰ of the largest), but rarely the same few for the points
+    /// sharing a vector, so skipping per block (lanes = points) saves little. Applying K_p with the lanes along its rows
+    /// costs the same multiply-adds per pair and point and is paid only where needed. Pair by pair over a chunk keeps
+    /// K_p (d² doubles) in L1 while it serves every point that needs it, and x − m_p for those points is written in one
+    /// sweep before the sweep that reads it back as broadcasts (a wide store read back at once as narrow loads stalls).</para>
     /// <para>Which pairs are left out: those with ℓ_p &lt; M − 60 ln 2, i.e. w_p = e^{ℓ_p − M} &lt; 2⁻⁶⁰, decided per point
-    /// (never per block), so a point's velocity does not depend on the other points in its block, on the SIMD width or on
-    /// the thread count. The dominant pair has w = 1, so S = Σ_p w_p ≥ 1 and each pair left out changes v by at most
-    /// 2⁻⁶⁰ |u_p(x)| (and S by less than 2⁻⁶⁰ relative): in all at most P·2⁻⁶⁰ ≈ P·10⁻¹⁸ times the largest affine
-    /// drift |u_p(x)| at that point. That is below the rounding of the sum itself, whose terms are of that size, even
-    /// though |u_p| grows far from m_p: the bound is in terms of |u_p(x)| at the very point, whatever it is. (Where v
-    /// nearly cancels, its relative error can exceed 10⁻¹⁸, as its rounding error already does.)</para>
+    /// (never per block or chunk), so a point's velocity does not depend on the other points evaluated with it, on the
+    /// SIMD width or on the thread count. The dominant pair has w = 1, so S = Σ_p w_p ≥ 1 and each pair left out changes
+    /// v by at most 2⁻⁶⁰ |u_p(x)| (and S by less than 2⁻⁶⁰ relative): in all at most P·2⁻⁶⁰ ≈ P·10⁻¹⁸ times the
+    /// largest affine drift |u_p(x)| at that point, below the rounding of the sum whose terms are of that size. |u_p|
+    /// grows far from m_p, but the bound is in terms of |u_p| at the very point; where v nearly cancels, its relative
+    /// error can exceed that, as its rounding error already does.</para>
     /// <para>Per row, u_i = b_i + Σ_j K_ij y_j is summed in four interleaved chains (columns j ≡ 0, 1, 2, 3 mod 4, then
     /// (s₀ + s₁) + (s₂ + s₃)): independent chains keep the FMA units busy, and every width runs the same per-row
-    /// operations, so widths agree bit for bit.</para>
+    /// operations, so widths agree bit for bit. Each point accumulates its pairs in ascending order.</para>
     /// </remarks>
-    public static void BlockByPoint<TOps, TV>(VelocityFrame frame, ref double xs, ref double ys, ref double ell, ref double row,
-                                              ref double points, ref double velocities, int real, out TV sum, out TV max)
+    public static void ChunkByPoint<TOps, TV>(VelocityFrame frame, ref double points, ref double velocities, ref double logDensities,
+                                              bool wantLogDensity, int count, ref double scratch, ref int index)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
+        const int c = ChunkPoints;
         int d = frame.Dimension, dp = frame.PaddedDimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count;
         int offK = frame.OffsetK, offB = frame.OffsetB;
         ref double pairs = ref frame.Pairs;
 
-        TV m = LogWeights<TOps, TV>(frame, ref xs, ref ys, ref ell);
+        // Scratch: xs, ys (d × lanes each, SoA), ell (pairCount × lanes), then per point of the chunk: the weights
+        // (pair-major, pairCount × c), S and M (c each), and point-major rows of dp: x, x − m_p (by list position), Σ_p w_p u_p.
+        ref double xs = ref scratch;
+        ref double ys = ref Unsafe.Add(ref xs, d * lanes);
+        ref double ell = ref Unsafe.Add(ref ys, d * lanes);
+        ref double wts = ref Unsafe.Add(ref ell, pairCount * lanes);
+        ref double sums = ref Unsafe.Add(ref wts, pairCount * c);
+        ref double maxs = ref Unsafe.Add(ref sums, c);
+        ref double xrows = ref Unsafe.Add(ref maxs, c);
+        ref double yrows = ref Unsafe.Add(ref xrows, c * dp);
+        ref double acc = ref Unsafe.Add(ref yrows, c * dp);
 
-        // Weights, lanes = points; a pair left out at a point gets weight exactly 0 there (see remarks).
-        TV floor = TOps.Add(m, TOps.Create(NegligibleLogWeight));
-        TV s = TOps.Zero;
-        for (int p = 0; p < pairCount; p++)
+        // Pass 1 and the weights, lanes = points; a pair left out at a point gets weight exactly 0 there (see remarks).
+        for (int i0 = 0; i0 < count; i0 += lanes)
         {
-            ref double lp = ref Unsafe.Add(ref ell, p * lanes);
-            TV l = TOps.Load(ref lp);
-            TV wp = TOps.ZeroWhereLess(SimdMath.ExpNonPositive<TOps, TV>(TOps.Subtract(l, m)), l, floor);
-            s = TOps.Add(s, wp);
-            TOps.Store(wp, ref lp);
+            int real = Math.Min(lanes, count - i0);
+            ref double block = ref Unsafe.Add(ref points, (nint)i0 * d);
+            // AoS → SoA; padding lanes repeat the last real point (finite, their results are never read).
+            for (int k = 0; k < lanes; k++)
+            {
+                ref double row = ref Unsafe.Add(ref block, (nint)Math.Min(k, real - 1) * d);
+                for (int j = 0; j < d; j++)
+                {
+                    Unsafe.Add(ref xs, j * lanes + k) = Unsafe.Add(ref row, j);
+                }
+            }
+            TV m = LogWeights<TOps, TV>(frame, ref xs, ref ys, ref ell);
+            TV floor = TOps.Add(m, TOps.Create(NegligibleLogWeight));
+            TV s = TOps.Zero;
+            for (int p = 0; p < pairCount; p++)
+            {
+                TV l = TOps.Load(ref Unsafe.Add(ref ell, p * lanes));
+                TV wp = TOps.ZeroWhereLess(SimdMath.ExpNonPositive<TOps, TV>(TOps.Subtract(l, m)), l, floor);
+                s = TOps.Add(s, wp);
+                TOps.Store(wp, ref Unsafe.Add(ref wts, p * c + i0));
+            }
+            TOps.Store(s, ref Unsafe.Add(ref sums, i0));
+            TOps.Store(m, ref Unsafe.Add(ref maxs, i0));
+            for (int k = 0; k < real; k++)
+            {
+                CopyRow<TOps, TV>(ref Unsafe.Add(ref block, (nint)k * d), ref Unsafe.Add(ref xrows, (i0 + k) * dp), d);
+            }
         }
-        sum = s;
-        max = m;
 
-        ref double sp = ref Unsafe.Add(ref row, 3 * dp);
-        TOps.Store(s, ref sp);
-        for (int k = 0; k < real; k++)
-        {
-            PointDrift<TOps, TV>(frame, ref Unsafe.Add(ref ell, k), ref Unsafe.Add(ref points, (nint)k * d), ref row,
-                                 Unsafe.Add(ref sp, k), ref Unsafe.Add(ref velocities, (nint)k * d));
-        }
-    }
-
-    /// <summary>
-    /// One point: v = Σ_p w_p u_p / S over the pairs with w_p ≠ 0, lanes along the rows. <paramref name="weights"/> is
-    /// w_0 of this point in the block's SoA weights (w_p is <c>Count</c>·p further); <paramref name="row"/> is scratch
-    /// for 3·PaddedDimension doubles.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void PointDrift<TOps, TV>(VelocityFrame frame, ref double weights, ref double point, ref double row,
-                                             double sum, ref double velocity)
-        where TOps : struct, ISimdOps<TV>
-        where TV : struct
-    {
-        int d = frame.Dimension, dp = frame.PaddedDimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count;
-        int offK = frame.OffsetK, offB = frame.OffsetB;
-        ref double pairs = ref frame.Pairs;
-        ref double xp = ref row;
-        ref double yp = ref Unsafe.Add(ref row, dp);
-        ref double ap = ref Unsafe.Add(ref row, 2 * dp);
-        CopyRow<TOps, TV>(ref point, ref xp, d);
         // Rows actually computed: whole vectors covering d (at most dp, so the padded K columns and b suffice).
         int rows = (d + lanes - 1) / lanes * lanes;
-        bool inRegisters = rows <= 2 * lanes;
-        TV acc0 = TOps.Zero, acc1 = TOps.Zero;
-        if (!inRegisters)
+        for (int i = 0; i < count; i++)
         {
             for (int r = 0; r < rows; r += lanes)
             {
-                TOps.Store(TOps.Zero, ref Unsafe.Add(ref ap, r));
+                TOps.Store(TOps.Zero, ref Unsafe.Add(ref acc, i * dp + r));
             }
         }
 
-        for (int p0 = 0; p0 < pairCount; p0 += 64)
+        for (int p = 0; p < pairCount; p++)
         {
-            // The pairs that count at this point, as bits (ascending pair order, as in the block kernels).
-            int n = Math.Min(64, pairCount - p0);
-            ulong mask = 0;
-            for (int q = 0; q < n; q++)
+            // The points where pair p counts. w ≥ 0 or NaN, so "any bit set" is "w ≠ 0 or NaN" (NaN must propagate).
+            ref double wp = ref Unsafe.Add(ref wts, p * c);
+            int n = 0;
+            for (int i = 0; i < count; i++)
             {
-                // w ≥ 0 or NaN, so "any bit set" is "w ≠ 0 or NaN" (NaN must propagate), without a float compare.
-                mask |= (BitConverter.DoubleToUInt64Bits(Unsafe.Add(ref weights, (p0 + q) * lanes)) != 0 ? 1UL : 0UL) << q;
+                Unsafe.Add(ref index, n) = i;
+                n += BitConverter.DoubleToUInt64Bits(Unsafe.Add(ref wp, i)) != 0 ? 1 : 0;
             }
-            while (mask != 0)
+            if (n == 0)
             {
-                int p = p0 + BitOperations.TrailingZeroCount(mask);
-                mask &= mask - 1;
-                ref double blk = ref Unsafe.Add(ref pairs, p * stride);
-                TV w = TOps.Create(Unsafe.Add(ref weights, p * lanes));
-                // y = x − m_p over whole vectors: rows d..rows−1 read x's stale padding and the first entries of W
-                // (which follow m in the block); those rows of y are never used, as K has only d columns.
+                continue;
+            }
+            ref double blk = ref Unsafe.Add(ref pairs, p * stride);
+            // y = x − m_p over whole vectors: rows d..rows−1 read x's stale padding and the first entries of W (which
+            // follow m in the block); those rows of y are never used, as K has only d columns.
+            for (int t = 0; t < n; t++)
+            {
+                ref double x = ref Unsafe.Add(ref xrows, Unsafe.Add(ref index, t) * dp);
+                ref double y = ref Unsafe.Add(ref yrows, t * dp);
                 for (int r = 0; r < rows; r += lanes)
                 {
-                    TOps.Store(TOps.Subtract(TOps.Load(ref Unsafe.Add(ref xp, r)), TOps.Load(ref Unsafe.Add(ref blk, 1 + r))),
-                               ref Unsafe.Add(ref yp, r));
+                    TOps.Store(TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, r)), TOps.Load(ref Unsafe.Add(ref blk, 1 + r))),
+                               ref Unsafe.Add(ref y, r));
                 }
-                ref double kp = ref Unsafe.Add(ref blk, offK);
-                ref double bp = ref Unsafe.Add(ref blk, offB);
-                if (inRegisters)
+            }
+            ref double kp = ref Unsafe.Add(ref blk, offK);
+            ref double bp = ref Unsafe.Add(ref blk, offB);
+            for (int t = 0; t < n; t++)
+            {
+                int i = Unsafe.Add(ref index, t);
+                TV w = TOps.Create(Unsafe.Add(ref wp, i));
+                ref double y = ref Unsafe.Add(ref yrows, t * dp);
+                ref double a = ref Unsafe.Add(ref acc, i * dp);
+                int r = 0;
+                for (; r + 2 * lanes <= rows; r += 2 * lanes)
                 {
-                    if (rows > lanes)
-                    {
-                        GainTwoRows<TOps, TV>(ref kp, ref bp, ref yp, d, dp, out TV u0, out TV u1);
-                        acc0 = TOps.MultiplyAdd(w, u0, acc0);
-                        acc1 = TOps.MultiplyAdd(w, u1, acc1);
-                    }
-                    else
-                    {
-                        acc0 = TOps.MultiplyAdd(w, GainOneRow<TOps, TV>(ref kp, ref bp, ref yp, d, dp), acc0);
-                    }
-                    continue;
-                }
-                int rr = 0;
-                for (; rr + 2 * lanes <= rows; rr += 2 * lanes)
-                {
-                    GainTwoRows<TOps, TV>(ref Unsafe.Add(ref kp, rr), ref Unsafe.Add(ref bp, rr), ref yp, d, dp, out TV u0, out TV u1);
-                    ref double a0 = ref Unsafe.Add(ref ap, rr);
-                    ref double a1 = ref Unsafe.Add(ref ap, rr + lanes);
+                    GainTwoRows<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref y, d, dp, out TV u0, out TV u1);
+                    ref double a0 = ref Unsafe.Add(ref a, r);
+                    ref double a1 = ref Unsafe.Add(ref a, r + lanes);
                     TOps.Store(TOps.MultiplyAdd(w, u0, TOps.Load(ref a0)), ref a0);
                     TOps.Store(TOps.MultiplyAdd(w, u1, TOps.Load(ref a1)), ref a1);
                 }
-                if (rr < rows)
+                if (r < rows)
                 {
-                    ref double a0 = ref Unsafe.Add(ref ap, rr);
-                    TOps.Store(TOps.MultiplyAdd(w, GainOneRow<TOps, TV>(ref Unsafe.Add(ref kp, rr), ref Unsafe.Add(ref bp, rr), ref yp, d, dp),
+                    ref double a0 = ref Unsafe.Add(ref a, r);
+                    TOps.Store(TOps.MultiplyAdd(w, GainOneRow<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref y, d, dp),
                                                 TOps.Load(ref a0)), ref a0);
                 }
             }
         }
 
-        // v = (Σ_p w_p u_p) / S, as in the block kernels; only d entries go out.
-        TV s = TOps.Create(sum);
-        if (inRegisters)
+        // v = (Σ_p w_p u_p) / S, as in the block kernels; only d entries go out. Log-density: max + log S (log-sum-exp).
+        for (int i = 0; i < count; i++)
         {
-            TOps.Store(TOps.Divide(acc0, s), ref ap);
-            if (rows > lanes)
-            {
-                TOps.Store(TOps.Divide(acc1, s), ref Unsafe.Add(ref ap, lanes));
-            }
-        }
-        else
-        {
+            ref double a = ref Unsafe.Add(ref acc, i * dp);
+            TV s = TOps.Create(Unsafe.Add(ref sums, i));
             for (int r = 0; r < rows; r += lanes)
             {
-                TOps.Store(TOps.Divide(TOps.Load(ref Unsafe.Add(ref ap, r)), s), ref Unsafe.Add(ref ap, r));
+                TOps.Store(TOps.Divide(TOps.Load(ref Unsafe.Add(ref a, r)), s), ref Unsafe.Add(ref a, r));
+            }
+            CopyRow<TOps, TV>(ref a, ref Unsafe.Add(ref velocities, (nint)i * d), d);
+            if (wantLogDensity)
+            {
+                Unsafe.Add(ref logDensities, i) = Unsafe.Add(ref maxs, i) + Math.Log(Unsafe.Add(ref sums, i));
             }
         }
-        CopyRow<TOps, TV>(ref ap, ref velocity, d);
     }
 
     /// <summary>dst[0..d) = src[0..d): whole vectors, then the d mod Count rest one by one (nothing beyond d is touched).</summary>
