@@ -213,12 +213,11 @@ internal static class VelocityBatch
         Span<double> scratch = need <= StackScratchDoubles
             ? stackalloc double[need]
             : (rented = ArrayPool<double>.Shared.Rent(need));
-        Span<int> index = stackalloc int[c];
         for (int i = 0; i < count; i += c)
         {
             VelocityKernelGeneral.ChunkByPoint<TOps, TV>(frame, ref Unsafe.Add(ref points, (nint)i * d), ref Unsafe.Add(ref velocities, (nint)i * d),
                 ref wantLogDensity ? ref Unsafe.Add(ref logDensities, i) : ref logDensities, wantLogDensity, Math.Min(c, count - i),
-                ref MemoryMarshal.GetReference(scratch), ref MemoryMarshal.GetReference(index));
+                ref MemoryMarshal.GetReference(scratch));
         }
         if (rented is not null)
         {

@@ -60,14 +60,14 @@ internal static class VelocityKernelGeneral
 
     /// <summary>Doubles of scratch <see cref="ChunkByPoint{TOps, TV}"/> needs.</summary>
     public static int ChunkScratch(VelocityFrame frame, int lanes)
-        => lanes * (2 * frame.Dimension + frame.PairCount) + ChunkPoints * (frame.PairCount + 2 + 3 * frame.PaddedDimension);
+        => lanes * (2 * frame.Dimension + frame.PairCount) + frame.PairCount + ChunkPoints * (frame.PairCount + 2 + 3 * frame.PaddedDimension);
 
     /// <summary>
     /// Mixture velocity for d ≥ <see cref="VelocityFrame.RowsFromDimension"/> (the frame's <see cref="VelocityFrame.GainByPoint"/>
     /// layout) for up to <see cref="ChunkPoints"/> consecutive points (AoS in and out): the log-weights block by block as in
     /// <see cref="Block{TOps, TV}"/> (lanes = points), then the drifts pair by pair over the chunk, each applied with the
     /// lanes along the rows of K_p and only at the points where the pair's weight is not negligible.
-    /// <paramref name="scratch"/> holds <see cref="ChunkScratch"/> doubles, <paramref name="index"/> ChunkPoints ints.
+    /// <paramref name="scratch"/> holds <see cref="ChunkScratch"/> doubles.
     /// </summary>
     /// <remarks>
     /// <para>Why: in higher dimensions components separate, and at a given point only a few pairs carry any weight (at
@@ -88,7 +88,7 @@ internal static class VelocityKernelGeneral
     /// operations, so widths agree bit for bit. Each point accumulates its pairs in ascending order.</para>
     /// </remarks>
     public static void ChunkByPoint<TOps, TV>(VelocityFrame frame, ref double points, ref double velocities, ref double logDensities,
-                                              bool wantLogDensity, int count, ref double scratch, ref int index)
+                                              bool wantLogDensity, int count, ref double scratch)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
@@ -97,12 +97,14 @@ internal static class VelocityKernelGeneral
         int offK = frame.OffsetK, offB = frame.OffsetB;
         ref double pairs = ref frame.Pairs;
 
-        // Scratch: xs, ys (d × lanes each, SoA), ell (pairCount × lanes), then per point of the chunk: the weights
-        // (pair-major, pairCount × c), S and M (c each), and point-major rows of dp: x, x − m_p (by list position), Σ_p w_p u_p.
+        // Scratch: xs, ys (d × lanes each, SoA), ell (pairCount × lanes), one 64-bit mask per pair (bit i: the pair
+        // counts at point i), then per point of the chunk: the weights (pair-major, pairCount × c), S and M (c each),
+        // and point-major rows of dp: x, x − m_p, Σ_p w_p u_p.
         ref double xs = ref scratch;
         ref double ys = ref Unsafe.Add(ref xs, d * lanes);
         ref double ell = ref Unsafe.Add(ref ys, d * lanes);
-        ref double wts = ref Unsafe.Add(ref ell, pairCount * lanes);
+        ref ulong masks = ref Unsafe.As<double, ulong>(ref Unsafe.Add(ref ell, pairCount * lanes));
+        ref double wts = ref Unsafe.Add(ref ell, pairCount * lanes + pairCount);
         ref double sums = ref Unsafe.Add(ref wts, pairCount * c);
         ref double maxs = ref Unsafe.Add(ref sums, c);
         ref double xrows = ref Unsafe.Add(ref maxs, c);
@@ -110,6 +112,10 @@ internal static class VelocityKernelGeneral
         ref double acc = ref Unsafe.Add(ref yrows, c * dp);
 
         // Pass 1 and the weights, lanes = points; a pair left out at a point gets weight exactly 0 there (see remarks).
+        for (int p = 0; p < pairCount; p++)
+        {
+            Unsafe.Add(ref masks, p) = 0;
+        }
         for (int i0 = 0; i0 < count; i0 += lanes)
         {
             int real = Math.Min(lanes, count - i0);
@@ -132,6 +138,9 @@ internal static class VelocityKernelGeneral
                 TV wp = TOps.ZeroWhereLess(SimdMath.ExpNonPositive<TOps, TV>(TOps.Subtract(l, m)), l, floor);
                 s = TOps.Add(s, wp);
                 TOps.Store(wp, ref Unsafe.Add(ref wts, p * c + i0));
+                // NaN counts as non-zero, so a NaN point still gets a NaN velocity; padding lanes are masked off.
+                ulong laneMask = TOps.NonZeroLanes(wp) & ((1u << real) - 1);
+                Unsafe.Add(ref masks, p) |= laneMask << i0;
             }
             TOps.Store(s, ref Unsafe.Add(ref sums, i0));
             TOps.Store(m, ref Unsafe.Add(ref maxs, i0));
@@ -153,25 +162,20 @@ internal static class VelocityKernelGeneral
 
         for (int p = 0; p < pairCount; p++)
         {
-            // The points where pair p counts. w ≥ 0 or NaN, so "any bit set" is "w ≠ 0 or NaN" (NaN must propagate).
-            ref double wp = ref Unsafe.Add(ref wts, p * c);
-            int n = 0;
-            for (int i = 0; i < count; i++)
-            {
-                Unsafe.Add(ref index, n) = i;
-                n += BitConverter.DoubleToUInt64Bits(Unsafe.Add(ref wp, i)) != 0 ? 1 : 0;
-            }
-            if (n == 0)
+            ulong mask = Unsafe.Add(ref masks, p);
+            if (mask == 0)
             {
                 continue;
             }
+            ref double wp = ref Unsafe.Add(ref wts, p * c);
             ref double blk = ref Unsafe.Add(ref pairs, p * stride);
             // y = x − m_p over whole vectors: rows d..rows−1 read x's stale padding and the first entries of W (which
             // follow m in the block); those rows of y are never used, as K has only d columns.
-            for (int t = 0; t < n; t++)
+            for (ulong bits = mask; bits != 0; bits &= bits - 1)
             {
-                ref double x = ref Unsafe.Add(ref xrows, Unsafe.Add(ref index, t) * dp);
-                ref double y = ref Unsafe.Add(ref yrows, t * dp);
+                int i = BitOperations.TrailingZeroCount(bits);
+                ref double x = ref Unsafe.Add(ref xrows, i * dp);
+                ref double y = ref Unsafe.Add(ref yrows, i * dp);
                 for (int r = 0; r < rows; r += lanes)
                 {
                     TOps.Store(TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, r)), TOps.Load(ref Unsafe.Add(ref blk, 1 + r))),
@@ -180,11 +184,11 @@ internal static class VelocityKernelGeneral
             }
             ref double kp = ref Unsafe.Add(ref blk, offK);
             ref double bp = ref Unsafe.Add(ref blk, offB);
-            for (int t = 0; t < n; t++)
+            for (ulong bits = mask; bits != 0; bits &= bits - 1)
             {
-                int i = Unsafe.Add(ref index, t);
+                int i = BitOperations.TrailingZeroCount(bits);
                 TV w = TOps.Create(Unsafe.Add(ref wp, i));
-                ref double y = ref Unsafe.Add(ref yrows, t * dp);
+                ref double y = ref Unsafe.Add(ref yrows, i * dp);
                 ref double a = ref Unsafe.Add(ref acc, i * dp);
                 int r = 0;
                 for (; r + 2 * lanes <= rows; r += 2 * lanes)

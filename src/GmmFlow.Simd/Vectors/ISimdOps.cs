@@ -79,4 +79,7 @@ internal interface ISimdOps<TV> where TV : struct
 
     /// <summary>True when every lane is exactly zero (used to skip work whose contribution is exactly 0).</summary>
     static abstract bool AllZero(TV x);
+
+    /// <summary>Bit k set when lane k is not zero (NaN counts as not zero): which lanes carry anything.</summary>
+    static abstract uint NonZeroLanes(TV x);
 }

@@ -27,4 +27,5 @@ internal readonly struct Simd128 : ISimdOps<Vector128<double>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Log(Vector128<double> x) => Vector128.Log(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector128<double> x) => Vector128.Sum(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllZero(Vector128<double> x) => Vector128.EqualsAll(x, Vector128<double>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint NonZeroLanes(Vector128<double> x) => (~Vector128.Equals(x, Vector128<double>.Zero)).ExtractMostSignificantBits();
 }

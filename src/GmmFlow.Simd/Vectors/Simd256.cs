@@ -27,4 +27,5 @@ internal readonly struct Simd256 : ISimdOps<Vector256<double>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Log(Vector256<double> x) => Vector256.Log(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector256<double> x) => Vector256.Sum(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllZero(Vector256<double> x) => Vector256.EqualsAll(x, Vector256<double>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint NonZeroLanes(Vector256<double> x) => (~Vector256.Equals(x, Vector256<double>.Zero)).ExtractMostSignificantBits();
 }

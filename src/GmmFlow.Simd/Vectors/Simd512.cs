@@ -27,4 +27,5 @@ internal readonly struct Simd512 : ISimdOps<Vector512<double>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Log(Vector512<double> x) => Vector512.Log(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector512<double> x) => Vector512.Sum(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllZero(Vector512<double> x) => Vector512.EqualsAll(x, Vector512<double>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint NonZeroLanes(Vector512<double> x) => (uint)(~Vector512.Equals(x, Vector512<double>.Zero)).ExtractMostSignificantBits();
 }

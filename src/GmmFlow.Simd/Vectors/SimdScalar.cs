@@ -30,4 +30,5 @@ internal readonly struct SimdScalar : ISimdOps<double>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Log(double x) => Math.Log(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(double x) => x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllZero(double x) => x == 0.0;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint NonZeroLanes(double x) => x == 0.0 ? 0u : 1u;
 }
