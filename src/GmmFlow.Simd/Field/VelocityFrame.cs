@@ -47,8 +47,14 @@ internal enum TriangularFactor
 /// </remarks>
 internal sealed class VelocityFrame
 {
-    /// <summary>Dimension from which K is stored column-major and applied point by point (see the class remarks).</summary>
-    internal const int RowsFromDimension = 8;
+    /// <summary>
+    /// Dimension from which K is stored column-major and applied point by point (see the class remarks). Below it the
+    /// lanes-per-point kernel stays: a gain of fewer than 16 rows fills at most two vectors, and the fixed cost of each
+    /// point and pair then outweighs what skipping saves when components overlap (measured at d = 8 and 12 with
+    /// overlapping components: up to 1.7× slower than the lanes kernel). From 16 on, overlapping components measured
+    /// the same as before and separated ones up to twice as fast.
+    /// </summary>
+    internal const int RowsFromDimension = 16;
 
     private static readonly double HalfLog2Pi = 0.5 * Math.Log(2.0 * Math.PI);
 

@@ -28,7 +28,19 @@ internal static class VelocityKernelGeneral
         int offK = frame.OffsetK, offB = frame.OffsetB;
         ref double pairs = ref frame.Pairs;
 
-        TV m = LogWeights<TOps, TV>(frame, ref xs, ref ys, ref ell);
+        int offW = frame.OffsetW;
+
+        // Pass 1: ℓ_p = c_p − ½|W_p (x − m_p)|² per lane, stored one vector per pair, and the running maximum.
+        TV m = TOps.Create(double.NegativeInfinity);
+        for (int p = 0; p < pairCount; p++)
+        {
+            ref double blk = ref Unsafe.Add(ref pairs, p * stride);
+            Center<TOps, TV>(ref xs, ref Unsafe.Add(ref blk, 1), ref ys, d, lanes);
+            TV q = SquaredNormOfLowerProduct<TOps, TV>(ref Unsafe.Add(ref blk, offW), ref ys, d, lanes, 0, TOps.Zero);
+            TV l = TOps.MultiplyAdd(TOps.Create(-0.5), q, TOps.Create(blk));
+            TOps.Store(l, ref Unsafe.Add(ref ell, p * lanes));
+            m = TOps.MaxNative(m, l);
+        }
 
         for (int i = 0; i < d; i++)
         {
@@ -246,7 +258,8 @@ internal static class VelocityKernelGeneral
     private const double NegligibleLogWeight = -41.58883083359672;
 
     /// <summary>
-    /// Pass 1: ell[p] = ℓ_p = c_p − ½|W_p (x − m_p)|² per lane, one vector per pair; returns the lane-wise maximum M.
+    /// Pass 1 for the panel layout (d ≥ <see cref="VelocityFrame.RowsFromDimension"/>): ell[p] = ℓ_p = c_p − ½|W_p (x − m_p)|²
+    /// per lane, one vector per pair; returns the lane-wise maximum M.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV LogWeights<TOps, TV>(VelocityFrame frame, ref double xs, ref double ys, ref double ell)
@@ -255,22 +268,12 @@ internal static class VelocityKernelGeneral
     {
         int d = frame.Dimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count;
         int offW = frame.OffsetW;
-        bool panels = frame.GainByPoint;
         ref double pairs = ref frame.Pairs;
         TV m = TOps.Create(double.NegativeInfinity);
         for (int p = 0; p < pairCount; p++)
         {
             ref double blk = ref Unsafe.Add(ref pairs, p * stride);
-            TV q;
-            if (panels)
-            {
-                q = SquaredNormByPanels<TOps, TV>(ref Unsafe.Add(ref blk, offW), ref xs, ref Unsafe.Add(ref blk, 1), ref ys, d, lanes);
-            }
-            else
-            {
-                Center<TOps, TV>(ref xs, ref Unsafe.Add(ref blk, 1), ref ys, d, lanes);
-                q = SquaredNormOfLowerProduct<TOps, TV>(ref Unsafe.Add(ref blk, offW), ref ys, d, lanes, 0, TOps.Zero);
-            }
+            TV q = SquaredNormByPanels<TOps, TV>(ref Unsafe.Add(ref blk, offW), ref xs, ref Unsafe.Add(ref blk, 1), ref ys, d, lanes);
             TV l = TOps.MultiplyAdd(TOps.Create(-0.5), q, TOps.Create(blk));
             TOps.Store(l, ref Unsafe.Add(ref ell, p * lanes));
             m = TOps.MaxNative(m, l);
@@ -382,7 +385,7 @@ internal static class VelocityKernelGeneral
     }
 
     /// <summary>
-    /// |W (x − m)|² per lane for the frame's panel layout (d ≥ 8, see <see cref="VelocityFrame"/>): eight rows at a
+    /// |W (x − m)|² per lane for the frame's panel layout (d ≥ <see cref="VelocityFrame.RowsFromDimension"/>, see <see cref="VelocityFrame"/>): eight rows at a
     /// time with the eight row sums in registers, each x_j − m_j formed where it is used instead of being stored and
     /// reloaded, which takes about a quarter fewer instructions than groups of four over a centred copy. Rows after the
     /// last panel go through <see cref="SquaredNormOfLowerProduct{TOps, TV}"/> on a centred copy in <paramref name="ys"/>.
