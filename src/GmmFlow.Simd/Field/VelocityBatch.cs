@@ -189,7 +189,13 @@ internal static class VelocityBatch
 
             if (wantLogDensity)
             {
-                StoreLogDensities<TOps, TV>(sum, max, ref sm, ref Unsafe.Add(ref logDensities, i), real);
+                // log Σ_p exp ℓ_p = max + log Σ_p exp(ℓ_p − max): the log-sum-exp, never exp of a raw ℓ.
+                TOps.Store(sum, ref sm);
+                TOps.Store(max, ref Unsafe.Add(ref sm, lanes));
+                for (int k = 0; k < real; k++)
+                {
+                    Unsafe.Add(ref logDensities, i + k) = Unsafe.Add(ref sm, lanes + k) + Math.Log(Unsafe.Add(ref sm, k));
+                }
             }
         }
 
@@ -222,21 +228,6 @@ internal static class VelocityBatch
         if (rented is not null)
         {
             ArrayPool<double>.Shared.Return(rented);
-        }
-    }
-
-    /// <summary>log Σ_p exp ℓ_p = max + log Σ_p exp(ℓ_p − max) for the real lanes: the log-sum-exp, never exp of a raw ℓ.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreLogDensities<TOps, TV>(TV sum, TV max, ref double sm, ref double logDensities, int real)
-        where TOps : struct, ISimdOps<TV>
-        where TV : struct
-    {
-        int lanes = TOps.Count;
-        TOps.Store(sum, ref sm);
-        TOps.Store(max, ref Unsafe.Add(ref sm, lanes));
-        for (int k = 0; k < real; k++)
-        {
-            Unsafe.Add(ref logDensities, k) = Unsafe.Add(ref sm, lanes + k) + Math.Log(Unsafe.Add(ref sm, k));
         }
     }
 }

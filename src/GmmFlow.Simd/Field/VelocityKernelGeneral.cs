@@ -16,6 +16,8 @@ namespace GmmFlow.Simd;
 /// Rows are processed four at a time in both passes (the frame stores W and K interleaved for that): a single row is one chain of dependent multiply-adds
 /// (latency-bound at one FMA per 4 cycles), four rows are four independent chains sharing each y_j load, which
 /// keeps the FMA unit busy. Rows left over when d is not a multiple of 4 run one at a time.
+/// From d = <see cref="VelocityFrame.RowsFromDimension"/> on, <see cref="ChunkByPoint{TOps, TV}"/> is used instead (its
+/// own frame layout), which applies each pair's drift only where its weight is not negligible.
 /// </remarks>
 internal static class VelocityKernelGeneral
 {
@@ -25,10 +27,8 @@ internal static class VelocityKernelGeneral
         where TV : struct
     {
         int d = frame.Dimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count;
-        int offK = frame.OffsetK, offB = frame.OffsetB;
+        int offW = frame.OffsetW, offK = frame.OffsetK, offB = frame.OffsetB;
         ref double pairs = ref frame.Pairs;
-
-        int offW = frame.OffsetW;
 
         // Pass 1: ℓ_p = c_p − ½|W_p (x − m_p)|² per lane, stored one vector per pair, and the running maximum.
         TV m = TOps.Create(double.NegativeInfinity);
@@ -87,7 +87,8 @@ internal static class VelocityKernelGeneral
     /// sharing a vector, so skipping per block (lanes = points) saves little. Applying K_p with the lanes along its rows
     /// costs the same multiply-adds per pair and point and is paid only where needed. Pair by pair over a chunk keeps
     /// K_p (d² doubles) in L1 while it serves every point that needs it, and x − m_p for those points is written in one
-    /// sweep before the sweep that reads it back as broadcasts (a wide store read back at once as narrow loads stalls).</para>
+    /// sweep before the sweep that reads it back as broadcasts (together about 10% faster at d = 16 than point by point
+    /// with each pair's x − m_p stored and reread at once).</para>
     /// <para>Which pairs are left out: those with ℓ_p &lt; M − 60 ln 2, i.e. w_p = e^{ℓ_p − M} &lt; 2⁻⁶⁰, decided per point
     /// (never per block or chunk), so a point's velocity does not depend on the other points evaluated with it, on the
     /// SIMD width or on the thread count. The dominant pair has w = 1, so S = Σ_p w_p ≥ 1 and each pair left out changes
