@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace GmmFlow.Simd;
 
@@ -134,10 +136,15 @@ internal static class VelocityKernelGeneral
             int real = Math.Min(lanes, count - i0);
             ref double block = ref Unsafe.Add(ref points, (nint)i0 * d);
             // AoS → SoA; padding lanes repeat the last real point (finite, their results are never read).
+            int done = 0;
+            if (typeof(TOps) == typeof(Simd512) && real == 8 && Avx512F.IsSupported)
+            {
+                done = Transpose8(ref block, d, ref xs);
+            }
             for (int k = 0; k < lanes; k++)
             {
                 ref double row = ref Unsafe.Add(ref block, (nint)Math.Min(k, real - 1) * d);
-                for (int j = 0; j < d; j++)
+                for (int j = done; j < d; j++)
                 {
                     Unsafe.Add(ref xs, j * lanes + k) = Unsafe.Add(ref row, j);
                 }
@@ -253,6 +260,50 @@ internal static class VelocityKernelGeneral
         {
             Unsafe.Add(ref dst, j) = Unsafe.Add(ref src, j);
         }
+    }
+
+    /// <summary>
+    /// The first 8·⌊d/8⌋ coordinates of eight consecutive points (rows d apart) into SoA rows of eight, by 8×8 register
+    /// transposes (unpack, then two rounds of 128-bit lane shuffles); returns how many coordinates it did. The scalar
+    /// transpose costs several instructions per element, and its eight narrow stores per row cannot be forwarded to
+    /// the wide loads that follow, so the first loads of pass 1 wait for them to reach the cache.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Transpose8(ref double rows, int d, ref double xs)
+    {
+        int j = 0;
+        for (; j + 8 <= d; j += 8)
+        {
+            ref double src = ref Unsafe.Add(ref rows, j);
+            Vector512<double> r0 = Vector512.LoadUnsafe(ref src);
+            Vector512<double> r1 = Vector512.LoadUnsafe(ref src, (nuint)d);
+            Vector512<double> r2 = Vector512.LoadUnsafe(ref src, (nuint)(2 * d));
+            Vector512<double> r3 = Vector512.LoadUnsafe(ref src, (nuint)(3 * d));
+            Vector512<double> r4 = Vector512.LoadUnsafe(ref src, (nuint)(4 * d));
+            Vector512<double> r5 = Vector512.LoadUnsafe(ref src, (nuint)(5 * d));
+            Vector512<double> r6 = Vector512.LoadUnsafe(ref src, (nuint)(6 * d));
+            Vector512<double> r7 = Vector512.LoadUnsafe(ref src, (nuint)(7 * d));
+            // t0 = (r0[0], r1[0], r0[2], r1[2], …), t1 = the odd columns; likewise for the other row pairs.
+            Vector512<double> t0 = Avx512F.UnpackLow(r0, r1), t1 = Avx512F.UnpackHigh(r0, r1);
+            Vector512<double> t2 = Avx512F.UnpackLow(r2, r3), t3 = Avx512F.UnpackHigh(r2, r3);
+            Vector512<double> t4 = Avx512F.UnpackLow(r4, r5), t5 = Avx512F.UnpackHigh(r4, r5);
+            Vector512<double> t6 = Avx512F.UnpackLow(r6, r7), t7 = Avx512F.UnpackHigh(r6, r7);
+            // Then a 4×4 transpose of 128-bit lanes: 0x88 takes lanes (a0, a2, b0, b2), 0xDD takes (a1, a3, b1, b3).
+            Vector512<double> v0 = Avx512F.Shuffle4x128(t0, t2, 0x88), v1 = Avx512F.Shuffle4x128(t0, t2, 0xDD);
+            Vector512<double> v2 = Avx512F.Shuffle4x128(t4, t6, 0x88), v3 = Avx512F.Shuffle4x128(t4, t6, 0xDD);
+            Vector512<double> w0 = Avx512F.Shuffle4x128(t1, t3, 0x88), w1 = Avx512F.Shuffle4x128(t1, t3, 0xDD);
+            Vector512<double> w2 = Avx512F.Shuffle4x128(t5, t7, 0x88), w3 = Avx512F.Shuffle4x128(t5, t7, 0xDD);
+            ref double dst = ref Unsafe.Add(ref xs, j * 8);
+            Avx512F.Shuffle4x128(v0, v2, 0x88).StoreUnsafe(ref dst);
+            Avx512F.Shuffle4x128(w0, w2, 0x88).StoreUnsafe(ref dst, 8);
+            Avx512F.Shuffle4x128(v1, v3, 0x88).StoreUnsafe(ref dst, 16);
+            Avx512F.Shuffle4x128(w1, w3, 0x88).StoreUnsafe(ref dst, 24);
+            Avx512F.Shuffle4x128(v0, v2, 0xDD).StoreUnsafe(ref dst, 32);
+            Avx512F.Shuffle4x128(w0, w2, 0xDD).StoreUnsafe(ref dst, 40);
+            Avx512F.Shuffle4x128(v1, v3, 0xDD).StoreUnsafe(ref dst, 48);
+            Avx512F.Shuffle4x128(w1, w3, 0xDD).StoreUnsafe(ref dst, 56);
+        }
+        return j;
     }
 
     /// <summary>w_p = e^{ℓ_p − M} below this ℓ_p − M (2⁻⁶⁰) counts as 0: −60 ln 2.</summary>
