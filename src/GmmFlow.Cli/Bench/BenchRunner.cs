@@ -30,6 +30,17 @@ internal sealed record BenchSizes(
         PointComponents: 10,
         PipelinePoints: 2_000, PipelineIterations: 10, PipelineParticles: 500, PipelineSteps: 10, PipelineRepeats: 1, PipelineNoise: 0.5);
 
+    public int CaseCount => 2 * Costs.Length + Lp.Length + EmDimensions.Length + Field.Length + 2;
+
+    /// <summary>Cases in one group of <see cref="BenchRunner.Groups"/>.</summary>
+    public int CaseCountOf(string group) => group switch
+    {
+        "cost" => 2 * Costs.Length,
+        "lp" => Lp.Length,
+        "em" => EmDimensions.Length,
+        "field" => Field.Length,
+        _ => 1,
+    };
 }
 
 /// <summary>
@@ -41,16 +52,10 @@ internal sealed record BenchSizes(
 internal sealed class BenchRunner(BenchSizes sizes, BenchSettings settings, bool quick, TextWriter progress, string? exportDirectory,
     IReadOnlyCollection<string>? groups = null)
 {
-    /// <summary>Names accepted by <c>--only</c>, in run order.</summary>
+    /// <summary>Case groups, in the order they run (the first segment of every case name).</summary>
     public static readonly string[] Groups = ["cost", "lp", "em", "field", "point", "pipeline"];
 
     private readonly List<BenchRecord> _records = [];
-
-    private bool Runs(string group) => groups is null || groups.Contains(group);
-
-    private int CaseCount => (Runs("cost") ? 2 * sizes.Costs.Length : 0) + (Runs("lp") ? sizes.Lp.Length : 0) +
-        (Runs("em") ? sizes.EmDimensions.Length : 0) + (Runs("field") ? sizes.Field.Length : 0) +
-        (Runs("point") ? 1 : 0) + (Runs("pipeline") ? 1 : 0);
 
     public BenchReport Run()
     {
@@ -61,12 +66,30 @@ internal sealed class BenchRunner(BenchSizes sizes, BenchSettings settings, bool
         {
             Directory.CreateDirectory(exportDirectory);
         }
-        if (Runs("cost")) CostMatrices();
-        if (Runs("lp")) ExactLp();
-        if (Runs("em")) EmIterations();
-        if (Runs("field")) VelocityField();
-        if (Runs("point")) SinglePoint();
-        if (Runs("pipeline")) Pipeline();
+        if (Selected("cost"))
+        {
+            CostMatrices();
+        }
+        if (Selected("lp"))
+        {
+            ExactLp();
+        }
+        if (Selected("em"))
+        {
+            EmIterations();
+        }
+        if (Selected("field"))
+        {
+            VelocityField();
+        }
+        if (Selected("point"))
+        {
+            SinglePoint();
+        }
+        if (Selected("pipeline"))
+        {
+            Pipeline();
+        }
         var report = new BenchReport(machine, quick, started, BenchMachine.LoadAverage(), _records);
         if (exportDirectory is not null)
         {
@@ -75,6 +98,10 @@ internal sealed class BenchRunner(BenchSizes sizes, BenchSettings settings, bool
         }
         return report;
     }
+
+    private int CaseCount => groups is null ? sizes.CaseCount : groups.Sum(sizes.CaseCountOf);
+
+    private bool Selected(string group) => groups is null || groups.Contains(group);
 
     private void Add(BenchRecord record)
     {

@@ -113,6 +113,11 @@ internal static class VelocityBatch
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
+        if (frame.GainByPoint)
+        {
+            RunRangeByPoint<TOps, TV>(frame, ref points, ref velocities, ref logDensities, wantLogDensity, count);
+            return;
+        }
         int d = frame.Dimension;
         int pairCount = frame.PairCount;
         int lanes = TOps.Count;
@@ -194,6 +199,32 @@ internal static class VelocityBatch
             }
         }
 
+        if (rented is not null)
+        {
+            ArrayPool<double>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>d ≥ <see cref="VelocityFrame.RowsFromDimension"/>: <see cref="VelocityKernelGeneral.ChunkByPoint{TOps, TV}"/> chunk by chunk.</summary>
+    [SkipLocalsInit]
+    private static void RunRangeByPoint<TOps, TV>(VelocityFrame frame, ref double points, ref double velocities, ref double logDensities,
+                                                  bool wantLogDensity, int count)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        const int c = VelocityKernelGeneral.ChunkPoints;
+        int d = frame.Dimension;
+        int need = VelocityKernelGeneral.ChunkScratch(frame, TOps.Count);
+        double[]? rented = null;
+        Span<double> scratch = need <= StackScratchDoubles
+            ? stackalloc double[need]
+            : (rented = ArrayPool<double>.Shared.Rent(need));
+        for (int i = 0; i < count; i += c)
+        {
+            VelocityKernelGeneral.ChunkByPoint<TOps, TV>(frame, ref Unsafe.Add(ref points, (nint)i * d), ref Unsafe.Add(ref velocities, (nint)i * d),
+                ref wantLogDensity ? ref Unsafe.Add(ref logDensities, i) : ref logDensities, wantLogDensity, Math.Min(c, count - i),
+                ref MemoryMarshal.GetReference(scratch));
+        }
         if (rented is not null)
         {
             ArrayPool<double>.Shared.Return(rented);

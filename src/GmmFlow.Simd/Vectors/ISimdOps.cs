@@ -118,4 +118,6 @@ internal interface ISimdOps<TV> where TV : struct
 
     /// <summary>The largest lane (lanes must not be NaN).</summary>
     static abstract double MaxAcross(TV x);
+    /// <summary>Bit k set when lane k is not zero (NaN counts as not zero): which lanes carry anything.</summary>
+    static abstract uint NonZeroLanes(TV x);
 }

@@ -49,4 +49,5 @@ internal readonly struct Simd128 : ISimdOps<Vector128<double>>
         }
         return m;
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint NonZeroLanes(Vector128<double> x) => (~Vector128.Equals(x, Vector128<double>.Zero)).ExtractMostSignificantBits();
 }

@@ -49,4 +49,5 @@ internal readonly struct Simd256 : ISimdOps<Vector256<double>>
         }
         return m;
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint NonZeroLanes(Vector256<double> x) => (~Vector256.Equals(x, Vector256<double>.Zero)).ExtractMostSignificantBits();
 }

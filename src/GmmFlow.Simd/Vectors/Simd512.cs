@@ -49,4 +49,5 @@ internal readonly struct Simd512 : ISimdOps<Vector512<double>>
         }
         return m;
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint NonZeroLanes(Vector512<double> x) => (uint)(~Vector512.Equals(x, Vector512<double>.Zero)).ExtractMostSignificantBits();
 }

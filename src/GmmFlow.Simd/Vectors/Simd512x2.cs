@@ -52,6 +52,7 @@ internal readonly struct Simd512x2 : ISimdOps<Vector512x2>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512x2 Select(Vector512x2 mask, Vector512x2 ifTrue, Vector512x2 ifFalse) => new(Simd512.Select(mask.Lo, ifTrue.Lo, ifFalse.Lo), Simd512.Select(mask.Hi, ifTrue.Hi, ifFalse.Hi));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector512x2 x) => Simd512.Sum(x.Lo) + Simd512.Sum(x.Hi);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllZero(Vector512x2 x) => Simd512.AllZero(x.Lo) && Simd512.AllZero(x.Hi);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint NonZeroLanes(Vector512x2 x) => Simd512.NonZeroLanes(x.Lo) | Simd512.NonZeroLanes(x.Hi) << Vector512<double>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnySet(Vector512x2 mask) => Simd512.AnySet(Simd512.Or(mask.Lo, mask.Hi));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int MaskBits(Vector512x2 mask) => Simd512.MaskBits(mask.Lo) | Simd512.MaskBits(mask.Hi) << Vector512<double>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double MaxAcross(Vector512x2 x) => Simd512.MaxAcross(Simd512.Max(x.Lo, x.Hi));

@@ -45,4 +45,5 @@ internal readonly struct SimdScalar : ISimdOps<double>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnySet(double mask) => BitConverter.DoubleToUInt64Bits(mask) >> 63 != 0;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int MaskBits(double mask) => (int)(BitConverter.DoubleToUInt64Bits(mask) >> 63);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double MaxAcross(double x) => x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint NonZeroLanes(double x) => x == 0.0 ? 0u : 1u;
 }

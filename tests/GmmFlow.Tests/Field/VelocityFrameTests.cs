@@ -73,6 +73,8 @@ public class VelocityFrameTests
     [InlineData(4)]
     [InlineData(6)]
     [InlineData(13)]
+    [InlineData(16)]
+    [InlineData(20)]
     public void EveryWidth_GivesBitIdenticalResults(int d)
     {
         // The kernels use fused multiply-adds and their own exp at every width, so forcing a width must not change a
@@ -224,6 +226,7 @@ public class VelocityFrameTests
     [Theory]
     [InlineData(2)]
     [InlineData(5)]
+    [InlineData(16)]
     public void SinglePoint_IsBitIdenticalToBatch(int d)
     {
         var problem = FieldProblem.Random(d, pairs: 10, seed: 21);
@@ -360,17 +363,20 @@ public class VelocityFrameRunsAloneTests
     }
 
 
-    [Fact]
-    public void Evaluation_AllocatesNothing()
+    [Theory]
+    [InlineData(2, 10)]
+    [InlineData(16, 19)]
+    public void Evaluation_AllocatesNothing(int d, int pairs)
     {
-        var problem = FieldProblem.Random(2, pairs: 10, seed: 3);
+        var problem = FieldProblem.Random(d, pairs, seed: 3);
         VelocityFrame frame = problem.BuildFrame();
-        double[] x = problem.RandomPoints(50_000, seed: 1);
+        int n = d == 2 ? 50_000 : 10_000;
+        double[] x = problem.RandomPoints(n, seed: 1);
         var v = new double[x.Length];
-        var ld = new double[50_000];
-        var vi = new double[2];
+        var ld = new double[n];
+        var vi = new double[d];
         // Warm up (JIT, the pooled parallel job).
-        frame.Evaluate(x.AsSpan(0, 2), vi);
+        frame.Evaluate(x.AsSpan(0, d), vi);
         frame.EvaluateBatch(x, v, ld, parallel: false);
         frame.EvaluateBatch(x, v, ld);
         frame.EvaluateBatch(x, v, ld);
@@ -378,7 +384,7 @@ public class VelocityFrameRunsAloneTests
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 100; i++)
         {
-            frame.Evaluate(x.AsSpan(2 * i, 2), vi);
+            frame.Evaluate(x.AsSpan(d * i, d), vi);
         }
         frame.EvaluateBatch(x, v, ld, parallel: false);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
