@@ -26,16 +26,19 @@ public sealed class GaussianFactors
         Lapack = lapack;
         int block = diagonal ? dimension : dimension * dimension;
         Means = new double[count * dimension];
-        Covariances = new double[count * block];
-        Cholesky = new double[count * block];
-        CholeskyInverse = new double[count * block];
-        CholeskyTransposed = diagonal ? [] : new double[count * block];
-        CholeskyInverseTransposed = diagonal ? [] : new double[count * block];
+        // Full storage overwrites every element of these, so they skip the zeroing (at d = 64 they are megabytes).
+        Covariances = Storage(count * block, diagonal);
+        Cholesky = Storage(count * block, diagonal);
+        CholeskyInverse = Storage(count * block, diagonal);
+        CholeskyTransposed = diagonal ? [] : Storage(count * block, diagonal);
+        CholeskyInverseTransposed = diagonal ? [] : Storage(count * block, diagonal);
         Traces = new double[count];
         LogDeterminants = new double[count];
         Determinants = new double[count];
         LogVariances = diagonal ? new double[count * dimension] : [];
     }
+
+    private static double[] Storage(int length, bool zeroed) => zeroed ? new double[length] : GC.AllocateUninitializedArray<double>(length);
 
     /// <summary>Side name used in error messages, e.g. "source" or "target".</summary>
     public string Name { get; }
@@ -168,7 +171,10 @@ public sealed class GaussianFactors
                 logDet += Math.Log(l[i * d + i]);
             }
             Span<double> inv = f.CholeskyInverse.AsSpan(k * dd, dd);
-            InvertLower(l, inv, d);
+            // LAPACK dtrtri: the managed column-order loop this replaced strode through memory and cost more than the
+            // Cholesky itself at d = 64.
+            l.CopyTo(inv);
+            lapack.InvertLowerTriangular(inv, d);
             Transpose(l, f.CholeskyTransposed.AsSpan(k * dd, dd), d);
             Transpose(inv, f.CholeskyInverseTransposed.AsSpan(k * dd, dd), d);
             f.Traces[k] = trace;
@@ -241,27 +247,6 @@ public sealed class GaussianFactors
             for (int j = 0; j < d; j++)
             {
                 t[j * d + i] = a[i * d + j];
-            }
-        }
-    }
-
-    /// <summary>Forward substitution for L⁻¹ (lower triangular): one pass per column, O(d³/3), exact zeros above the diagonal.</summary>
-    private static void InvertLower(ReadOnlySpan<double> l, Span<double> inv, int d)
-    {
-        inv.Clear();
-        for (int i = 0; i < d; i++)
-        {
-            double dii = 1 / l[i * d + i];
-            inv[i * d + i] = dii;
-            for (int j = 0; j < i; j++)
-            {
-                // (L⁻¹)_ij = −(1/L_ii) Σ_{j ≤ k < i} L_ik (L⁻¹)_kj
-                double s = 0;
-                for (int k = j; k < i; k++)
-                {
-                    s += l[i * d + k] * inv[k * d + j];
-                }
-                inv[i * d + j] = -s * dii;
             }
         }
     }
