@@ -29,9 +29,10 @@ public sealed class GaussianFactors
         // Full storage overwrites every element of these, so they skip the zeroing (at d = 64 they are megabytes).
         Covariances = Storage(count * block, diagonal);
         Cholesky = Storage(count * block, diagonal);
-        CholeskyInverse = Storage(count * block, diagonal);
-        CholeskyTransposed = diagonal ? [] : Storage(count * block, diagonal);
-        CholeskyInverseTransposed = diagonal ? [] : Storage(count * block, diagonal);
+        if (diagonal)
+        {
+            _derived = new DerivedFactors(new double[count * block], [], []);
+        }
         Traces = new double[count];
         LogDeterminants = new double[count];
         Determinants = new double[count];
@@ -64,12 +65,52 @@ public sealed class GaussianFactors
     internal double[] Cholesky { get; }
 
     /// <summary>K×d×d inverses L⁻¹ (lower triangular), or K×d values 1/√s.</summary>
-    internal double[] CholeskyInverse { get; }
+    internal double[] CholeskyInverse => Derived.Inverse;
 
     /// <summary>K×d×d transposes Lᵀ and L⁻ᵀ (full storage only): the row-axpy kernels need their columns contiguous.</summary>
-    internal double[] CholeskyTransposed { get; }
+    internal double[] CholeskyTransposed => Derived.Transposed;
 
-    internal double[] CholeskyInverseTransposed { get; }
+    internal double[] CholeskyInverseTransposed => Derived.InverseTransposed;
+
+    /// <summary>
+    /// L⁻¹, Lᵀ and L⁻ᵀ of full-storage factors are built on first use, for all components at once: the lockstep W2 /
+    /// SB cost matrices need only L, and at d = 16 the inverse (dtrtri) and the two transposes cost more than the
+    /// Cholesky factorisation itself. Built once under a lock; warm calls read the published arrays.
+    /// </summary>
+    private DerivedFactors Derived => Volatile.Read(ref _derived) ?? BuildDerived();
+
+    private DerivedFactors? _derived;
+
+    private sealed record DerivedFactors(double[] Inverse, double[] Transposed, double[] InverseTransposed);
+
+    private DerivedFactors BuildDerived()
+    {
+        lock (Cholesky)
+        {
+            if (_derived is { } built)
+            {
+                return built;
+            }
+            int d = Dimension, dd = d * d;
+            var inverse = Storage(Count * dd, zeroed: false);
+            var transposed = Storage(Count * dd, zeroed: false);
+            var inverseTransposed = Storage(Count * dd, zeroed: false);
+            for (int k = 0; k < Count; k++)
+            {
+                ReadOnlySpan<double> l = Cholesky.AsSpan(k * dd, dd);
+                Span<double> inv = inverse.AsSpan(k * dd, dd);
+                // LAPACK dtrtri: the managed column-order loop this replaced strode through memory and cost more
+                // than the Cholesky itself at d = 64.
+                l.CopyTo(inv);
+                Lapack.InvertLowerTriangular(inv, d);
+                Transpose(l, transposed.AsSpan(k * dd, dd), d);
+                Transpose(inv, inverseTransposed.AsSpan(k * dd, dd), d);
+            }
+            var result = new DerivedFactors(inverse, transposed, inverseTransposed);
+            Volatile.Write(ref _derived, result);
+            return result;
+        }
+    }
 
     internal double[] Traces { get; }
 
@@ -148,9 +189,10 @@ public sealed class GaussianFactors
                 for (int j = 0; j <= i; j++)
                 {
                     double lower = input[i * d + j], upper = input[j * d + i];
-                    // |Σ_ij| ≤ √(Σ_ii Σ_jj) for SPD matrices, so that is the natural scale of an asymmetry.
-                    double scale = Math.Sqrt(Math.Abs(input[i * d + i] * input[j * d + j]));
-                    if (Math.Abs(lower - upper) > SymmetryTolerance * scale)
+                    // |Σ_ij| ≤ √(Σ_ii Σ_jj) for SPD matrices, so that is the natural scale of an asymmetry (compared
+                    // squared: no square root per entry).
+                    double gap = lower - upper;
+                    if (gap * gap > SymmetryTolerance * SymmetryTolerance * Math.Abs(input[i * d + i] * input[j * d + j]))
                     {
                         ThrowHelper.ThrowArgument(
                             $"{what} #{k} is not symmetric: entry ({i},{j}) = {lower} but ({j},{i}) = {upper}.", nameof(covariances));
@@ -170,13 +212,6 @@ public sealed class GaussianFactors
             {
                 logDet += Math.Log(l[i * d + i]);
             }
-            Span<double> inv = f.CholeskyInverse.AsSpan(k * dd, dd);
-            // LAPACK dtrtri: the managed column-order loop this replaced strode through memory and cost more than the
-            // Cholesky itself at d = 64.
-            l.CopyTo(inv);
-            lapack.InvertLowerTriangular(inv, d);
-            Transpose(l, f.CholeskyTransposed.AsSpan(k * dd, dd), d);
-            Transpose(inv, f.CholeskyInverseTransposed.AsSpan(k * dd, dd), d);
             f.Traces[k] = trace;
             f.LogDeterminants[k] = 2 * logDet;
             f.Determinants[k] = Math.Exp(2 * logDet);
