@@ -398,38 +398,19 @@ internal static class LockstepSymmetricEigen
     {
         int lanes = TOps.Count, rowStride = d * lanes;
         TV failed = TOps.Zero;
-        TV one = TOps.Create(1.0), eps = TOps.Create(Epsilon);
+        TV one = TOps.Create(1.0);
 
         TV scale = ScaleToUnit<TOps, TV>(ref diag, ref off, d);
 
         for (int l = 0; l < d - 1; l++)
         {
-            TV lv = TOps.Create(l);
             for (int iteration = 0; ; iteration++)
             {
-                // m = the first k ≥ l with a negligible off[k] (k = d−1 always qualifies), and d[m], per lane.
-                TV m = TOps.Create(d - 1);
-                TV dm = TOps.Load(ref Unsafe.Add(ref diag, (d - 1) * lanes));
-                for (int k = d - 2; k >= l; k--)
-                {
-                    TV dk = TOps.Load(ref Unsafe.Add(ref diag, k * lanes));
-                    TV dk1 = TOps.Load(ref Unsafe.Add(ref diag, (k + 1) * lanes));
-                    TV ek = TOps.Load(ref Unsafe.Add(ref off, k * lanes));
-                    TV negligible = TOps.LessThanOrEqualMask(TOps.Abs(ek), TOps.Multiply(eps, TOps.Add(TOps.Abs(dk), TOps.Abs(dk1))));
-                    m = TOps.Select(negligible, TOps.Create(k), m);
-                    dm = TOps.Select(negligible, dk, dm);
-                }
-                TV active = TOps.AndNot(TOps.AndNot(AllSet<TOps, TV>(), TOps.EqualsMask(m, lv)), failed);
-                if (!TOps.AnySet(active))
+                int top = NextSweep<TOps, TV>(ref diag, ref off, l, d, squares: false, iteration, ref failed, out TV m, out TV dm, out TV active);
+                if (top < 0)
                 {
                     break;
                 }
-                if (iteration >= MaxIterationsPerEigenvalue)
-                {
-                    failed = TOps.Or(failed, active);
-                    break;
-                }
-                int top = (int)TOps.MaxAcross(TOps.Select(active, m, lv));
 
                 // Shift from the leading 2×2 of the block: g = d[m] − d[l] + e[l] / (ρ + sign(ρ)√(ρ² + 1)),
                 // ρ = (d[l+1] − d[l]) / (2 e[l]). A huge ρ makes the root +∞ and the fraction 0, the right limit.
@@ -505,6 +486,47 @@ internal static class LockstepSymmetricEigen
         return TOps.MaskBits(failed);
     }
 
+    /// <summary>
+    /// Before a sweep at row l: per lane, m = the first k ≥ l whose off[k] is negligible by the classical test
+    /// |e_k| ≤ ε(|d_k| + |d_k+1|) (k = d−1 always qualifies; <paramref name="squares"/>: off holds e², test squared),
+    /// d[m], and the lanes still to sweep. Returns the largest m over those lanes, or −1 when none is left (all
+    /// converged at l, or the iteration cap reached, which marks the rest failed).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int NextSweep<TOps, TV>(ref double diag, ref double off, int l, int d, bool squares, int iteration, ref TV failed,
+                                           out TV m, out TV dm, out TV active)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count;
+        TV eps = TOps.Create(squares ? Epsilon * Epsilon : Epsilon);
+        m = TOps.Create(d - 1);
+        dm = TOps.Load(ref Unsafe.Add(ref diag, (d - 1) * lanes));
+        for (int k = d - 2; k >= l; k--)
+        {
+            TV dk = TOps.Load(ref Unsafe.Add(ref diag, k * lanes));
+            TV sum = TOps.Add(TOps.Abs(dk), TOps.Abs(TOps.Load(ref Unsafe.Add(ref diag, (k + 1) * lanes))));
+            TV ek = TOps.Load(ref Unsafe.Add(ref off, k * lanes));
+            TV negligible = squares
+                ? TOps.LessThanOrEqualMask(ek, TOps.Multiply(eps, TOps.Multiply(sum, sum)))
+                : TOps.LessThanOrEqualMask(TOps.Abs(ek), TOps.Multiply(eps, sum));
+            m = TOps.Select(negligible, TOps.Create(k), m);
+            dm = TOps.Select(negligible, dk, dm);
+        }
+        TV lv = TOps.Create(l);
+        active = TOps.AndNot(TOps.AndNot(AllSet<TOps, TV>(), TOps.EqualsMask(m, lv)), failed);
+        if (!TOps.AnySet(active))
+        {
+            return -1;
+        }
+        if (iteration >= MaxIterationsPerEigenvalue)
+        {
+            failed = TOps.Or(failed, active);
+            return -1;
+        }
+        return (int)TOps.MaxAcross(TOps.Select(active, m, lv));
+    }
+
     /// <summary>Divides the tridiagonal matrix of every lane by its largest |entry| (1 for a zero matrix); returns the factors.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV ScaleToUnit<TOps, TV>(ref double diag, ref double off, int d)
@@ -544,7 +566,7 @@ internal static class LockstepSymmetricEigen
     {
         int lanes = TOps.Count;
         TV failed = TOps.Zero;
-        TV one = TOps.Create(1.0), eps2 = TOps.Create(Epsilon * Epsilon);
+        TV one = TOps.Create(1.0);
         TV scale = ScaleToUnit<TOps, TV>(ref diag, ref off, d);
         for (int k = 0; k < d; k++)
         {
@@ -555,32 +577,13 @@ internal static class LockstepSymmetricEigen
 
         for (int l = 0; l < d - 1; l++)
         {
-            TV lv = TOps.Create(l);
             for (int iteration = 0; ; iteration++)
             {
-                // The classical test |e_k| ≤ ε(|d_k| + |d_k+1|), squared.
-                TV m = TOps.Create(d - 1);
-                TV dm = TOps.Load(ref Unsafe.Add(ref diag, (d - 1) * lanes));
-                for (int k = d - 2; k >= l; k--)
-                {
-                    TV dk = TOps.Load(ref Unsafe.Add(ref diag, k * lanes));
-                    TV dk1 = TOps.Load(ref Unsafe.Add(ref diag, (k + 1) * lanes));
-                    TV sum = TOps.Add(TOps.Abs(dk), TOps.Abs(dk1));
-                    TV negligible = TOps.LessThanOrEqualMask(TOps.Load(ref Unsafe.Add(ref off, k * lanes)), TOps.Multiply(eps2, TOps.Multiply(sum, sum)));
-                    m = TOps.Select(negligible, TOps.Create(k), m);
-                    dm = TOps.Select(negligible, dk, dm);
-                }
-                TV active = TOps.AndNot(TOps.AndNot(AllSet<TOps, TV>(), TOps.EqualsMask(m, lv)), failed);
-                if (!TOps.AnySet(active))
+                int top = NextSweep<TOps, TV>(ref diag, ref off, l, d, squares: true, iteration, ref failed, out TV m, out TV dm, out TV active);
+                if (top < 0)
                 {
                     break;
                 }
-                if (iteration >= MaxIterationsPerEigenvalue)
-                {
-                    failed = TOps.Or(failed, active);
-                    break;
-                }
-                int top = (int)TOps.MaxAcross(TOps.Select(active, m, lv));
 
                 // Shift σ from the leading 2×2, as in the rotation-based iteration (one square root per sweep).
                 TV dl = TOps.Load(ref Unsafe.Add(ref diag, l * lanes));
