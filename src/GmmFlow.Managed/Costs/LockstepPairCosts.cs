@@ -31,7 +31,7 @@ internal static class LockstepPairCosts
 
     /// <summary>
     /// The target covariances interleaved for lockstep groups: element e of target j at <c>e·stride + j</c>, with the
-    /// first targets repeated after the last (stride = K1 + <see cref="Lanes"/>), so the targets of any
+    /// first targets repeated after the last (stride = K1 + 16, the widest group), so the targets of any
     /// group of consecutive pairs — consecutive j, wrapping into the next source row — are one vector
     /// load per element. Built once per cost matrix on the calling thread (thread-static buffer, no allocation when warm)
     /// and only read by the workers.
@@ -39,7 +39,7 @@ internal static class LockstepPairCosts
     public static double[] InterleaveTargets(GaussianFactors target, out int stride)
     {
         int d = target.Dimension, dd = d * d, k1 = target.Count;
-        stride = k1 + Lanes(d);
+        stride = k1 + Simd512x2.Count;
         int length = checked(dd * stride);
         double[]? buffer = t_targets;
         if (buffer is null || buffer.Length < length)
@@ -63,25 +63,33 @@ internal static class LockstepPairCosts
     /// <summary>output[p] = cost of pair p = i·K1 + j for p in [start, end); <paramref name="targets"/> from <see cref="InterleaveTargets"/>.</summary>
     public static void Run(CostKind kind, double variance, SchrodingerCostVariant variant,
         GaussianFactors source, GaussianFactors target, double[] targets, int stride, Span<double> output, int start, int end)
+        => Run(kind, variance, variant, source, target, targets, stride, output, start, end, Lanes(source.Dimension));
+
+    /// <summary>As above with the group width chosen by the caller (tests run every width this machine has; 16 = two AVX-512 vectors).</summary>
+    internal static void Run(CostKind kind, double variance, SchrodingerCostVariant variant,
+        GaussianFactors source, GaussianFactors target, double[] targets, int stride, Span<double> output, int start, int end, int lanes)
     {
         if (variance == 0 && kind is CostKind.SchrodingerBridge or CostKind.EntropicTransport)
         {
             // σ = 0: both SB costs are W2² exactly (math.md §4), as on the one-pair path.
             kind = CostKind.Wasserstein;
         }
-        switch (SimdDispatch.Best)
+        switch (lanes)
         {
-            case SimdWidth.V512 when source.Dimension <= TwoVectorLimit:
+            case 16:
                 Run<Simd512x2, Vector512x2>(kind, variance, variant, source, target, targets, stride, output, start, end);
                 break;
-            case SimdWidth.V512:
+            case 8:
                 Run<Simd512, Vector512<double>>(kind, variance, variant, source, target, targets, stride, output, start, end);
                 break;
-            case SimdWidth.V256:
+            case 4:
                 Run<Simd256, Vector256<double>>(kind, variance, variant, source, target, targets, stride, output, start, end);
                 break;
-            default:
+            case 2:
                 Run<Simd128, Vector128<double>>(kind, variance, variant, source, target, targets, stride, output, start, end);
+                break;
+            default:
+                Run<SimdScalar, double>(kind, variance, variant, source, target, targets, stride, output, start, end);
                 break;
         }
     }

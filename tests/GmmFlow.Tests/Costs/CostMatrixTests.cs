@@ -1,3 +1,4 @@
+using GmmFlow.Simd;
 using GmmFlow.Native;
 using GmmFlow.Tests.Support;
 using static GmmFlow.Tests.Costs.Reference;
@@ -114,6 +115,49 @@ public class CostMatrixTests
         var asymmetric = Assert.Throws<ArgumentException>(() => GaussianFactors.FromFull([0.0, 0], [1.0, 0.5, 0.4, 1], 1, 2, "target"));
         Assert.Contains("not symmetric", asymmetric.Message);
         Assert.Throws<ArgumentException>(() => GaussianBridge.Create(CostKind.Surrogate, two, 0, three, 0));
+    }
+}
+
+public class LockstepWidthTests
+{
+    /// <summary>
+    /// The production width is the widest this machine has (the JIT-compiled tests see AVX-512); a Native-AOT build for
+    /// x86-64-v3 runs four lanes. Every width, and groups that span source rows (K1 = 5 &lt; lanes), must give the
+    /// one-pair LAPACK costs.
+    /// </summary>
+    [Fact]
+    public void Every_lane_width_gives_the_single_pair_costs()
+    {
+        var widths = SimdDispatch.Available().Select(w => (int)w).ToList();
+        if (widths.Contains(8))
+        {
+            widths.Add(16);
+        }
+        foreach (int n in new[] { 3, 6, 17 })
+        {
+            int k0 = 7, k1 = 5;
+            var (source, target, m0, c0, m1, c1) = CostMatrixTests.RandomSets(Lapack.Default, k0, k1, n, 3 * n);
+            double[] targets = LockstepPairCosts.InterleaveTargets(target, out int stride);
+            foreach (var kind in new[] { CostKind.Wasserstein, CostKind.Surrogate, CostKind.SchrodingerBridge })
+            {
+                foreach (int lanes in widths)
+                {
+                    var output = new double[k0 * k1];
+                    // Two ranges, the second starting mid-row, as the parallel driver hands them out.
+                    LockstepPairCosts.Run(kind, 0.09, SchrodingerCostVariant.KineticEnergy, source, target, targets, stride, output, 0, 13, lanes);
+                    LockstepPairCosts.Run(kind, 0.09, SchrodingerCostVariant.KineticEnergy, source, target, targets, stride, output, 13, k0 * k1, lanes);
+                    for (int i = 0; i < k0; i++)
+                    {
+                        for (int j = 0; j < k1; j++)
+                        {
+                            double pair = GaussianCosts.Pair(Lapack.Default, kind, m0[i], c0[i], m1[j], c1[j], n, 0.3, SchrodingerCostVariant.KineticEnergy);
+                            Assert.True(Math.Abs(pair - output[i * k1 + j]) <= 1e-12 * Math.Max(1, Math.Abs(pair)),
+                                $"{kind} d={n} lanes={lanes} ({i},{j}): {output[i * k1 + j]:R} vs {pair:R}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
