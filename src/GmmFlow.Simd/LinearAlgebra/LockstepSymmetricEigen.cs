@@ -591,7 +591,7 @@ internal static class LockstepSymmetricEigen
                 TV rho = TOps.Divide(TOps.Subtract(TOps.Load(ref Unsafe.Add(ref diag, (l + 1) * lanes)), dl), TOps.Add(rte, rte));
                 TV radius = TOps.Sqrt(TOps.MultiplyAdd(rho, rho, one));
                 TV sigma = TOps.Subtract(dl, TOps.Divide(rte, TOps.Add(rho, TOps.CopySign(radius, rho))));
-                TV c = one, s = TOps.Zero;
+                TV s = TOps.Zero;
                 TV gamma = TOps.Subtract(dm, sigma);
                 TV p = TOps.Multiply(gamma, gamma);
                 for (int i = top - 1; i >= l; i--)
@@ -609,20 +609,18 @@ internal static class LockstepSymmetricEigen
                     // the chain from p to p'. With T = p(α − σ) − bb·γ (computed while the division runs) the same
                     // quantities are γ' = T/r, c = p²/(rp), s = bb·p/(rp), p' = T²/(rp): one division, 1/(rp), and one
                     // multiplication after it, which halves the step's latency. r > 0 in active lanes (bb is a
-                    // non-negligible square); p = 0 is the iteration's c = 0 case, where s = 1, γ' = −γ, p' = c_old·bb.
+                    // non-negligible square). p = 0 (γ = 0 exactly, the iteration's c = 0 branch) is not special-cased:
+                    // its select-and-blend cost every step 6 %, and such a lane turns NaN and is recomputed by LAPACK.
                     // rp cannot overflow (entries were scaled to ≤ 1); should it underflow, the lane turns non-finite
                     // and is handed back.
-                    TV pZero = TOps.EqualsMask(p, TOps.Zero);
                     TV alpha = TOps.Load(ref Unsafe.Add(ref diag, i * lanes));
                     TV t = TOps.Subtract(TOps.Multiply(p, TOps.Subtract(alpha, sigma)), TOps.Multiply(bb, gamma));
-                    TV inverseRp = TOps.Divide(one, TOps.Select(TOps.AndNot(act, pZero), TOps.Multiply(r, p), one));
+                    TV inverseRp = TOps.Divide(one, TOps.Select(act, TOps.Multiply(r, p), one));
                     TV pInverse = TOps.Multiply(p, inverseRp);
-                    TV cNew = TOps.Multiply(p, pInverse);
-                    TV sNew = TOps.Select(pZero, one, TOps.Multiply(bb, pInverse));
-                    TV gNew = TOps.Select(pZero, TOps.Subtract(TOps.Zero, gamma), TOps.Multiply(t, pInverse));
+                    TV sNew = TOps.Multiply(bb, pInverse);
+                    TV gNew = TOps.Multiply(t, pInverse);
                     TOps.Store(TOps.Select(act, TOps.Add(gamma, TOps.Subtract(alpha, gNew)), TOps.Load(ref di1)), ref di1);
-                    TV pNew = TOps.Select(pZero, TOps.Multiply(c, bb), TOps.Multiply(TOps.Multiply(t, t), inverseRp));
-                    c = TOps.Select(act, cNew, c);
+                    TV pNew = TOps.Multiply(TOps.Multiply(t, t), inverseRp);
                     s = TOps.Select(act, sNew, s);
                     gamma = TOps.Select(act, gNew, gamma);
                     p = TOps.Select(act, pNew, p);

@@ -248,6 +248,30 @@ public class LockstepSymmetricEigenTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void A_sweep_whose_shift_hits_the_corner_exactly_is_either_right_or_handed_back(int lanes)
+    {
+        // [[0, 1, 0], [1, 0, ½], [0, ½, ±1]]: the shift from the leading 2×2 is ∓1 up to the reflector's sign, so in
+        // one of the two the first root-free step has γ = d[m] − σ = 0 (the iteration's c = 0 branch, which the
+        // lockstep step does not special-case). Such a lane must come back flagged (the cost path then uses LAPACK)
+        // or with the right eigenvalues, never with wrong finite ones.
+        var width = (SimdWidth)lanes;
+        foreach (double corner in new[] { 1.0, -1.0 })
+        {
+            double[] m = [0, 1, 0, 1, 0, 0.5, 0, 0.5, corner];
+            var matrices = Enumerable.Range(0, lanes).Select(q => q % 2 == 0 ? m : RandomSpd(3, q)).ToArray();
+            int failed = Solve(width, matrices, 3, null, out var values);
+            for (int q = 0; q < lanes; q++)
+            {
+                if ((failed >> q & 1) == 0)
+                {
+                    AssertMatchesLapack(Lapack.Default, matrices[q], values[q], 3, $"corner {corner} lane {q}");
+                }
+            }
+        }
+    }
+
     private static double[] Identity(int d) => Diagonal(Enumerable.Repeat(1.0, d).ToArray());
 
     private static double[] Diagonal(double[] values)
