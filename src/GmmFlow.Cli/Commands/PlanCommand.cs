@@ -80,16 +80,7 @@ internal static class PlanCommand
                     w.WriteNumber("objective", plan.Objective);
                     w.WriteNumber("droppedMass", plan.DroppedMass);
                     w.WriteNumber("seconds", seconds);
-                    w.WriteStartArray("couplings");
-                    foreach (var e in plan.Pairs)
-                    {
-                        w.WriteStartObject();
-                        w.WriteNumber("i", e.Source);
-                        w.WriteNumber("j", e.Target);
-                        w.WriteNumber("weight", e.Weight);
-                        w.WriteEndObject();
-                    }
-                    w.WriteEndArray();
+                    PlanJson.WriteCouplings(w, plan);
                     w.WriteString("out", outPath);
                     w.WriteEndObject();
                 }));

@@ -80,12 +80,13 @@ public sealed class GaussianFactors
     private DerivedFactors Derived => Volatile.Read(ref _derived) ?? BuildDerived();
 
     private DerivedFactors? _derived;
+    private readonly Lock _derivedLock = new();
 
     private sealed record DerivedFactors(double[] Inverse, double[] Transposed, double[] InverseTransposed);
 
     private DerivedFactors BuildDerived()
     {
-        lock (Cholesky)
+        lock (_derivedLock)
         {
             if (_derived is { } built)
             {

@@ -69,11 +69,7 @@ internal static class LockstepPairCosts
     internal static void Run(CostKind kind, double variance, SchrodingerCostVariant variant,
         GaussianFactors source, GaussianFactors target, double[] targets, int stride, Span<double> output, int start, int end, int lanes)
     {
-        if (variance == 0 && kind is CostKind.SchrodingerBridge or CostKind.EntropicTransport)
-        {
-            // σ = 0: both SB costs are W2² exactly (math.md §4), as on the one-pair path.
-            kind = CostKind.Wasserstein;
-        }
+        kind = PairKernels.EffectiveKind(kind, variance);
         switch (lanes)
         {
             case 16:

@@ -17,11 +17,7 @@ internal static class PairKernels
         GaussianFactors s, int i, GaussianFactors t, int j, PairWorkspace ws, bool closedForms = true)
     {
         double meanTerm = SquaredDistance(s.Mean(i), t.Mean(j));
-        if (variance == 0 && kind is CostKind.SchrodingerBridge or CostKind.EntropicTransport)
-        {
-            // σ = 0: both SB costs are W2² exactly (math.md §4); branch so no ε·log ε limit is evaluated.
-            kind = CostKind.Wasserstein;
-        }
+        kind = EffectiveKind(kind, variance);
         int d = s.Dimension;
         if (s.IsDiagonal || (d == 1 && closedForms))
         {
@@ -33,6 +29,10 @@ internal static class PairKernels
         }
         return meanTerm + GeneralCovarianceTerm(kind, variance, variant, s, i, t, j, ws);
     }
+
+    /// <summary>σ = 0: both SB costs are W2² exactly (math.md §4); computed as W2 so no ε·log ε limit is evaluated.</summary>
+    internal static CostKind EffectiveKind(CostKind kind, double variance)
+        => variance == 0 && kind is CostKind.SchrodingerBridge or CostKind.EntropicTransport ? CostKind.Wasserstein : kind;
 
     internal static double SquaredDistance(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
     {

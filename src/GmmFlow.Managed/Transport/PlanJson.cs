@@ -29,6 +29,13 @@ public static class PlanJson
         WriteMixture(w, plan.Source);
         w.WritePropertyName("target");
         WriteMixture(w, plan.Target);
+        WriteCouplings(w, plan);
+        w.WriteEndObject();
+    }
+
+    /// <summary>The plan's nonzero couplings as the "couplings" array of (i, j, weight) objects (plan files and `gmmflow plan --json`).</summary>
+    internal static void WriteCouplings(Utf8JsonWriter w, TransportPlan plan)
+    {
         w.WriteStartArray("couplings");
         foreach (var e in plan.Pairs)
         {
@@ -39,7 +46,6 @@ public static class PlanJson
             w.WriteEndObject();
         }
         w.WriteEndArray();
-        w.WriteEndObject();
     }
 
     /// <summary>Reads a plan file; errors name the file and the field (<see cref="DataFormatException"/>).</summary>
