@@ -14,6 +14,7 @@ namespace GmmFlow.Benchmarks;
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- cost-throughput [--export DIR]   (pairs/s, see Costs/)
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- em-compare --out DIR            (see Mixtures/)
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- eigen-quick [d ...]              (lockstep vs dsyevd)
+///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- factor-quick [d K]               (GaussianFactors and its parts)
 /// </summary>
 public static class Program
 {
@@ -26,6 +27,9 @@ public static class Program
                 return 0;
             case ["eigen-quick", ..]:
                 Costs.LockstepEigenBenchmarks.Quick(args[1..]);
+                return 0;
+            case ["factor-quick", ..]:
+                Costs.FactorQuick.Run(args[1..]);
                 return 0;
             case ["em-compare", ..]:
                 return EmCompare.Run(args[1..]);

@@ -26,12 +26,12 @@ public sealed class GaussianFactors
         Lapack = lapack;
         int block = diagonal ? dimension : dimension * dimension;
         Means = new double[count * dimension];
-        // Full storage overwrites every element of these, so they skip the zeroing (at d = 64 they are megabytes).
-        Covariances = Storage(count * block, diagonal);
-        Cholesky = Storage(count * block, diagonal);
+        Covariances = Blocks(count, block);
+        Cholesky = Blocks(count, block);
         if (diagonal)
         {
-            _derived = new DerivedFactors(new double[count * block], [], []);
+            _inverse = Blocks(count, block);
+            _transposes = new TransposedFactors([], []);
         }
         Traces = new double[count];
         LogDeterminants = new double[count];
@@ -39,7 +39,21 @@ public sealed class GaussianFactors
         LogVariances = diagonal ? new double[count * dimension] : [];
     }
 
-    private static double[] Storage(int length, bool zeroed) => zeroed ? new double[length] : GC.AllocateUninitializedArray<double>(length);
+    /// <summary>
+    /// One array per component rather than one K·d·d array: a component's matrix is at most 32 KiB up to d = 64, so
+    /// these come from the GC's small-object heap, whose memory is reused, while one large array lands on the
+    /// large-object heap and, when factors are built per call, costs a page fault and a page clear every 4 KiB
+    /// (at d = 16, K = 50 that was half the time of <see cref="FromFull(ReadOnlySpan{double}, ReadOnlySpan{double}, int, int, string)"/>).
+    /// </summary>
+    private static double[][] Blocks(int count, int block)
+    {
+        var blocks = new double[count][];
+        for (int k = 0; k < count; k++)
+        {
+            blocks[k] = GC.AllocateUninitializedArray<double>(block);
+        }
+        return blocks;
+    }
 
     /// <summary>Side name used in error messages, e.g. "source" or "target".</summary>
     public string Name { get; }
@@ -58,57 +72,73 @@ public sealed class GaussianFactors
     /// <summary>K×d means.</summary>
     internal double[] Means { get; }
 
-    /// <summary>K×d×d symmetric covariances (lower triangle mirrored), or K×d variances.</summary>
-    internal double[] Covariances { get; }
+    /// <summary>Per component: the d×d symmetric covariance (lower triangle mirrored), or the d variances.</summary>
+    private double[][] Covariances { get; }
 
-    /// <summary>K×d×d lower Cholesky factors L, or K×d standard deviations √s.</summary>
-    internal double[] Cholesky { get; }
+    /// <summary>Per component: the lower Cholesky factor L, or the d standard deviations √s.</summary>
+    private double[][] Cholesky { get; }
 
-    /// <summary>K×d×d inverses L⁻¹ (lower triangular), or K×d values 1/√s.</summary>
-    internal double[] CholeskyInverse => Derived.Inverse;
-
-    /// <summary>K×d×d transposes Lᵀ and L⁻ᵀ (full storage only): the row-axpy kernels need their columns contiguous.</summary>
-    internal double[] CholeskyTransposed => Derived.Transposed;
-
-    internal double[] CholeskyInverseTransposed => Derived.InverseTransposed;
+    /// <summary>Per component: L⁻¹ (lower triangular), or the d values 1/√s.</summary>
+    private double[][] CholeskyInverse => Volatile.Read(ref _inverse) ?? BuildInverse();
 
     /// <summary>
-    /// L⁻¹, Lᵀ and L⁻ᵀ of full-storage factors are built on first use, for all components at once: the lockstep W2 /
-    /// SB cost matrices need only L, and at d = 16 the inverse (dtrtri) and the two transposes cost more than the
-    /// Cholesky factorisation itself. Built once under a lock; warm calls read the published arrays.
+    /// L⁻¹ and the transposes Lᵀ, L⁻ᵀ of full-storage factors are built on first use, for all components at once, and
+    /// separately: the lockstep W2 / SB cost matrices need only L, the lockstep surrogate L and L⁻¹, and only the
+    /// one-pair kernels, bridges and regime diagnostics read the transposes. At d = 16 the inverse (dtrtri) and the
+    /// two transposes cost more than the Cholesky factorisation itself, and at d = 64 the transposes alone are 2.6 MB
+    /// of fresh memory per 40 components. Built once under a lock; warm calls read the published arrays.
     /// </summary>
-    private DerivedFactors Derived => Volatile.Read(ref _derived) ?? BuildDerived();
+    private TransposedFactors Transposes => Volatile.Read(ref _transposes) ?? BuildTransposes();
 
-    private DerivedFactors? _derived;
+    private double[][]? _inverse;
+    private TransposedFactors? _transposes;
     private readonly Lock _derivedLock = new();
 
-    private sealed record DerivedFactors(double[] Inverse, double[] Transposed, double[] InverseTransposed);
+    /// <summary>Per component Lᵀ and L⁻ᵀ (full storage only): the row-axpy kernels need their columns contiguous.</summary>
+    private sealed record TransposedFactors(double[][] Transposed, double[][] InverseTransposed);
 
-    private DerivedFactors BuildDerived()
+    private double[][] BuildInverse()
     {
         lock (_derivedLock)
         {
-            if (_derived is { } built)
+            if (_inverse is { } built)
             {
                 return built;
             }
-            int d = Dimension, dd = d * d;
-            var inverse = Storage(Count * dd, zeroed: false);
-            var transposed = Storage(Count * dd, zeroed: false);
-            var inverseTransposed = Storage(Count * dd, zeroed: false);
+            int d = Dimension;
+            var inverse = Blocks(Count, d * d);
             for (int k = 0; k < Count; k++)
             {
-                ReadOnlySpan<double> l = Cholesky.AsSpan(k * dd, dd);
-                Span<double> inv = inverse.AsSpan(k * dd, dd);
+                Span<double> inv = inverse[k];
                 // LAPACK dtrtri: the managed column-order loop this replaced strode through memory and cost more
                 // than the Cholesky itself at d = 64.
-                l.CopyTo(inv);
+                Factor(k).CopyTo(inv);
                 Lapack.InvertLowerTriangular(inv, d);
-                Transpose(l, transposed.AsSpan(k * dd, dd), d);
-                Transpose(inv, inverseTransposed.AsSpan(k * dd, dd), d);
             }
-            var result = new DerivedFactors(inverse, transposed, inverseTransposed);
-            Volatile.Write(ref _derived, result);
+            Volatile.Write(ref _inverse, inverse);
+            return inverse;
+        }
+    }
+
+    private TransposedFactors BuildTransposes()
+    {
+        double[][] inverse = CholeskyInverse;
+        lock (_derivedLock)
+        {
+            if (_transposes is { } built)
+            {
+                return built;
+            }
+            int d = Dimension;
+            var transposed = Blocks(Count, d * d);
+            var inverseTransposed = Blocks(Count, d * d);
+            for (int k = 0; k < Count; k++)
+            {
+                Transpose(Factor(k), transposed[k], d);
+                Transpose(inverse[k], inverseTransposed[k], d);
+            }
+            var result = new TransposedFactors(transposed, inverseTransposed);
+            Volatile.Write(ref _transposes, result);
             return result;
         }
     }
@@ -127,15 +157,15 @@ public sealed class GaussianFactors
 
     internal ReadOnlySpan<double> Mean(int k) => Means.AsSpan(k * Dimension, Dimension);
 
-    internal ReadOnlySpan<double> Covariance(int k) => Covariances.AsSpan(k * Block, Block);
+    internal ReadOnlySpan<double> Covariance(int k) => Covariances[k];
 
-    internal ReadOnlySpan<double> Factor(int k) => Cholesky.AsSpan(k * Block, Block);
+    internal ReadOnlySpan<double> Factor(int k) => Cholesky[k];
 
-    internal ReadOnlySpan<double> FactorInverse(int k) => CholeskyInverse.AsSpan(k * Block, Block);
+    internal ReadOnlySpan<double> FactorInverse(int k) => CholeskyInverse[k];
 
-    internal ReadOnlySpan<double> FactorTransposed(int k) => CholeskyTransposed.AsSpan(k * Block, Block);
+    internal ReadOnlySpan<double> FactorTransposed(int k) => Transposes.Transposed[k];
 
-    internal ReadOnlySpan<double> FactorInverseTransposed(int k) => CholeskyInverseTransposed.AsSpan(k * Block, Block);
+    internal ReadOnlySpan<double> FactorInverseTransposed(int k) => Transposes.InverseTransposed[k];
 
     /// <summary>
     /// The factors of a mixture's components, for <see cref="GaussianCosts.Compute"/>, <see cref="RegimeTable.Compute"/>
@@ -182,7 +212,7 @@ public sealed class GaussianFactors
         {
             ReadOnlySpan<double> input = covariances.Slice(k * dd, dd);
             Lapack.CheckFinite(input, what, k, nameof(covariances));
-            Span<double> sigma = f.Covariances.AsSpan(k * dd, dd);
+            Span<double> sigma = f.Covariances[k];
             double trace = 0;
             for (int i = 0; i < d; i++)
             {
@@ -201,7 +231,7 @@ public sealed class GaussianFactors
                     sigma[i * d + j] = sigma[j * d + i] = lower;
                 }
             }
-            Span<double> l = f.Cholesky.AsSpan(k * dd, dd);
+            Span<double> l = f.Cholesky[k];
             sigma.CopyTo(l);
             int info = lapack.CholeskyUnchecked(l, d);
             if (info > 0)
@@ -240,9 +270,9 @@ public sealed class GaussianFactors
                     ThrowHelper.ThrowNotPositiveDefinite(what, k, i + 1, nameof(variances));
                 }
                 double root = Math.Sqrt(s[i]), log = Math.Log(s[i]);
-                f.Covariances[k * d + i] = s[i];
-                f.Cholesky[k * d + i] = root;
-                f.CholeskyInverse[k * d + i] = 1 / root;
+                f.Covariances[k][i] = s[i];
+                f.Cholesky[k][i] = root;
+                f.CholeskyInverse[k][i] = 1 / root;
                 f.LogVariances[k * d + i] = log;
                 trace += s[i];
                 logDet += log;

@@ -68,7 +68,13 @@ internal static partial class Interop
         /// <summary>void MKL_Get_Version_String(char* buffer, int len).</summary>
         public delegate* unmanaged<byte*, int, void> MKL_Get_Version_String;
 
+        /// <summary>int MKL_CBWR_Set(int setting): conditional numerical reproducibility; null when the library lacks it.</summary>
+        public delegate* unmanaged<int, int> MKL_CBWR_Set;
+
         public const int MKL_THREADING_SEQUENTIAL = 1;
+
+        /// <summary>MKL_CBWR_AUTO: CNR on, with the code branch MKL would pick anyway for this CPU.</summary>
+        public const int MKL_CBWR_AUTO = 2;
 
         public static bool TryResolve(nint mkl, out MklService service)
         {
@@ -80,6 +86,10 @@ internal static partial class Interop
             }
             service.MKL_Set_Threading_Layer = (delegate* unmanaged<int, int>)set;
             service.MKL_Get_Version_String = (delegate* unmanaged<byte*, int, void>)version;
+            if (NativeLibrary.TryGetExport(mkl, "MKL_CBWR_Set", out nint cbwr))
+            {
+                service.MKL_CBWR_Set = (delegate* unmanaged<int, int>)cbwr;
+            }
             return true;
         }
     }

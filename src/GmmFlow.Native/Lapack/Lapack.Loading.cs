@@ -137,6 +137,14 @@ internal sealed unsafe partial class Lapack
         // (Intel OpenMP) needs libiomp5, which Debian's libmkl-rt does not pull in, and the first LAPACK
         // call would abort on an undefined symbol. GmmFlow parallelises over batches itself.
         service.MKL_Set_Threading_Layer(Interop.MklService.MKL_THREADING_SEQUENTIAL);
+        // Conditional numerical reproducibility, unless the user chose a mode (MKL_CBWR): without it MKL picks code
+        // paths by the memory alignment of the arrays it is given, so the same pair cost could differ in the last
+        // bit between two calls (and "σ = 0 gives exactly W2" or a bit-identical rerun would hold only by luck).
+        // AUTO keeps the branch MKL would pick for this CPU; it must be set before the first computational call.
+        if (service.MKL_CBWR_Set != null && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MKL_CBWR")))
+        {
+            service.MKL_CBWR_Set(Interop.MklService.MKL_CBWR_AUTO);
+        }
         if (!Interop.LapackFunctions.TryResolve(mkl, mkl, out var functions, out string? missing))
         {
             error = $"libmkl_rt lacks {missing}";

@@ -33,8 +33,22 @@ internal static class LockstepSymmetricEigen
 
     private const double Epsilon = 2.220446049250313e-16;
 
+    private const double MinNormal = 2.2250738585072014e-308;
+
     /// <summary>Doubles of scratch <see cref="Solve{TOps, TV}"/> needs: two Householder vectors with their products, the off-diagonal and the τ's.</summary>
-    public static int ScratchLength(int d, int lanes) => 6 * d * lanes;
+    public static int ScratchLength(int d, int lanes) => (6 * d + RotationLogSlots(d)) * lanes;
+
+    /// <summary>
+    /// Vector slots of the rotation log (<see cref="QlIterate{TOps, TV}"/>): room for about 24 sweeps over the whole
+    /// matrix before the log is applied to B, 288 KiB at d = 64 with eight lanes.
+    /// </summary>
+    private static int RotationLogSlots(int d) => 72 * d + 4;
+
+    /// <summary>A logged sweep's header holds l and top: one slot, or two when a slot is a single double.</summary>
+    private static int HeaderSlots(int lanes) => lanes == 1 ? 2 : 1;
+
+    /// <summary>A logged rotation is (c, s, −s): with −s at hand each of its two outputs is one multiplication and one FMA.</summary>
+    private const int RotationSlots = 3;
 
     /// <summary>
     /// Solves the lanes' eigenproblems. Returns a bit mask of failed lanes (bit q = lane q; 0 when all succeeded);
@@ -71,10 +85,16 @@ internal static class LockstepSymmetricEigen
         if (withB)
         {
             ApplyReflectors<TOps, TV>(ref ra, ref tau, ref rb, d);
-            TransposeInPlace<TOps, TV>(ref rb, d);
         }
         // Eigenvalues alone need no rotations, so they take the square-root-free iteration (shorter chain per step).
-        int failed = withB ? QlIterate<TOps, TV>(ref diag, ref off, ref rb, withB, d) : QlRootFree<TOps, TV>(ref diag, ref off, d);
+        int failed = withB
+            ? QlIterate<TOps, TV>(ref diag, ref off, ref rb, ref Unsafe.Add(ref work, 4 * d * lanes), RotationLogSlots(d), withB, d)
+            : QlRootFree<TOps, TV>(ref diag, ref off, d);
+        if (withB)
+        {
+            // The rotations turned adjacent columns of B (contiguous in memory); callers read (B·W)ᵀ row by row.
+            TransposeInPlace<TOps, TV>(ref rb, d);
+        }
 
         // A non-finite eigenvalue (overflow in a squared norm, or a NaN input) is a failure too.
         TV bad = TOps.Zero;
@@ -318,7 +338,8 @@ internal static class LockstepSymmetricEigen
                     s2 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref b2, o)), vj, s2);
                     s3 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref b3, o)), vj, s3);
                 }
-                TV tk = TOps.Load(ref Unsafe.Add(ref tau, k * lanes));
+                // −τ s, so that each update is one FMA.
+                TV tk = TOps.Subtract(TOps.Zero, TOps.Load(ref Unsafe.Add(ref tau, k * lanes)));
                 s0 = TOps.Multiply(tk, s0);
                 s1 = TOps.Multiply(tk, s1);
                 s2 = TOps.Multiply(tk, s2);
@@ -331,10 +352,13 @@ internal static class LockstepSymmetricEigen
                     ref double e1 = ref Unsafe.Add(ref b1, o);
                     ref double e2 = ref Unsafe.Add(ref b2, o);
                     ref double e3 = ref Unsafe.Add(ref b3, o);
-                    TOps.Store(TOps.Subtract(TOps.Load(ref e0), TOps.Multiply(s0, vj)), ref e0);
-                    TOps.Store(TOps.Subtract(TOps.Load(ref e1), TOps.Multiply(s1, vj)), ref e1);
-                    TOps.Store(TOps.Subtract(TOps.Load(ref e2), TOps.Multiply(s2, vj)), ref e2);
-                    TOps.Store(TOps.Subtract(TOps.Load(ref e3), TOps.Multiply(s3, vj)), ref e3);
+                    // All four loads before the stores: the rows can be exactly 4 KiB apart (d = 64 with eight lanes),
+                    // and a load behind a store to the same address modulo 4 KiB waits for it (4K aliasing).
+                    TV x0 = TOps.Load(ref e0), x1 = TOps.Load(ref e1), x2 = TOps.Load(ref e2), x3 = TOps.Load(ref e3);
+                    TOps.Store(TOps.MultiplyAdd(s0, vj, x0), ref e0);
+                    TOps.Store(TOps.MultiplyAdd(s1, vj, x1), ref e1);
+                    TOps.Store(TOps.MultiplyAdd(s2, vj, x2), ref e2);
+                    TOps.Store(TOps.MultiplyAdd(s3, vj, x3), ref e3);
                 }
             }
         }
@@ -392,13 +416,14 @@ internal static class LockstepSymmetricEigen
     /// underflow to r = 0 hands the lane back. The scaling is undone on the eigenvalues at the end.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static int QlIterate<TOps, TV>(ref double diag, ref double off, ref double bt, bool withB, int d)
+    internal static int QlIterate<TOps, TV>(ref double diag, ref double off, ref double b, ref double log, int logSlots, bool withB, int d)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
-        int lanes = TOps.Count, rowStride = d * lanes;
+        int lanes = TOps.Count;
         TV failed = TOps.Zero;
         TV one = TOps.Create(1.0);
+        int logged = 0;
 
         TV scale = ScaleToUnit<TOps, TV>(ref diag, ref off, d);
 
@@ -421,6 +446,21 @@ internal static class LockstepSymmetricEigen
                 TV radius = TOps.Sqrt(TOps.MultiplyAdd(rho, rho, one));
                 TV g = TOps.Add(TOps.Subtract(dm, dl), TOps.Divide(el, TOps.Add(rho, TOps.CopySign(radius, rho))));
                 TV s = one, c = one, p = TOps.Zero;
+                int entry = 0;
+                if (withB)
+                {
+                    // The sweep's rotations go to the log: a header slot (l, top) and then (c, s, −s) per rotation.
+                    if (logged + HeaderSlots(lanes) + RotationSlots * (top - l) > logSlots)
+                    {
+                        ApplyRotationLog<TOps, TV>(ref b, ref log, logged, d);
+                        logged = 0;
+                    }
+                    ref double header = ref Unsafe.Add(ref log, logged * lanes);
+                    header = l;
+                    Unsafe.Add(ref header, 1) = top;
+                    entry = (logged + HeaderSlots(lanes)) * lanes;
+                    logged += HeaderSlots(lanes) + RotationSlots * (top - l);
+                }
                 for (int i = top - 1; i >= l; i--)
                 {
                     TV act = TOps.And(active, TOps.LessThanMask(TOps.Create(i), m));
@@ -428,12 +468,16 @@ internal static class LockstepSymmetricEigen
                     ref double di1 = ref Unsafe.Add(ref diag, (i + 1) * lanes);
                     TV ei = TOps.Load(ref Unsafe.Add(ref off, i * lanes));
                     TV f = TOps.Multiply(s, ei), bb = TOps.Multiply(c, ei);
-                    TV r = TOps.Sqrt(TOps.MultiplyAdd(f, f, TOps.Multiply(g, g)));
-                    // r = 0 only through underflow; that lane is handed back rather than divided by zero.
-                    TV zero = TOps.And(act, TOps.EqualsMask(r, TOps.Zero));
+                    TV rr = TOps.MultiplyAdd(f, f, TOps.Multiply(g, g));
+                    // r² below the smallest normal double happens only through underflow; that lane is handed back
+                    // rather than divided by zero (and the reciprocal square root is only good for normal inputs).
+                    TV zero = TOps.And(act, TOps.LessThanMask(rr, TOps.Create(MinNormal)));
                     failed = TOps.Or(failed, zero);
                     act = TOps.AndNot(act, zero);
-                    TV inverse = TOps.Divide(one, TOps.Select(act, r, one));
+                    // 1/r from one reciprocal square root instead of a square root and then a division: the two sat
+                    // back to back on the step's dependency chain (about 45 of its cycles on AVX-512).
+                    TV inverse = TOps.ReciprocalSqrt(TOps.Select(act, rr, one));
+                    TV r = TOps.Multiply(rr, inverse);
                     TV sNew = TOps.Multiply(f, inverse), cNew = TOps.Multiply(g, inverse);
                     TV dOld = TOps.Load(ref di1);
                     TV g2 = TOps.Subtract(dOld, p);
@@ -449,19 +493,14 @@ internal static class LockstepSymmetricEigen
                     g = TOps.Select(act, gNew, g);
                     if (withB)
                     {
-                        // Rows i and i+1 of Bᵀ turn by the same rotation (identity in masked lanes). Not on the
-                        // step's dependency chain, so it runs in the shadow of the next step's square root and division.
-                        TV cr = TOps.Select(act, cNew, one), sr = TOps.Select(act, sNew, TOps.Zero);
-                        ref double row0 = ref Unsafe.Add(ref bt, i * rowStride);
-                        ref double row1 = ref Unsafe.Add(ref row0, rowStride);
-                        for (int col = 0; col < d; col++)
-                        {
-                            ref double x0r = ref Unsafe.Add(ref row0, col * lanes);
-                            ref double x1r = ref Unsafe.Add(ref row1, col * lanes);
-                            TV x0 = TOps.Load(ref x0r), x1 = TOps.Load(ref x1r);
-                            TOps.Store(TOps.MultiplyAdd(sr, x0, TOps.Multiply(cr, x1)), ref x1r);
-                            TOps.Store(TOps.Subtract(TOps.Multiply(cr, x0), TOps.Multiply(sr, x1)), ref x0r);
-                        }
+                        // Recorded (identity in masked lanes) and applied to B later, a block of rows at a time
+                        // (ApplyRotationLog): applied here, each rotation would read and write two whole columns of
+                        // B, and at d = 64 the columns of eight lanes stream through L2 at one line per 4 flops.
+                        TV sLogged = TOps.Select(act, sNew, TOps.Zero);
+                        TOps.Store(TOps.Select(act, cNew, one), ref Unsafe.Add(ref log, entry));
+                        TOps.Store(sLogged, ref Unsafe.Add(ref log, entry + lanes));
+                        TOps.Store(TOps.Subtract(TOps.Zero, sLogged), ref Unsafe.Add(ref log, entry + 2 * lanes));
+                        entry += RotationSlots * lanes;
                     }
                 }
                 // Close the sweep in the lanes that ran it without failing: d[l] −= p, e[l] = g, e[m] = 0.
@@ -478,12 +517,95 @@ internal static class LockstepSymmetricEigen
             }
         }
 
+        if (withB && logged > 0)
+        {
+            ApplyRotationLog<TOps, TV>(ref b, ref log, logged, d);
+        }
         for (int k = 0; k < d; k++)
         {
             ref double dk = ref Unsafe.Add(ref diag, k * lanes);
             TOps.Store(TOps.Multiply(TOps.Load(ref dk), scale), ref dk);
         }
         return TOps.MaskBits(failed);
+    }
+
+    /// <summary>
+    /// Applies the logged sweeps, in order, to B from the right: the rotation (c, s) at i turns columns i and i+1.
+    /// Each row of B turns independently, so four rows at a time (in L1) take every logged rotation before the next
+    /// four are read: B crosses L2 once per log, not twice per sweep. Within a sweep, column i+1 is final once
+    /// rotation i has run, so each row carries one running value from right to left (one load and one store per
+    /// rotation), and the four rows' carries cover each other's FMA latency.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ApplyRotationLog<TOps, TV>(ref double b, ref double log, int logged, int d)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count, rowStride = d * lanes;
+        int row = 0;
+        for (; row + 4 <= d; row += 4)
+        {
+            ref double r0 = ref Unsafe.Add(ref b, row * rowStride);
+            ref double r1 = ref Unsafe.Add(ref r0, rowStride);
+            ref double r2 = ref Unsafe.Add(ref r1, rowStride);
+            ref double r3 = ref Unsafe.Add(ref r2, rowStride);
+            for (int slot = 0; slot < logged;)
+            {
+                ref double header = ref Unsafe.Add(ref log, slot * lanes);
+                int l = (int)header, top = (int)Unsafe.Add(ref header, 1);
+                ref double rotation = ref Unsafe.Add(ref header, HeaderSlots(lanes) * lanes);
+                slot += HeaderSlots(lanes) + RotationSlots * (top - l);
+                int o = top * lanes;
+                TV y0 = TOps.Load(ref Unsafe.Add(ref r0, o)), y1 = TOps.Load(ref Unsafe.Add(ref r1, o));
+                TV y2 = TOps.Load(ref Unsafe.Add(ref r2, o)), y3 = TOps.Load(ref Unsafe.Add(ref r3, o));
+                for (int i = top - 1; i >= l; i--)
+                {
+                    TV c = TOps.Load(ref rotation);
+                    TV s = TOps.Load(ref Unsafe.Add(ref rotation, lanes));
+                    TV ns = TOps.Load(ref Unsafe.Add(ref rotation, 2 * lanes));
+                    rotation = ref Unsafe.Add(ref rotation, RotationSlots * lanes);
+                    int oi = i * lanes, on = oi + lanes;
+                    TV x0 = TOps.Load(ref Unsafe.Add(ref r0, oi)), x1 = TOps.Load(ref Unsafe.Add(ref r1, oi));
+                    TV x2 = TOps.Load(ref Unsafe.Add(ref r2, oi)), x3 = TOps.Load(ref Unsafe.Add(ref r3, oi));
+                    TOps.Store(TOps.MultiplyAdd(s, x0, TOps.Multiply(c, y0)), ref Unsafe.Add(ref r0, on));
+                    TOps.Store(TOps.MultiplyAdd(s, x1, TOps.Multiply(c, y1)), ref Unsafe.Add(ref r1, on));
+                    TOps.Store(TOps.MultiplyAdd(s, x2, TOps.Multiply(c, y2)), ref Unsafe.Add(ref r2, on));
+                    TOps.Store(TOps.MultiplyAdd(s, x3, TOps.Multiply(c, y3)), ref Unsafe.Add(ref r3, on));
+                    y0 = TOps.MultiplyAdd(ns, y0, TOps.Multiply(c, x0));
+                    y1 = TOps.MultiplyAdd(ns, y1, TOps.Multiply(c, x1));
+                    y2 = TOps.MultiplyAdd(ns, y2, TOps.Multiply(c, x2));
+                    y3 = TOps.MultiplyAdd(ns, y3, TOps.Multiply(c, x3));
+                }
+                int ol = l * lanes;
+                TOps.Store(y0, ref Unsafe.Add(ref r0, ol));
+                TOps.Store(y1, ref Unsafe.Add(ref r1, ol));
+                TOps.Store(y2, ref Unsafe.Add(ref r2, ol));
+                TOps.Store(y3, ref Unsafe.Add(ref r3, ol));
+            }
+        }
+        for (; row < d; row++)
+        {
+            ref double r0 = ref Unsafe.Add(ref b, row * rowStride);
+            for (int slot = 0; slot < logged;)
+            {
+                ref double header = ref Unsafe.Add(ref log, slot * lanes);
+                int l = (int)header, top = (int)Unsafe.Add(ref header, 1);
+                ref double rotation = ref Unsafe.Add(ref header, HeaderSlots(lanes) * lanes);
+                slot += HeaderSlots(lanes) + RotationSlots * (top - l);
+                TV y = TOps.Load(ref Unsafe.Add(ref r0, top * lanes));
+                for (int i = top - 1; i >= l; i--)
+                {
+                    TV c = TOps.Load(ref rotation);
+                    TV s = TOps.Load(ref Unsafe.Add(ref rotation, lanes));
+                    TV ns = TOps.Load(ref Unsafe.Add(ref rotation, 2 * lanes));
+                    rotation = ref Unsafe.Add(ref rotation, RotationSlots * lanes);
+                    TV x = TOps.Load(ref Unsafe.Add(ref r0, i * lanes));
+                    TOps.Store(TOps.MultiplyAdd(s, x, TOps.Multiply(c, y)), ref Unsafe.Add(ref r0, (i + 1) * lanes));
+                    y = TOps.MultiplyAdd(ns, y, TOps.Multiply(c, x));
+                }
+                TOps.Store(y, ref Unsafe.Add(ref r0, l * lanes));
+            }
+        }
     }
 
     /// <summary>

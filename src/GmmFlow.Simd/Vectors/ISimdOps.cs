@@ -68,6 +68,14 @@ internal interface ISimdOps<TV> where TV : struct
 
     static abstract TV Sqrt(TV x);
 
+    /// <summary>
+    /// 1/√x for positive normal x, within a few ulps (not correctly rounded): on AVX-512 the 14-bit estimate
+    /// (vrsqrt14pd) refined by two Newton steps, about half the latency of a square root followed by a division;
+    /// elsewhere 1/√x computed exactly. 0, subnormal, negative or non-finite x give a non-finite or meaningless
+    /// result, so callers must screen them.
+    /// </summary>
+    static abstract TV ReciprocalSqrt(TV x);
+
     /// <summary>The BCL's exp (Vector512.Exp etc., Math.Exp for the scalar path).</summary>
     static abstract TV Exp(TV x);
 

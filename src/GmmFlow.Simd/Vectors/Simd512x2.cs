@@ -44,6 +44,7 @@ internal readonly struct Simd512x2 : ISimdOps<Vector512x2>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512x2 Or(Vector512x2 a, Vector512x2 b) => new(Simd512.Or(a.Lo, b.Lo), Simd512.Or(a.Hi, b.Hi));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512x2 AndNot(Vector512x2 a, Vector512x2 b) => new(Simd512.AndNot(a.Lo, b.Lo), Simd512.AndNot(a.Hi, b.Hi));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512x2 Sqrt(Vector512x2 x) => new(Simd512.Sqrt(x.Lo), Simd512.Sqrt(x.Hi));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512x2 ReciprocalSqrt(Vector512x2 x) => new(Simd512.ReciprocalSqrt(x.Lo), Simd512.ReciprocalSqrt(x.Hi));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512x2 Exp(Vector512x2 x) => new(Simd512.Exp(x.Lo), Simd512.Exp(x.Hi));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512x2 Log(Vector512x2 x) => new(Simd512.Log(x.Lo), Simd512.Log(x.Hi));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512x2 Abs(Vector512x2 x) => new(Simd512.Abs(x.Lo), Simd512.Abs(x.Hi));

@@ -285,13 +285,49 @@ public class LockstepSymmetricEigenTests
         return m;
     }
 
-    /// <summary>Q diag(λ) Qᵀ with Q orthogonal (from LAPACK's eigenvectors of a random matrix).</summary>
+    /// <summary>
+    /// Q diag(λ) Qᵀ with Q orthogonal: a product of d Householder reflectors from seeded random vectors, in managed
+    /// code. (Taking Q from MKL's eigenvectors made the inputs differ in the last bits from run to run — MKL picks
+    /// code paths by memory alignment — and with them whether a lane with exactly repeated eigenvalues was handed
+    /// back: the test was flaky.)
+    /// </summary>
     private static double[] WithSpectrum(double[] spectrum, int seed)
     {
         int d = spectrum.Length;
-        var q = RandomSymmetric(d, seed);
-        var ignored = new double[d];
-        Lapack.Default.SymmetricEigen(q, d, ignored, vectors: true);
+        var rng = new Random(seed);
+        var q = new double[d * d];
+        for (int i = 0; i < d; i++)
+        {
+            q[i * d + i] = 1;
+        }
+        var v = new double[d];
+        var qv = new double[d];
+        for (int r = 0; r < d; r++)
+        {
+            double vv = 0;
+            for (int i = 0; i < d; i++)
+            {
+                v[i] = rng.NextDouble() * 2 - 1;
+                vv += v[i] * v[i];
+            }
+            // Q ← Q (I − 2 v vᵀ / vᵀv); row k of q is column k of Q.
+            for (int k = 0; k < d; k++)
+            {
+                double dot = 0;
+                for (int i = 0; i < d; i++)
+                {
+                    dot += q[k * d + i] * v[i];
+                }
+                qv[k] = 2 * dot / vv;
+            }
+            for (int k = 0; k < d; k++)
+            {
+                for (int i = 0; i < d; i++)
+                {
+                    q[k * d + i] -= qv[k] * v[i];
+                }
+            }
+        }
         var m = new double[d * d];
         for (int i = 0; i < d; i++)
         {
