@@ -468,7 +468,8 @@ internal static class LockstepSymmetricEigen
                     ref double di1 = ref Unsafe.Add(ref diag, (i + 1) * lanes);
                     TV ei = TOps.Load(ref Unsafe.Add(ref off, i * lanes));
                     TV f = TOps.Multiply(s, ei), bb = TOps.Multiply(c, ei);
-                    TV rr = TOps.MultiplyAdd(f, f, TOps.Multiply(g, g));
+                    // g arrives last on the chain (f is ready a few cycles earlier), so it goes into the FMA, not f.
+                    TV rr = TOps.MultiplyAdd(g, g, TOps.Multiply(f, f));
                     // r² below the smallest normal double happens only through underflow; that lane is handed back
                     // rather than divided by zero (and the reciprocal square root is only good for normal inputs).
                     TV zero = TOps.And(act, TOps.LessThanMask(rr, TOps.Create(MinNormal)));
@@ -481,12 +482,13 @@ internal static class LockstepSymmetricEigen
                     TV sNew = TOps.Multiply(f, inverse), cNew = TOps.Multiply(g, inverse);
                     TV dOld = TOps.Load(ref di1);
                     TV g2 = TOps.Subtract(dOld, p);
+                    // 2·bb and −bb are formed off the chain; from cNew on, each of r2 and gNew is then one FMA away.
                     TV r2 = TOps.MultiplyAdd(TOps.Subtract(TOps.Load(ref Unsafe.Add(ref diag, i * lanes)), g2), sNew,
-                                             TOps.Multiply(TOps.Add(cNew, cNew), bb));
+                                             TOps.Multiply(cNew, TOps.Add(bb, bb)));
                     TV pNew = TOps.Multiply(sNew, r2);
                     TOps.Store(TOps.Select(act, r, TOps.Load(ref ei1)), ref ei1);
                     TOps.Store(TOps.Select(act, TOps.Add(g2, pNew), dOld), ref di1);
-                    TV gNew = TOps.Subtract(TOps.Multiply(cNew, r2), bb);
+                    TV gNew = TOps.MultiplyAdd(cNew, r2, TOps.Subtract(TOps.Zero, bb));
                     s = TOps.Select(act, sNew, s);
                     c = TOps.Select(act, cNew, c);
                     p = TOps.Select(act, pNew, p);
