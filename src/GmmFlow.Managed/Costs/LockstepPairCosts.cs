@@ -132,6 +132,10 @@ internal static class LockstepPairCosts
                 // ‖L0 w_k‖² for all lanes at once: row k of the returned (L0 W)ᵀ, squared and summed.
                 SquaredRowNorms<TOps, TV>(ws.B, ws.Norms, d);
             }
+            else if (kind == CostKind.Wasserstein)
+            {
+                NuclearNorms<TOps, TV>(ws.Values, ws.Norms, d);
+            }
 
             for (int q = 0; q < count; q++)
             {
@@ -141,9 +145,12 @@ internal static class LockstepPairCosts
                     output[p] = PairKernels.Cost(kind, variance, variant, s, i, t, j, pws);
                     continue;
                 }
-                for (int k = 0; k < d; k++)
+                if (kind != CostKind.Wasserstein)
                 {
-                    values[k] = ws.Values[k * lanes + q];
+                    for (int k = 0; k < d; k++)
+                    {
+                        values[k] = ws.Values[k * lanes + q];
+                    }
                 }
                 double meanTerm = PairKernels.SquaredDistance(s.Mean(i), t.Mean(j));
                 if (surrogate)
@@ -156,12 +163,35 @@ internal static class LockstepPairCosts
                     }
                     output[p] = meanTerm + 0.25 * sum;
                 }
+                else if (kind == CostKind.Wasserstein)
+                {
+                    // As PairKernels.CovarianceTermFromSpectrum, with the nuclear norm summed across lanes.
+                    output[p] = meanTerm + Math.Max(0, s.Traces[i] + t.Traces[j] - 2 * ws.Norms[q]);
+                }
                 else
                 {
                     output[p] = meanTerm + PairKernels.CovarianceTermFromSpectrum(kind, variance, variant, s, i, t, j, values);
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Σ_k √max(0, γ_k) per lane, summed in the same order as the one-pair path (bit-identical, square roots being
+    /// correctly rounded), a vector at a time instead of d scalar square roots per pair.
+    /// </summary>
+    private static void NuclearNorms<TOps, TV>(double[] values, double[] norms, int d)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count;
+        TV acc = TOps.Zero;
+        for (int k = 0; k < d; k++)
+        {
+            // Round-off can leave tiny negative eigenvalues of a PSD product: clamp before the root.
+            acc = TOps.Add(acc, TOps.Sqrt(TOps.Max(TOps.Zero, TOps.Load(ref values[k * lanes]))));
+        }
+        TOps.Store(acc, ref norms[0]);
     }
 
     private static void SquaredRowNorms<TOps, TV>(double[] rows, double[] norms, int d)
