@@ -100,7 +100,9 @@ internal static class VelocityKernelGeneral
     /// error can exceed that, as its rounding error already does.</para>
     /// <para>Per row, u_i = b_i + Σ_j K_ij y_j is summed in four interleaved chains (columns j ≡ 0, 1, 2, 3 mod 4, then
     /// (s₀ + s₁) + (s₂ + s₃)): independent chains keep the FMA units busy, and every width runs the same per-row
-    /// operations, so widths agree bit for bit. Each point accumulates its pairs in ascending order.</para>
+    /// operations, so widths agree bit for bit. Each point accumulates its pairs in ascending order. A pair's points are
+    /// taken two at a time, each loaded vector of K serving both (about 7–9% faster at d = 16 than one point at a time,
+    /// where K's loads competed with the multiply-adds), with each point's operations unchanged.</para>
     /// </remarks>
     public static void ChunkByPoint<TOps, TV>(VelocityFrame frame, ref double points, ref double velocities, ref double logDensities,
                                               bool wantLogDensity, int count, ref double scratch)
@@ -204,27 +206,23 @@ internal static class VelocityKernelGeneral
             }
             ref double kp = ref Unsafe.Add(ref blk, offK);
             ref double bp = ref Unsafe.Add(ref blk, offB);
-            for (ulong bits = mask; bits != 0; bits &= bits - 1)
+            // Two points at a time share each load of K (their own operations are unchanged); an odd last one alone.
+            ulong rest = mask;
+            while (rest != 0)
             {
-                int i = BitOperations.TrailingZeroCount(bits);
-                TV w = TOps.Create(Unsafe.Add(ref wp, i));
-                ref double y = ref Unsafe.Add(ref yrows, i * dp);
-                ref double a = ref Unsafe.Add(ref acc, i * dp);
-                int r = 0;
-                for (; r + 2 * lanes <= rows; r += 2 * lanes)
+                int i = BitOperations.TrailingZeroCount(rest);
+                rest &= rest - 1;
+                if (rest == 0)
                 {
-                    GainTwoRows<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref y, d, dp, out TV u0, out TV u1);
-                    ref double a0 = ref Unsafe.Add(ref a, r);
-                    ref double a1 = ref Unsafe.Add(ref a, r + lanes);
-                    TOps.Store(TOps.MultiplyAdd(w, u0, TOps.Load(ref a0)), ref a0);
-                    TOps.Store(TOps.MultiplyAdd(w, u1, TOps.Load(ref a1)), ref a1);
+                    ApplyGain<TOps, TV>(ref kp, ref bp, ref Unsafe.Add(ref yrows, i * dp), ref Unsafe.Add(ref acc, i * dp),
+                                        TOps.Create(Unsafe.Add(ref wp, i)), d, dp, rows);
+                    break;
                 }
-                if (r < rows)
-                {
-                    ref double a0 = ref Unsafe.Add(ref a, r);
-                    TOps.Store(TOps.MultiplyAdd(w, GainOneRow<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref y, d, dp),
-                                                TOps.Load(ref a0)), ref a0);
-                }
+                int i2 = BitOperations.TrailingZeroCount(rest);
+                rest &= rest - 1;
+                ApplyGainTwoPoints<TOps, TV>(ref kp, ref bp, ref Unsafe.Add(ref yrows, i * dp), ref Unsafe.Add(ref acc, i * dp),
+                                             TOps.Create(Unsafe.Add(ref wp, i)), ref Unsafe.Add(ref yrows, i2 * dp),
+                                             ref Unsafe.Add(ref acc, i2 * dp), TOps.Create(Unsafe.Add(ref wp, i2)), d, dp, rows);
             }
         }
 
@@ -331,6 +329,166 @@ internal static class VelocityKernelGeneral
             m = TOps.MaxNative(m, l);
         }
         return m;
+    }
+
+    /// <summary>a += w (b + K y) over <paramref name="rows"/> rows (whole vectors) for one point.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ApplyGain<TOps, TV>(ref double kp, ref double bp, ref double y, ref double a, TV w, int d, int dp, int rows)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count, r = 0;
+        for (; r + 2 * lanes <= rows; r += 2 * lanes)
+        {
+            GainTwoRows<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref y, d, dp, out TV u0, out TV u1);
+            ref double a0 = ref Unsafe.Add(ref a, r);
+            ref double a1 = ref Unsafe.Add(ref a, r + lanes);
+            TOps.Store(TOps.MultiplyAdd(w, u0, TOps.Load(ref a0)), ref a0);
+            TOps.Store(TOps.MultiplyAdd(w, u1, TOps.Load(ref a1)), ref a1);
+        }
+        if (r < rows)
+        {
+            ref double a0 = ref Unsafe.Add(ref a, r);
+            TOps.Store(TOps.MultiplyAdd(w, GainOneRow<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref y, d, dp),
+                                        TOps.Load(ref a0)), ref a0);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ApplyGain{TOps, TV}"/> for two points at once: each loaded vector of K serves both, which halves the
+    /// loads of K; every point's own operations (and so its rounding) are exactly those of <see cref="ApplyGain{TOps, TV}"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ApplyGainTwoPoints<TOps, TV>(ref double kp, ref double bp, ref double ya, ref double aa, TV wa,
+                                                     ref double yb, ref double ab, TV wb, int d, int dp, int rows)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count, r = 0;
+        for (; r + 2 * lanes <= rows; r += 2 * lanes)
+        {
+            GainTwoRowsTwoPoints<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref ya, ref yb, d, dp,
+                                           out TV ua0, out TV ua1, out TV ub0, out TV ub1);
+            ref double a0 = ref Unsafe.Add(ref aa, r);
+            ref double a1 = ref Unsafe.Add(ref aa, r + lanes);
+            ref double b0 = ref Unsafe.Add(ref ab, r);
+            ref double b1 = ref Unsafe.Add(ref ab, r + lanes);
+            TOps.Store(TOps.MultiplyAdd(wa, ua0, TOps.Load(ref a0)), ref a0);
+            TOps.Store(TOps.MultiplyAdd(wa, ua1, TOps.Load(ref a1)), ref a1);
+            TOps.Store(TOps.MultiplyAdd(wb, ub0, TOps.Load(ref b0)), ref b0);
+            TOps.Store(TOps.MultiplyAdd(wb, ub1, TOps.Load(ref b1)), ref b1);
+        }
+        if (r < rows)
+        {
+            ref double a0 = ref Unsafe.Add(ref aa, r);
+            TOps.Store(TOps.MultiplyAdd(wa, GainOneRow<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref ya, d, dp),
+                                        TOps.Load(ref a0)), ref a0);
+            ref double b0 = ref Unsafe.Add(ref ab, r);
+            TOps.Store(TOps.MultiplyAdd(wb, GainOneRow<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref yb, d, dp),
+                                        TOps.Load(ref b0)), ref b0);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="GainTwoRows{TOps, TV}"/> for two points (<paramref name="ya"/>, <paramref name="yb"/>) sharing each load of K;
+    /// per point the same four chains per row in the same order, so the results are bit-identical to two separate calls.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GainTwoRowsTwoPoints<TOps, TV>(ref double k, ref double b, ref double ya, ref double yb, int d, int dp,
+                                                       out TV ua0, out TV ua1, out TV ub0, out TV ub1)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count, step = 4 * dp;
+        ref double k0 = ref k;
+        ref double k1 = ref Unsafe.Add(ref k, dp);
+        ref double k2 = ref Unsafe.Add(ref k, 2 * dp);
+        ref double k3 = ref Unsafe.Add(ref k, 3 * dp);
+        ref double yaj = ref ya;
+        ref double ybj = ref yb;
+        TV b0 = TOps.Load(ref b), b1 = TOps.Load(ref Unsafe.Add(ref b, lanes));
+        TV a00 = b0, a01 = TOps.Zero, a02 = TOps.Zero, a03 = TOps.Zero;
+        TV a10 = b1, a11 = TOps.Zero, a12 = TOps.Zero, a13 = TOps.Zero;
+        TV c00 = b0, c01 = TOps.Zero, c02 = TOps.Zero, c03 = TOps.Zero;
+        TV c10 = b1, c11 = TOps.Zero, c12 = TOps.Zero, c13 = TOps.Zero;
+        int j = 0;
+        for (; j + 4 <= d; j += 4)
+        {
+            TV kl = TOps.Load(ref k0), kh = TOps.Load(ref Unsafe.Add(ref k0, lanes));
+            TV t = TOps.Create(yaj);
+            a00 = TOps.MultiplyAdd(kl, t, a00);
+            a10 = TOps.MultiplyAdd(kh, t, a10);
+            t = TOps.Create(ybj);
+            c00 = TOps.MultiplyAdd(kl, t, c00);
+            c10 = TOps.MultiplyAdd(kh, t, c10);
+            kl = TOps.Load(ref k1);
+            kh = TOps.Load(ref Unsafe.Add(ref k1, lanes));
+            t = TOps.Create(Unsafe.Add(ref yaj, 1));
+            a01 = TOps.MultiplyAdd(kl, t, a01);
+            a11 = TOps.MultiplyAdd(kh, t, a11);
+            t = TOps.Create(Unsafe.Add(ref ybj, 1));
+            c01 = TOps.MultiplyAdd(kl, t, c01);
+            c11 = TOps.MultiplyAdd(kh, t, c11);
+            kl = TOps.Load(ref k2);
+            kh = TOps.Load(ref Unsafe.Add(ref k2, lanes));
+            t = TOps.Create(Unsafe.Add(ref yaj, 2));
+            a02 = TOps.MultiplyAdd(kl, t, a02);
+            a12 = TOps.MultiplyAdd(kh, t, a12);
+            t = TOps.Create(Unsafe.Add(ref ybj, 2));
+            c02 = TOps.MultiplyAdd(kl, t, c02);
+            c12 = TOps.MultiplyAdd(kh, t, c12);
+            kl = TOps.Load(ref k3);
+            kh = TOps.Load(ref Unsafe.Add(ref k3, lanes));
+            t = TOps.Create(Unsafe.Add(ref yaj, 3));
+            a03 = TOps.MultiplyAdd(kl, t, a03);
+            a13 = TOps.MultiplyAdd(kh, t, a13);
+            t = TOps.Create(Unsafe.Add(ref ybj, 3));
+            c03 = TOps.MultiplyAdd(kl, t, c03);
+            c13 = TOps.MultiplyAdd(kh, t, c13);
+            k0 = ref Unsafe.Add(ref k0, step);
+            k1 = ref Unsafe.Add(ref k1, step);
+            k2 = ref Unsafe.Add(ref k2, step);
+            k3 = ref Unsafe.Add(ref k3, step);
+            yaj = ref Unsafe.Add(ref yaj, 4);
+            ybj = ref Unsafe.Add(ref ybj, 4);
+        }
+        // The d mod 4 last columns continue chains 0, 1, 2, as in GainTwoRows.
+        if (j < d)
+        {
+            TV kl = TOps.Load(ref k0), kh = TOps.Load(ref Unsafe.Add(ref k0, lanes));
+            TV t = TOps.Create(yaj);
+            a00 = TOps.MultiplyAdd(kl, t, a00);
+            a10 = TOps.MultiplyAdd(kh, t, a10);
+            t = TOps.Create(ybj);
+            c00 = TOps.MultiplyAdd(kl, t, c00);
+            c10 = TOps.MultiplyAdd(kh, t, c10);
+            if (j + 1 < d)
+            {
+                kl = TOps.Load(ref k1);
+                kh = TOps.Load(ref Unsafe.Add(ref k1, lanes));
+                t = TOps.Create(Unsafe.Add(ref yaj, 1));
+                a01 = TOps.MultiplyAdd(kl, t, a01);
+                a11 = TOps.MultiplyAdd(kh, t, a11);
+                t = TOps.Create(Unsafe.Add(ref ybj, 1));
+                c01 = TOps.MultiplyAdd(kl, t, c01);
+                c11 = TOps.MultiplyAdd(kh, t, c11);
+                if (j + 2 < d)
+                {
+                    kl = TOps.Load(ref k2);
+                    kh = TOps.Load(ref Unsafe.Add(ref k2, lanes));
+                    t = TOps.Create(Unsafe.Add(ref yaj, 2));
+                    a02 = TOps.MultiplyAdd(kl, t, a02);
+                    a12 = TOps.MultiplyAdd(kh, t, a12);
+                    t = TOps.Create(Unsafe.Add(ref ybj, 2));
+                    c02 = TOps.MultiplyAdd(kl, t, c02);
+                    c12 = TOps.MultiplyAdd(kh, t, c12);
+                }
+            }
+        }
+        ua0 = TOps.Add(TOps.Add(a00, a01), TOps.Add(a02, a03));
+        ua1 = TOps.Add(TOps.Add(a10, a11), TOps.Add(a12, a13));
+        ub0 = TOps.Add(TOps.Add(c00, c01), TOps.Add(c02, c03));
+        ub1 = TOps.Add(TOps.Add(c10, c11), TOps.Add(c12, c13));
     }
 
     /// <summary>

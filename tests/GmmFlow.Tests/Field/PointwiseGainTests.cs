@@ -153,6 +153,34 @@ public class PointwiseGainTests
         }
     }
 
+    [Theory]
+    [InlineData(16, 37)]
+    [InlineData(17, 64)]
+    [InlineData(19, 21)]
+    [InlineData(26, 65)]
+    public void PairedPoints_OverlappingPairs_BitIdenticalToOnePointAtATime(int d, int n)
+    {
+        // Overlapping pairs count at (almost) every point, so a chunk applies each pair's drift to its points two at a
+        // time (sharing K's loads), with an odd one left over when the count is odd; one point at a time always takes
+        // the single-point route. Both must give the same bits at every width (d mod 4 = 1, 3, 2 exercise the columns
+        // after the last group of four; n = 65 leaves a chunk of one point).
+        var problem = FieldProblem.Random(d, pairs: 7, seed: 90 + d, meanSpread: 0.0);
+        double[] x = problem.RandomPoints(n, seed: 5, scale: 0.5);
+        VelocityFrame frame = problem.BuildFrame();
+        var v = new double[x.Length];
+        var ld = new double[n];
+        var vi = new double[d];
+        foreach (SimdWidth width in SimdDispatch.Available())
+        {
+            frame.EvaluateBatch(x, v, ld, parallel: false, width, generalOnly: false);
+            for (int i = 0; i < n; i++)
+            {
+                frame.EvaluateBatch(x.AsSpan(i * d, d), vi, ld.AsSpan(0, 0), parallel: false, width, generalOnly: false);
+                Assert.Equal(vi, v.AsSpan(i * d, d).ToArray());
+            }
+        }
+    }
+
     [Fact]
     public void TinyWeightWithHugeDrift_IsLeftOutWithinTheDocumentedBound()
     {
