@@ -189,41 +189,7 @@ internal static class VelocityKernelGeneral
             {
                 continue;
             }
-            ref double wp = ref Unsafe.Add(ref wts, p * c);
-            ref double blk = ref Unsafe.Add(ref pairs, p * stride);
-            // y = x − m_p over whole vectors: rows d..rows−1 read x's stale padding and the first entries of W (which
-            // follow m in the block); those rows of y are never used, as K has only d columns.
-            for (ulong bits = mask; bits != 0; bits &= bits - 1)
-            {
-                int i = BitOperations.TrailingZeroCount(bits);
-                ref double x = ref Unsafe.Add(ref xrows, i * dp);
-                ref double y = ref Unsafe.Add(ref yrows, i * dp);
-                for (int r = 0; r < rows; r += lanes)
-                {
-                    TOps.Store(TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, r)), TOps.Load(ref Unsafe.Add(ref blk, 1 + r))),
-                               ref Unsafe.Add(ref y, r));
-                }
-            }
-            ref double kp = ref Unsafe.Add(ref blk, offK);
-            ref double bp = ref Unsafe.Add(ref blk, offB);
-            // Two points at a time share each load of K (their own operations are unchanged); an odd last one alone.
-            ulong rest = mask;
-            while (rest != 0)
-            {
-                int i = BitOperations.TrailingZeroCount(rest);
-                rest &= rest - 1;
-                if (rest == 0)
-                {
-                    ApplyGain<TOps, TV>(ref kp, ref bp, ref Unsafe.Add(ref yrows, i * dp), ref Unsafe.Add(ref acc, i * dp),
-                                        TOps.Create(Unsafe.Add(ref wp, i)), d, dp, rows);
-                    break;
-                }
-                int i2 = BitOperations.TrailingZeroCount(rest);
-                rest &= rest - 1;
-                ApplyGainTwoPoints<TOps, TV>(ref kp, ref bp, ref Unsafe.Add(ref yrows, i * dp), ref Unsafe.Add(ref acc, i * dp),
-                                             TOps.Create(Unsafe.Add(ref wp, i)), ref Unsafe.Add(ref yrows, i2 * dp),
-                                             ref Unsafe.Add(ref acc, i2 * dp), TOps.Create(Unsafe.Add(ref wp, i2)), d, dp, rows);
-            }
+            DriftOfPair<TOps, TV>(frame, ref Unsafe.Add(ref pairs, p * stride), mask, ref Unsafe.Add(ref wts, p * c), ref xrows, ref yrows, ref acc);
         }
 
         // v = (Σ_p w_p u_p) / S, as in the block kernels; only d entries go out. Log-density: max + log S (log-sum-exp).
@@ -240,6 +206,59 @@ internal static class VelocityKernelGeneral
             {
                 Unsafe.Add(ref logDensities, i) = Unsafe.Add(ref maxs, i) + Math.Log(Unsafe.Add(ref sums, i));
             }
+        }
+    }
+
+    /// <summary>
+    /// Adds w_p(x_i) u_p(x_i) to the accumulator row of every point i in <paramref name="mask"/> for the pair whose block
+    /// starts at <paramref name="blk"/> (rows laid out as in <see cref="ChunkByPoint{TOps, TV}"/>).
+    /// </summary>
+    /// <remarks>
+    /// A method of its own, not inlined: inside the large chunk kernel the JIT declined to inline the gain helpers
+    /// (GainTwoRows and GainTwoRowsTwoPoints were compiled as separate methods, their results passed through memory);
+    /// in this small body they are inlined. One call per pair and chunk.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void DriftOfPair<TOps, TV>(VelocityFrame frame, ref double blk, ulong mask, ref double wp, ref double xrows,
+                                              ref double yrows, ref double acc)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int d = frame.Dimension, dp = frame.PaddedDimension, lanes = TOps.Count;
+        int rows = (d + lanes - 1) / lanes * lanes;
+        int offK = frame.OffsetK, offB = frame.OffsetB;
+        // y = x − m_p over whole vectors: rows d..rows−1 read x's stale padding and the first entries of W (which
+        // follow m in the block); those rows of y are never used, as K has only d columns.
+        for (ulong bits = mask; bits != 0; bits &= bits - 1)
+        {
+            int i = BitOperations.TrailingZeroCount(bits);
+            ref double x = ref Unsafe.Add(ref xrows, i * dp);
+            ref double y = ref Unsafe.Add(ref yrows, i * dp);
+            for (int r = 0; r < rows; r += lanes)
+            {
+                TOps.Store(TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, r)), TOps.Load(ref Unsafe.Add(ref blk, 1 + r))),
+                           ref Unsafe.Add(ref y, r));
+            }
+        }
+        ref double kp = ref Unsafe.Add(ref blk, offK);
+        ref double bp = ref Unsafe.Add(ref blk, offB);
+        // Two points at a time share each load of K (their own operations are unchanged); an odd last one alone.
+        ulong rest = mask;
+        while (rest != 0)
+        {
+            int i = BitOperations.TrailingZeroCount(rest);
+            rest &= rest - 1;
+            if (rest == 0)
+            {
+                ApplyGain<TOps, TV>(ref kp, ref bp, ref Unsafe.Add(ref yrows, i * dp), ref Unsafe.Add(ref acc, i * dp),
+                                    TOps.Create(Unsafe.Add(ref wp, i)), d, dp, rows);
+                break;
+            }
+            int i2 = BitOperations.TrailingZeroCount(rest);
+            rest &= rest - 1;
+            ApplyGainTwoPoints<TOps, TV>(ref kp, ref bp, ref Unsafe.Add(ref yrows, i * dp), ref Unsafe.Add(ref acc, i * dp),
+                                         TOps.Create(Unsafe.Add(ref wp, i)), ref Unsafe.Add(ref yrows, i2 * dp),
+                                         ref Unsafe.Add(ref acc, i2 * dp), TOps.Create(Unsafe.Add(ref wp, i2)), d, dp, rows);
         }
     }
 
