@@ -166,7 +166,7 @@ internal static class LockstepPairCosts
                 else if (kind == CostKind.Wasserstein)
                 {
                     // As PairKernels.CovarianceTermFromSpectrum, with the nuclear norm summed across lanes.
-                    output[p] = meanTerm + Math.Max(0, s.Traces[i] + t.Traces[j] - 2 * ws.Norms[q]);
+                    output[p] = meanTerm + PairKernels.WassersteinCovarianceTerm(s, i, t, j, ws.Norms[q]);
                 }
                 else
                 {

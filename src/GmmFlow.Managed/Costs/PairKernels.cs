@@ -226,7 +226,7 @@ internal static class PairKernels
                 // Round-off can leave tiny negative eigenvalues of a PSD product: clamp before the root.
                 nuclear += Math.Sqrt(Math.Max(0, values[k]));
             }
-            return Math.Max(0, s.Traces[i] + t.Traces[j] - 2 * nuclear);
+            return WassersteinCovarianceTerm(s, i, t, j, nuclear);
         }
         double acc = 0;
         for (int k = 0; k < d; k++)
@@ -237,6 +237,10 @@ internal static class PairKernels
     }
 
     // ---- shared scalar pieces ----
+
+    /// <summary>tr Σ0 + tr Σ1 − 2‖Σ0^½ Σ1^½‖_* (clamped at 0 against round-off), from the nuclear norm Σ_k √γ_k.</summary>
+    internal static double WassersteinCovarianceTerm(GaussianFactors s, int i, GaussianFactors t, int j, double nuclear)
+        => Math.Max(0, s.Traces[i] + t.Traces[j] - 2 * nuclear);
 
     /// <summary>
     /// (μ − 1) log μ ≥ 0, the surrogate's per-eigendirection weight. μ − 1 is exact for μ ∈ [½, 2] (Sterbenz) and

@@ -8,8 +8,8 @@ namespace GmmFlow.Simd.LinearAlgebra;
 /// reduction to tridiagonal form, then the implicit QL iteration with Wilkinson-type shifts, every step executed for
 /// all lanes together. Optionally a d×d matrix B per lane is multiplied from the right by the eigenvector basis and
 /// returned transposed: row k of the result is (B·w_k)ᵀ for the unit eigenvector w_k of eigenvalue k (the surrogate
-/// cost needs ‖L0 w_k‖² and nothing else of the eigenvectors). The QL rotations then combine two contiguous rows,
-/// where columns at d = 64 are 4 KiB apart and thrash the cache.
+/// cost needs ‖L0 w_k‖² and nothing else of the eigenvectors). The QL rotations are logged and applied to B's
+/// columns a block of rows at a time (see <see cref="QlIterate{TOps, TV}"/>); B is transposed once at the end.
 /// </summary>
 /// <remarks>
 /// <para>Why not LAPACK here: the cost matrices solve thousands of small independent eigenproblems, and one dsyevd
@@ -35,7 +35,10 @@ internal static class LockstepSymmetricEigen
 
     private const double MinNormal = 2.2250738585072014e-308;
 
-    /// <summary>Doubles of scratch <see cref="Solve{TOps, TV}"/> needs: two Householder vectors with their products, the off-diagonal and the τ's.</summary>
+    /// <summary>
+    /// Doubles of scratch <see cref="Solve{TOps, TV}"/> needs: two Householder vectors with their products, the
+    /// off-diagonal and the τ's, then the rotation log (used only when B is given).
+    /// </summary>
     public static int ScratchLength(int d, int lanes) => (6 * d + RotationLogSlots(d)) * lanes;
 
     /// <summary>
