@@ -4,7 +4,7 @@ namespace GmmFlow.Benchmarks.Costs;
 
 /// <summary>
 /// Cost-matrix throughput in pairs/s (median of repeats after warm-up), the number docs/anchors.md quotes for numpy:
-///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- cost-throughput [--export DIR] [--repeats N] [--sweep]
+///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- cost-throughput [--export DIR] [--repeats N] [--sweep] [--only TEXT]
 /// With --export it also writes the seeded inputs and our cost matrices as .npy for benchmarks/compare/cost_matrix.py;
 /// --sweep instead prints the per-pair CPU time of W2 and the surrogate for d = 1 … 64 (20×20 pairs).
 /// </summary>
@@ -15,12 +15,16 @@ public static class CostMatrixThroughput
         string? export = null;
         int repeats = 15;
         bool sweep = false;
+        string? only = null;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--export":
                     export = args[++i];
+                    break;
+                case "--only":
+                    only = args[++i];
                     break;
                 case "--sweep":
                     sweep = true;
@@ -49,6 +53,11 @@ public static class CostMatrixThroughput
             var destination = new double[k0 * k1];
             foreach (var kind in new[] { CostKind.Wasserstein, CostKind.Surrogate })
             {
+                // --only keeps the cases whose "size cost" label contains the text (e.g. "d16 Surrogate"), for profiling.
+                if (only is not null && !$"{inputs.Name} {kind}".Contains(only, StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
                 var (rate, cpuRate) = Measure(kind, source, target, destination, repeats);
                 Console.WriteLine($"{inputs.Name,-14} {kind,-12} {rate,15:N0} {cpuRate,13:N0} {1e6 / cpuRate,13:F3}");
                 if (export is not null)

@@ -165,6 +165,26 @@ public class LockstepEigenBenchmarks
         return _values[0];
     }
 
+    private double TridiagonalAndReflectorsTwoVectors()
+    {
+        _source16.CopyTo(_a16, 0);
+        int l = 2 * Lanes;
+        LockstepSymmetricEigen.Tridiagonalize<Simd512x2, Vector512x2>(ref _a16[0], ref _values16[0], ref _scratch16[0],
+            ref _scratch16[D * l], ref _scratch16[2 * D * l], D);
+        LockstepSymmetricEigen.ApplyReflectors<Simd512x2, Vector512x2>(ref _a16[0], ref _scratch16[D * l], ref _b16[0], D);
+        return _values16[0];
+    }
+
+    private double RotationQlWithoutBTwoVectors()
+    {
+        _source16.CopyTo(_a16, 0);
+        int l = 2 * Lanes;
+        LockstepSymmetricEigen.Tridiagonalize<Simd512x2, Vector512x2>(ref _a16[0], ref _values16[0], ref _scratch16[0],
+            ref _scratch16[D * l], ref _scratch16[2 * D * l], D);
+        LockstepSymmetricEigen.QlIterate<Simd512x2, Vector512x2>(ref _values16[0], ref _scratch16[0], ref _b16[0], ref _scratch16[2 * D * l], 0, false, D);
+        return _values16[0];
+    }
+
     /// <summary>Stopwatch timings of the four methods (µs per eight problems), for quick iteration.</summary>
     public static void Quick(string[] args)
     {
@@ -184,6 +204,8 @@ public class LockstepEigenBenchmarks
                          ("tridiagonalize only", () => b.TridiagonalOnly()),
                          ("tridiag + reflectors", () => b.TridiagonalAndReflectors()),
                          ("rotation QL, no B", () => b.RotationQlWithoutB()),
+                         ("x2 tridiag + reflectors /2", () => b.TridiagonalAndReflectorsTwoVectors()),
+                         ("x2 rotation QL, no B /2", () => b.RotationQlWithoutBTwoVectors()),
                          ("LAPACK values x8", b.LapackValues), ("LAPACK vectors x8", b.LapackVectors),
                      })
             {

@@ -26,7 +26,7 @@ namespace GmmFlow.Simd.LinearAlgebra;
 /// when |e_k| ≤ ε(|d_k| + |d_k+1|), the classical test. Entries beyond about 1e150 in magnitude may overflow a
 /// squared norm; such a lane comes back as failed, never as a wrong number.</para>
 /// </remarks>
-internal static class LockstepSymmetricEigen
+internal static partial class LockstepSymmetricEigen
 {
     /// <summary>QL iterations allowed per eigenvalue before a lane is given up (LAPACK allows 30 per eigenvalue).</summary>
     public const int MaxIterationsPerEigenvalue = 60;
@@ -39,7 +39,13 @@ internal static class LockstepSymmetricEigen
     /// Doubles of scratch <see cref="Solve{TOps, TV}"/> needs: two Householder vectors with their products, the
     /// off-diagonal and the τ's, then the rotation log (used only when B is given).
     /// </summary>
-    public static int ScratchLength(int d, int lanes) => (6 * d + RotationLogSlots(d)) * lanes;
+    public static int ScratchLength(int d, int lanes) => (LogOffset(d) + Math.Max(RotationLogSlots(d), 2 * d * d)) * lanes;
+
+    /// <summary>
+    /// Where the rotation log (or, on the twisted-factorization path, the eigenvectors of T) starts in the scratch, in
+    /// vector slots: off, τ and the four work vectors of the reduction, then three more for that path's copies of T.
+    /// </summary>
+    private static int LogOffset(int d) => 9 * d;
 
     /// <summary>
     /// Vector slots of the rotation log (<see cref="QlIterate{TOps, TV}"/>): room for about 24 sweeps over the whole
@@ -85,18 +91,24 @@ internal static class LockstepSymmetricEigen
         ref double work = ref Unsafe.Add(ref tau, d * lanes);
 
         Tridiagonalize<TOps, TV>(ref ra, ref diag, ref off, ref tau, ref work, d);
+        int failed;
         if (withB)
         {
             ApplyReflectors<TOps, TV>(ref ra, ref tau, ref rb, d);
+            // Eigenvalues by the root-free iteration and T's eigenvectors by twisted factorizations, then one product;
+            // if any lane's vectors come out short of orthonormal (close eigenvalues), the rotation-based QL instead.
+            failed = SolveThroughTwists<TOps, TV>(ref ra, ref rb, ref diag, ref off, ref work, ref Unsafe.Add(ref off, LogOffset(d) * lanes), d);
+            if (failed < 0)
+            {
+                failed = QlIterate<TOps, TV>(ref diag, ref off, ref rb, ref Unsafe.Add(ref off, LogOffset(d) * lanes), RotationLogSlots(d), withB, d);
+                // The rotations turned adjacent columns of B (contiguous in memory); callers read (B·W)ᵀ row by row.
+                TransposeInPlace<TOps, TV>(ref rb, d);
+            }
         }
-        // Eigenvalues alone need no rotations, so they take the square-root-free iteration (shorter chain per step).
-        int failed = withB
-            ? QlIterate<TOps, TV>(ref diag, ref off, ref rb, ref Unsafe.Add(ref work, 4 * d * lanes), RotationLogSlots(d), withB, d)
-            : QlRootFree<TOps, TV>(ref diag, ref off, d);
-        if (withB)
+        else
         {
-            // The rotations turned adjacent columns of B (contiguous in memory); callers read (B·W)ᵀ row by row.
-            TransposeInPlace<TOps, TV>(ref rb, d);
+            // Eigenvalues alone need no rotations, so they take the square-root-free iteration (shorter chain per step).
+            failed = QlRootFree<TOps, TV>(ref diag, ref off, d);
         }
 
         // A non-finite eigenvalue (overflow in a squared norm, or a NaN input) is a failure too.

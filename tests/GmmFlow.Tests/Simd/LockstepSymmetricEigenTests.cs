@@ -149,36 +149,60 @@ public class LockstepSymmetricEigenTests
             Assert.Equal(0, failed);
             for (int q = 0; q < lanes; q++)
             {
-                double scale = MaxAbs(matrices[q]);
-                for (int k = 0; k < d; k++)
-                {
-                    // Row k of the rotated Bᵀ (B = I) is w_k: ‖A w_k − λ_k w_k‖∞ small and ‖w_k‖ = 1.
-                    double norm2 = 0;
-                    for (int r = 0; r < d; r++)
-                    {
-                        double aw = 0;
-                        for (int c = 0; c < d; c++)
-                        {
-                            aw += matrices[q][r * d + c] * b[q][k * d + c];
-                        }
-                        Assert.True(Math.Abs(aw - values[q][k] * b[q][k * d + r]) <= 1e-12 * d * scale,
-                            $"d={d} lane {q}: residual of eigenpair {k} row {r}");
-                        norm2 += b[q][k * d + r] * b[q][k * d + r];
-                    }
-                    Assert.True(Math.Abs(norm2 - 1) <= 1e-13 * d, $"d={d} lane {q}: ‖w_{k}‖² = {norm2:R}");
-                    for (int k2 = 0; k2 < k; k2++)
-                    {
-                        double dot = 0;
-                        for (int r = 0; r < d; r++)
-                        {
-                            dot += b[q][k * d + r] * b[q][k2 * d + r];
-                        }
-                        Assert.True(Math.Abs(dot) <= 1e-13 * d, $"d={d} lane {q}: w_{k}·w_{k2} = {dot:R}");
-                    }
-                }
+                AssertEigenpairs(matrices[q], values[q], b[q], d, $"d={d} lane {q}");
             }
         }, iter: 25);
     }
+
+    /// <summary>
+    /// Rows of <paramref name="rows"/> (the returned (B·W)ᵀ with B = I) are unit eigenvectors: ‖A w_k − λ_k w_k‖∞ ≤
+    /// 1e-12·d·‖A‖max, ‖w_k‖² = 1 and w_j·w_k = 0 to 1e-13·d.
+    /// </summary>
+    private static void AssertEigenpairs(double[] matrix, double[] values, double[] rows, int d, string what)
+    {
+        double scale = MaxAbs(matrix);
+        for (int k = 0; k < d; k++)
+        {
+            double norm2 = 0;
+            for (int r = 0; r < d; r++)
+            {
+                double aw = 0;
+                for (int c = 0; c < d; c++)
+                {
+                    aw += matrix[r * d + c] * rows[k * d + c];
+                }
+                Assert.True(Math.Abs(aw - values[k] * rows[k * d + r]) <= 1e-12 * d * scale,
+                    $"{what}: residual of eigenpair {k} row {r}");
+                norm2 += rows[k * d + r] * rows[k * d + r];
+            }
+            Assert.True(Math.Abs(norm2 - 1) <= 1e-13 * d, $"{what}: ‖w_{k}‖² = {norm2:R}");
+            for (int k2 = 0; k2 < k; k2++)
+            {
+                double dot = 0;
+                for (int r = 0; r < d; r++)
+                {
+                    dot += rows[k * d + r] * rows[k2 * d + r];
+                }
+                Assert.True(Math.Abs(dot) <= 1e-13 * d, $"{what}: w_{k}·w_{k2} = {dot:R}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Lanes that are tridiagonal or diagonal from the start, have repeated eigenvalues, decouple into blocks
+    /// (interior zero couplings), span 16 orders of magnitude, or are zero, next to ordinary random ones.
+    /// </summary>
+    private static List<double[]> StructuredPool(int d) =>
+    [
+        Identity(d),
+        new double[d * d],
+        Diagonal(Enumerable.Range(0, d).Select(k => (double)(k % 3)).ToArray()),
+        WithSpectrum(Enumerable.Range(0, d).Select(k => k < d / 2 ? 1.0 : 2.0).ToArray(), 11),
+        BlockDiagonal(RandomSymmetric(5, 3), RandomSymmetric(d - 5, 4), d),
+        WithSpectrum(Enumerable.Range(0, d).Select(k => Math.Pow(10, -8 + 16.0 * k / (d - 1))).ToArray(), 12),
+        RandomSymmetric(d, 13),
+        RandomSpd(d, 14),
+    ];
 
     [Theory]
     [MemberData(nameof(Widths))]
@@ -187,19 +211,7 @@ public class LockstepSymmetricEigenTests
         var width = (SimdWidth)lanes;
         int d = 12;
         var rng = new Random(5);
-        // Lanes that are tridiagonal or diagonal from the start, have repeated eigenvalues, decouple into blocks
-        // (interior zero couplings), span 16 orders of magnitude, or are zero, next to ordinary random ones.
-        var pool = new List<double[]>
-        {
-            Identity(d),
-            new double[d * d],
-            Diagonal(Enumerable.Range(0, d).Select(k => (double)(k % 3)).ToArray()),
-            WithSpectrum(Enumerable.Range(0, d).Select(k => k < d / 2 ? 1.0 : 2.0).ToArray(), 11),
-            BlockDiagonal(RandomSymmetric(5, 3), RandomSymmetric(d - 5, 4), d),
-            WithSpectrum(Enumerable.Range(0, d).Select(k => Math.Pow(10, -8 + 16.0 * k / (d - 1))).ToArray(), 12),
-            RandomSymmetric(d, 13),
-            RandomSpd(d, 14),
-        };
+        var pool = StructuredPool(d);
         var matrices = Enumerable.Range(0, lanes).Select(q => pool[(q + rng.Next(pool.Count)) % pool.Count]).ToArray();
         foreach (var lapack in Lapack.Available())
         {
@@ -270,6 +282,97 @@ public class LockstepSymmetricEigenTests
                 }
             }
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Structured_and_clustered_lanes_get_orthonormal_eigenvectors(int lanes)
+    {
+        // Repeated, split and zero spectra make twisted-factorization vectors parallel or degenerate: the solver must
+        // notice and still return orthonormal eigenvectors, for every lane, whatever its neighbours are.
+        var width = (SimdWidth)lanes;
+        int d = 12;
+        var pool = StructuredPool(d);
+        // Pairs of eigenvalues 1e-6, 1e-9 and 1e-12 apart (relative), amid a spread spectrum.
+        foreach (double gap in new[] { 1e-6, 1e-9, 1e-12 })
+        {
+            pool.Add(WithSpectrum(Enumerable.Range(0, d).Select(k => 1.0 + k / 2 + (k % 2) * gap).ToArray(), 20));
+        }
+        var rng = new Random(8);
+        for (int round = 0; round < 6; round++)
+        {
+            var matrices = Enumerable.Range(0, lanes).Select(q => pool[(q + rng.Next(pool.Count)) % pool.Count]).ToArray();
+            var b = Enumerable.Range(0, lanes).Select(_ => Identity(d)).ToArray();
+            Assert.Equal(0, Solve(width, matrices, d, b, out var values));
+            for (int q = 0; q < lanes; q++)
+            {
+                AssertEigenpairs(matrices[q], values[q], b[q], d, $"round {round} lane {q}");
+                AssertMatchesLapack(Lapack.Default, matrices[q], values[q], d, $"round {round} lane {q}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(16)]
+    [InlineData(33)]
+    public void Twisted_factorizations_serve_distinct_spectra_and_decline_repeated_ones(int d)
+    {
+        // The eigenvector path proper (Tridiagonalize, ApplyReflectors, then the twisted factorizations) at AVX-512
+        // or the widest width here: random lanes and a diagonal lane (exactly zero couplings, exact zero pivots) are
+        // served; a lane with an exactly repeated eigenvalue makes the group decline, with T restored for the rotations.
+        int lanes = (int)SimdDispatch.Best;
+        var matrices = Enumerable.Range(0, lanes).Select(q => q == 1 && d > 1
+            ? Diagonal(Enumerable.Range(0, d).Select(k => (double)(d - k)).ToArray())
+            : RandomSpd(d, 60 + q)).ToArray();
+        var (status, values, rows) = RunTwisted(matrices, d);
+        Assert.Equal(0, status);
+        for (int q = 0; q < lanes; q++)
+        {
+            AssertEigenpairs(matrices[q], values[q], rows[q], d, $"d={d} lane {q}");
+            AssertMatchesLapack(Lapack.Default, matrices[q], values[q], d, $"d={d} lane {q}");
+        }
+        if (d > 1)
+        {
+            matrices[lanes - 1] = WithSpectrum(Enumerable.Range(0, d).Select(k => k < 2 ? 3.0 : 1.0 + k).ToArray(), 61);
+            var (declined, _, _) = RunTwisted(matrices, d);
+            Assert.Equal(-1, declined);
+        }
+    }
+
+    /// <summary>Runs the twisted-factorization path on one lane group with B = I; returns its status, values and rows.</summary>
+    private static (int Status, double[][] Values, double[][] Rows) RunTwisted(double[][] matrices, int d)
+    {
+        var width = SimdDispatch.Best;
+        int lanes = (int)width;
+        var a = new double[d * d * lanes];
+        var b = new double[d * d * lanes];
+        for (int q = 0; q < lanes; q++)
+        {
+            for (int e = 0; e < d * d; e++)
+            {
+                a[e * lanes + q] = matrices[q][e];
+                b[e * lanes + q] = e % d == e / d ? 1 : 0;
+            }
+        }
+        var w = new double[d * lanes];
+        var scratch = new double[LockstepSymmetricEigen.ScratchLength(d, lanes)];
+        int status = width switch
+        {
+            SimdWidth.V512 => LockstepSymmetricEigen.SolveWithTwistsOnly<Simd512, Vector512<double>>(a, b, w, scratch, d),
+            SimdWidth.V256 => LockstepSymmetricEigen.SolveWithTwistsOnly<Simd256, Vector256<double>>(a, b, w, scratch, d),
+            SimdWidth.V128 => LockstepSymmetricEigen.SolveWithTwistsOnly<Simd128, Vector128<double>>(a, b, w, scratch, d),
+            _ => LockstepSymmetricEigen.SolveWithTwistsOnly<SimdScalar, double>(a, b, w, scratch, d),
+        };
+        var values = new double[lanes][];
+        var rows = new double[lanes][];
+        for (int q = 0; q < lanes; q++)
+        {
+            values[q] = Enumerable.Range(0, d).Select(k => w[k * lanes + q]).ToArray();
+            rows[q] = Enumerable.Range(0, d * d).Select(e => b[e * lanes + q]).ToArray();
+        }
+        return (status, values, rows);
     }
 
     private static double[] Identity(int d) => Diagonal(Enumerable.Repeat(1.0, d).ToArray());

@@ -1,0 +1,401 @@
+using System.Runtime.CompilerServices;
+
+namespace GmmFlow.Simd.LinearAlgebra;
+
+/// <summary>
+/// The eigenvector path of <see cref="LockstepSymmetricEigen"/>: eigenvalues of the tridiagonal T by the root-free
+/// iteration, each eigenvector of T from one twisted factorization of T − λI, and B·Q·S as one product.
+/// </summary>
+/// <remarks>
+/// <para>Why: accumulating the QL rotations costs one rotation of two columns of B per QL step (419 steps for eight
+/// lanes at d = 16, 6480 at d = 64) and each step's chain carries a square root; the root-free iteration has half the
+/// chain, a twisted factorization is O(d) per eigenvalue with the d eigenvalues independent of each other, and the
+/// product is d³ fused multiply-adds at full throughput.</para>
+/// <para>Method (Parlett and Dhillon's twisted factorizations, as in LAPACK's dlar1v): with the stationary
+/// T − λI = L₊D₊L₊ᵀ from the top and the progressive U₋D₋U₋ᵀ from the bottom, γ_i = D₊(i) + D₋(i) − (a_i − λ) is
+/// 1 / [(T − λI)⁻¹]_ii, and the twist r = argmin |γ_i| gives the vector z with z_r = 1, (T − λI) z = γ_r e_r:
+/// z_i = −L₊(i) z_{i+1} above r and z_{i+1} = −U₋(i) z_i below. For an eigenvalue accurate to a few ulps of ‖T‖ its
+/// error is about ε‖T‖ / gap, so close eigenvalues leave a pair of vectors with an overlap E_jk = s_jᵀs_k of that
+/// order. The overlaps are computed (E = S·Sᵀ − I) and removed to first order by the symmetric orthonormalisation
+/// S ← (I − ½E)S, which leaves about ⅜|E|²; what then remains of the error is a rotation within each pair of close
+/// eigenvalues, which moves the surrogate's Σ f(μ_k)‖B s_k‖² by about |f(μ_j) − f(μ_k)| times the angle, the angle
+/// being about ε‖T‖ / gap: the product stays at rounding level. A group with any lane whose |E_jk| exceeds
+/// <see cref="TwistOrthogonalityTolerance"/> (eigenvalues too close for the vectors to be told apart, or a NaN) goes
+/// back to the rotation-based QL, which is orthogonal by construction.</para>
+/// </remarks>
+internal static partial class LockstepSymmetricEigen
+{
+    /// <summary>
+    /// Largest |s_jᵀ s_k − δ_jk| accepted from the twisted factorizations before a group takes the rotations. The
+    /// first-order correction S ← (I − ½E)S leaves about ⅜|E|², below 1e-16 at this bound.
+    /// </summary>
+    internal const double TwistOrthogonalityTolerance = 1e-8;
+
+    /// <summary>
+    /// Pivots of the scaled T − λI (entries ≤ 1) smaller than this are replaced by −PivotFloor, as dlar1v does with its
+    /// pivmin: e² / pivot then stays finite, and an exact eigenvalue of a leading block does not divide by zero.
+    /// </summary>
+    private const double PivotFloor = 1e-290;
+
+    /// <summary>
+    /// For tests: the reduction and this path alone, without the rotation fallback. Returns the failed-lane mask, or −1
+    /// when the group declined (some lane's vectors failed the orthonormality check).
+    /// </summary>
+    internal static int SolveWithTwistsOnly<TOps, TV>(Span<double> a, Span<double> b, Span<double> values, Span<double> scratch, int d)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count;
+        ref double off = ref scratch[0];
+        ref double work = ref Unsafe.Add(ref off, 2 * d * lanes);
+        Tridiagonalize<TOps, TV>(ref a[0], ref values[0], ref off, ref Unsafe.Add(ref off, d * lanes), ref work, d);
+        ApplyReflectors<TOps, TV>(ref a[0], ref Unsafe.Add(ref off, d * lanes), ref b[0], d);
+        return SolveThroughTwists<TOps, TV>(ref a[0], ref b[0], ref values[0], ref off, ref work, ref Unsafe.Add(ref off, LogOffset(d) * lanes), d);
+    }
+
+    /// <summary>
+    /// Eigenvalues into <paramref name="diag"/> and B (already B·Q) replaced by (B·Q·S)ᵀ, S the eigenvectors of the
+    /// tridiagonal (diag, off). Returns the failed-lane mask, or −1 when some lane's vectors failed the orthonormality
+    /// check: then (diag, off) hold T again and B is untouched, for the rotation-based QL.
+    /// </summary>
+    /// <param name="a">The d·d·lanes input buffer (its Householder vectors are no longer needed): receives the product.</param>
+    /// <param name="b">d·d·lanes, B·Q on entry (rows contiguous), (B·Q·S)ᵀ on success.</param>
+    /// <param name="diag">T's diagonal on entry, the eigenvalues on success.</param>
+    /// <param name="off">T's off-diagonal on entry (destroyed on success).</param>
+    /// <param name="d">Matrix order.</param>
+    /// <param name="work">7·d·lanes doubles: copies of T, its scaled copy and the factorizations' L₊, D₊, U₋.</param>
+    /// <param name="vectors">2·d·d·lanes doubles: row k receives the unit eigenvector of eigenvalue k, then −½(S·Sᵀ − I).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int SolveThroughTwists<TOps, TV>(ref double a, ref double b, ref double diag, ref double off, ref double work,
+                                                    ref double vectors, int d)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count, n = d * lanes;
+        ref double tDiag = ref work;
+        ref double tOff = ref Unsafe.Add(ref work, n);
+        ref double sDiag = ref Unsafe.Add(ref work, 4 * n);
+        ref double sOff = ref Unsafe.Add(ref work, 5 * n);
+        for (int e = 0; e < n; e += lanes)
+        {
+            TV x = TOps.Load(ref Unsafe.Add(ref diag, e)), y = TOps.Load(ref Unsafe.Add(ref off, e));
+            TOps.Store(x, ref Unsafe.Add(ref tDiag, e));
+            TOps.Store(y, ref Unsafe.Add(ref tOff, e));
+            TOps.Store(x, ref Unsafe.Add(ref sDiag, e));
+            TOps.Store(y, ref Unsafe.Add(ref sOff, e));
+        }
+        // The factorizations run on T scaled to entries ≤ 1 (so e² / pivot cannot overflow); same eigenvectors.
+        TV inverseScale = TOps.Divide(TOps.Create(1.0), ScaleToUnit<TOps, TV>(ref sDiag, ref sOff, d));
+        int failed = QlRootFree<TOps, TV>(ref diag, ref off, d);
+
+        for (int k = 0; k < d; k++)
+        {
+            TwistedVector<TOps, TV>(ref sDiag, ref sOff, ref work, TOps.Multiply(TOps.Load(ref Unsafe.Add(ref diag, k * lanes)), inverseScale),
+                                    ref Unsafe.Add(ref vectors, k * n), d);
+        }
+
+        // Lanes that failed already go to LAPACK whatever their vectors look like.
+        ref double overlaps = ref Unsafe.Add(ref vectors, d * n);
+        if ((Overlaps<TOps, TV>(ref vectors, ref overlaps, d) & ~failed) != 0)
+        {
+            for (int e = 0; e < n; e += lanes)
+            {
+                TOps.Store(TOps.Load(ref Unsafe.Add(ref tDiag, e)), ref Unsafe.Add(ref diag, e));
+                TOps.Store(TOps.Load(ref Unsafe.Add(ref tOff, e)), ref Unsafe.Add(ref off, e));
+            }
+            return -1;
+        }
+
+        // P = S·(B·Q)ᵀ, then the first-order symmetric orthonormalisation S ← (I − ½E)S applied to P: B ← P − ½E·P.
+        RowProducts<TOps, TV>(ref vectors, ref b, ref a, d);
+        CorrectRows<TOps, TV>(ref overlaps, ref a, ref b, d);
+        return failed;
+    }
+
+    /// <summary>
+    /// One eigenvector per lane of the scaled tridiagonal (sDiag, sOff) for the eigenvalue <paramref name="lambda"/>
+    /// (same scale), normalised, into <paramref name="z"/> (d slots).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TwistedVector<TOps, TV>(ref double sDiag, ref double sOff, ref double work, TV lambda, ref double z, int d)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count, n = d * lanes;
+        ref double negLower = ref Unsafe.Add(ref work, 2 * n);
+        ref double pivots = ref Unsafe.Add(ref work, 3 * n);
+        ref double negUpper = ref Unsafe.Add(ref work, 6 * n);
+        TV one = TOps.Create(1.0);
+
+        // Top down: D₊(i+1) = (a_{i+1} − λ) − e_i² / D₊(i), L₊(i) = e_i / D₊(i) (stored negated).
+        TV dp = GuardPivot<TOps, TV>(TOps.Subtract(TOps.Load(ref sDiag), lambda));
+        TOps.Store(dp, ref pivots);
+        for (int i = 0; i + 1 < d; i++)
+        {
+            TV e = TOps.Load(ref Unsafe.Add(ref sOff, i * lanes));
+            TV negL = TOps.Divide(TOps.Subtract(TOps.Zero, e), dp);
+            TOps.Store(negL, ref Unsafe.Add(ref negLower, i * lanes));
+            dp = GuardPivot<TOps, TV>(TOps.MultiplyAdd(negL, e, TOps.Subtract(TOps.Load(ref Unsafe.Add(ref sDiag, (i + 1) * lanes)), lambda)));
+            TOps.Store(dp, ref Unsafe.Add(ref pivots, (i + 1) * lanes));
+        }
+
+        // Bottom up: D₋(i) = (a_i − λ) − e_i² / D₋(i+1), U₋(i) = e_i / D₋(i+1) (negated), and the twist.
+        TV shifted = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref sDiag, (d - 1) * lanes)), lambda);
+        TV dm = GuardPivot<TOps, TV>(shifted);
+        TV best = TOps.Abs(TOps.Subtract(TOps.Add(dp, dm), shifted));
+        TV twist = TOps.Create(d - 1);
+        for (int i = d - 2; i >= 0; i--)
+        {
+            TV e = TOps.Load(ref Unsafe.Add(ref sOff, i * lanes));
+            TV negU = TOps.Divide(TOps.Subtract(TOps.Zero, e), dm);
+            TOps.Store(negU, ref Unsafe.Add(ref negUpper, i * lanes));
+            shifted = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref sDiag, i * lanes)), lambda);
+            dm = GuardPivot<TOps, TV>(TOps.MultiplyAdd(negU, e, shifted));
+            TV gamma = TOps.Abs(TOps.Subtract(TOps.Add(TOps.Load(ref Unsafe.Add(ref pivots, i * lanes)), dm), shifted));
+            TV better = TOps.LessThanMask(gamma, best);
+            best = TOps.Select(better, gamma, best);
+            twist = TOps.Select(better, TOps.Create(i), twist);
+        }
+
+        // z_r = 1; upwards from the twist z_i = −L₊(i) z_{i+1}; entries below it stay 0 for now.
+        TV next = TOps.Select(TOps.EqualsMask(TOps.Create(d - 1), twist), one, TOps.Zero);
+        TOps.Store(next, ref Unsafe.Add(ref z, (d - 1) * lanes));
+        for (int i = d - 2; i >= 0; i--)
+        {
+            TV iv = TOps.Create(i);
+            TV up = TOps.Multiply(TOps.Load(ref Unsafe.Add(ref negLower, i * lanes)), next);
+            next = TOps.Select(TOps.EqualsMask(iv, twist), one, TOps.Select(TOps.LessThanMask(iv, twist), up, TOps.Zero));
+            TOps.Store(next, ref Unsafe.Add(ref z, i * lanes));
+        }
+        // Downwards from the twist z_{i+1} = −U₋(i) z_i, with the squared norm.
+        TV previous = TOps.Load(ref z);
+        TV norm = TOps.Multiply(previous, previous);
+        for (int i = 1; i < d; i++)
+        {
+            ref double zi = ref Unsafe.Add(ref z, i * lanes);
+            TV down = TOps.Multiply(TOps.Load(ref Unsafe.Add(ref negUpper, (i - 1) * lanes)), previous);
+            previous = TOps.Select(TOps.LessThanMask(twist, TOps.Create(i)), down, TOps.Load(ref zi));
+            TOps.Store(previous, ref zi);
+            norm = TOps.MultiplyAdd(previous, previous, norm);
+        }
+        TV inverseNorm = TOps.Divide(one, TOps.Sqrt(norm));
+        for (int i = 0; i < d; i++)
+        {
+            ref double zi = ref Unsafe.Add(ref z, i * lanes);
+            TOps.Store(TOps.Multiply(TOps.Load(ref zi), inverseNorm), ref zi);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV GuardPivot<TOps, TV>(TV pivot)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+        => TOps.Select(TOps.LessThanMask(TOps.Abs(pivot), TOps.Create(PivotFloor)), TOps.Create(-PivotFloor), pivot);
+
+    /// <summary>
+    /// −½E with E = S·Sᵀ − I for the rows s_k of <paramref name="rows"/> (full symmetric, into
+    /// <paramref name="halfOverlaps"/>), and the bit mask of the lanes with some |E_jk| above
+    /// <see cref="TwistOrthogonalityTolerance"/>; a NaN or an infinity anywhere counts as above.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Overlaps<TOps, TV>(ref double rows, ref double halfOverlaps, int d)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count, n = d * lanes;
+        TV tolerance = TOps.Create(TwistOrthogonalityTolerance);
+        TV minusHalf = TOps.Create(-0.5);
+        TV bad = TOps.Zero;
+        for (int j = 0; j < d; j++)
+        {
+            ref double rj = ref Unsafe.Add(ref rows, j * n);
+            for (int k = j; k < d; k++)
+            {
+                ref double rk = ref Unsafe.Add(ref rows, k * n);
+                TV dot = TOps.Zero;
+                for (int i = 0; i < n; i += lanes)
+                {
+                    dot = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref rj, i)), TOps.Load(ref Unsafe.Add(ref rk, i)), dot);
+                }
+                TV overlap = j == k ? TOps.Subtract(dot, TOps.Create(1.0)) : dot;
+                // "Not ≤ tolerance" rather than "> tolerance", so that NaN is caught.
+                bad = TOps.Or(bad, TOps.AndNot(AllSet<TOps, TV>(), TOps.LessThanOrEqualMask(TOps.Abs(overlap), tolerance)));
+                TV half = TOps.Multiply(minusHalf, overlap);
+                TOps.Store(half, ref Unsafe.Add(ref halfOverlaps, j * n + k * lanes));
+                TOps.Store(half, ref Unsafe.Add(ref halfOverlaps, k * n + j * lanes));
+            }
+        }
+        return TOps.MaskBits(bad);
+    }
+
+    /// <summary>
+    /// output[k][r] = p[k][r] + Σ_j h[k][j]·p[j][r] (h = −½E), four rows k by four columns r per block so that the 16
+    /// accumulators share their loads.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CorrectRows<TOps, TV>(ref double h, ref double p, ref double output, int d)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count, n = d * lanes;
+        for (int k = 0; k < d; k += 4)
+        {
+            int kc = Math.Min(4, d - k);
+            for (int r = 0; r < d; r += 4)
+            {
+                if (kc == 4 && r + 4 <= d)
+                {
+                    ref double h0 = ref Unsafe.Add(ref h, k * n);
+                    ref double h1 = ref Unsafe.Add(ref h0, n);
+                    ref double h2 = ref Unsafe.Add(ref h1, n);
+                    ref double h3 = ref Unsafe.Add(ref h2, n);
+                    ref double pk = ref Unsafe.Add(ref p, k * n + r * lanes);
+                    TV c00 = TOps.Load(ref pk), c01 = TOps.Load(ref Unsafe.Add(ref pk, lanes));
+                    TV c02 = TOps.Load(ref Unsafe.Add(ref pk, 2 * lanes)), c03 = TOps.Load(ref Unsafe.Add(ref pk, 3 * lanes));
+                    pk = ref Unsafe.Add(ref pk, n);
+                    TV c10 = TOps.Load(ref pk), c11 = TOps.Load(ref Unsafe.Add(ref pk, lanes));
+                    TV c12 = TOps.Load(ref Unsafe.Add(ref pk, 2 * lanes)), c13 = TOps.Load(ref Unsafe.Add(ref pk, 3 * lanes));
+                    pk = ref Unsafe.Add(ref pk, n);
+                    TV c20 = TOps.Load(ref pk), c21 = TOps.Load(ref Unsafe.Add(ref pk, lanes));
+                    TV c22 = TOps.Load(ref Unsafe.Add(ref pk, 2 * lanes)), c23 = TOps.Load(ref Unsafe.Add(ref pk, 3 * lanes));
+                    pk = ref Unsafe.Add(ref pk, n);
+                    TV c30 = TOps.Load(ref pk), c31 = TOps.Load(ref Unsafe.Add(ref pk, lanes));
+                    TV c32 = TOps.Load(ref Unsafe.Add(ref pk, 2 * lanes)), c33 = TOps.Load(ref Unsafe.Add(ref pk, 3 * lanes));
+                    for (int j = 0; j < d; j++)
+                    {
+                        ref double pj = ref Unsafe.Add(ref p, j * n + r * lanes);
+                        TV y0 = TOps.Load(ref pj), y1 = TOps.Load(ref Unsafe.Add(ref pj, lanes));
+                        TV y2 = TOps.Load(ref Unsafe.Add(ref pj, 2 * lanes)), y3 = TOps.Load(ref Unsafe.Add(ref pj, 3 * lanes));
+                        int o = j * lanes;
+                        TV x = TOps.Load(ref Unsafe.Add(ref h0, o));
+                        c00 = TOps.MultiplyAdd(x, y0, c00); c01 = TOps.MultiplyAdd(x, y1, c01);
+                        c02 = TOps.MultiplyAdd(x, y2, c02); c03 = TOps.MultiplyAdd(x, y3, c03);
+                        x = TOps.Load(ref Unsafe.Add(ref h1, o));
+                        c10 = TOps.MultiplyAdd(x, y0, c10); c11 = TOps.MultiplyAdd(x, y1, c11);
+                        c12 = TOps.MultiplyAdd(x, y2, c12); c13 = TOps.MultiplyAdd(x, y3, c13);
+                        x = TOps.Load(ref Unsafe.Add(ref h2, o));
+                        c20 = TOps.MultiplyAdd(x, y0, c20); c21 = TOps.MultiplyAdd(x, y1, c21);
+                        c22 = TOps.MultiplyAdd(x, y2, c22); c23 = TOps.MultiplyAdd(x, y3, c23);
+                        x = TOps.Load(ref Unsafe.Add(ref h3, o));
+                        c30 = TOps.MultiplyAdd(x, y0, c30); c31 = TOps.MultiplyAdd(x, y1, c31);
+                        c32 = TOps.MultiplyAdd(x, y2, c32); c33 = TOps.MultiplyAdd(x, y3, c33);
+                    }
+                    ref double o0 = ref Unsafe.Add(ref output, k * n + r * lanes);
+                    TOps.Store(c00, ref o0); TOps.Store(c01, ref Unsafe.Add(ref o0, lanes));
+                    TOps.Store(c02, ref Unsafe.Add(ref o0, 2 * lanes)); TOps.Store(c03, ref Unsafe.Add(ref o0, 3 * lanes));
+                    o0 = ref Unsafe.Add(ref o0, n);
+                    TOps.Store(c10, ref o0); TOps.Store(c11, ref Unsafe.Add(ref o0, lanes));
+                    TOps.Store(c12, ref Unsafe.Add(ref o0, 2 * lanes)); TOps.Store(c13, ref Unsafe.Add(ref o0, 3 * lanes));
+                    o0 = ref Unsafe.Add(ref o0, n);
+                    TOps.Store(c20, ref o0); TOps.Store(c21, ref Unsafe.Add(ref o0, lanes));
+                    TOps.Store(c22, ref Unsafe.Add(ref o0, 2 * lanes)); TOps.Store(c23, ref Unsafe.Add(ref o0, 3 * lanes));
+                    o0 = ref Unsafe.Add(ref o0, n);
+                    TOps.Store(c30, ref o0); TOps.Store(c31, ref Unsafe.Add(ref o0, lanes));
+                    TOps.Store(c32, ref Unsafe.Add(ref o0, 2 * lanes)); TOps.Store(c33, ref Unsafe.Add(ref o0, 3 * lanes));
+                    continue;
+                }
+                // Edge blocks, one entry at a time.
+                for (int kk = k; kk < k + kc; kk++)
+                {
+                    for (int rr = r; rr < Math.Min(r + 4, d); rr++)
+                    {
+                        TV acc = TOps.Load(ref Unsafe.Add(ref p, kk * n + rr * lanes));
+                        for (int j = 0; j < d; j++)
+                        {
+                            acc = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref h, kk * n + j * lanes)), TOps.Load(ref Unsafe.Add(ref p, j * n + rr * lanes)), acc);
+                        }
+                        TOps.Store(acc, ref Unsafe.Add(ref output, kk * n + rr * lanes));
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// product[k][r] = ⟨s_k, b_r⟩ for the rows s_k of <paramref name="s"/> and b_r of <paramref name="b"/>, that is
+    /// (B·S)ᵀ with S's columns the s_k. Blocks of four rows of each side share their loads (16 FMAs per 8 loads).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowProducts<TOps, TV>(ref double s, ref double b, ref double product, int d)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count, n = d * lanes;
+        int k = 0;
+        for (; k + 4 <= d; k += 4)
+        {
+            ref double s0 = ref Unsafe.Add(ref s, k * n);
+            ref double s1 = ref Unsafe.Add(ref s0, n);
+            ref double s2 = ref Unsafe.Add(ref s1, n);
+            ref double s3 = ref Unsafe.Add(ref s2, n);
+            int r = 0;
+            for (; r + 4 <= d; r += 4)
+            {
+                ref double b0 = ref Unsafe.Add(ref b, r * n);
+                ref double b1 = ref Unsafe.Add(ref b0, n);
+                ref double b2 = ref Unsafe.Add(ref b1, n);
+                ref double b3 = ref Unsafe.Add(ref b2, n);
+                TV c00 = TOps.Zero, c01 = TOps.Zero, c02 = TOps.Zero, c03 = TOps.Zero;
+                TV c10 = TOps.Zero, c11 = TOps.Zero, c12 = TOps.Zero, c13 = TOps.Zero;
+                TV c20 = TOps.Zero, c21 = TOps.Zero, c22 = TOps.Zero, c23 = TOps.Zero;
+                TV c30 = TOps.Zero, c31 = TOps.Zero, c32 = TOps.Zero, c33 = TOps.Zero;
+                for (int i = 0; i < n; i += lanes)
+                {
+                    TV x0 = TOps.Load(ref Unsafe.Add(ref b0, i)), x1 = TOps.Load(ref Unsafe.Add(ref b1, i));
+                    TV x2 = TOps.Load(ref Unsafe.Add(ref b2, i)), x3 = TOps.Load(ref Unsafe.Add(ref b3, i));
+                    TV y = TOps.Load(ref Unsafe.Add(ref s0, i));
+                    c00 = TOps.MultiplyAdd(y, x0, c00); c01 = TOps.MultiplyAdd(y, x1, c01);
+                    c02 = TOps.MultiplyAdd(y, x2, c02); c03 = TOps.MultiplyAdd(y, x3, c03);
+                    y = TOps.Load(ref Unsafe.Add(ref s1, i));
+                    c10 = TOps.MultiplyAdd(y, x0, c10); c11 = TOps.MultiplyAdd(y, x1, c11);
+                    c12 = TOps.MultiplyAdd(y, x2, c12); c13 = TOps.MultiplyAdd(y, x3, c13);
+                    y = TOps.Load(ref Unsafe.Add(ref s2, i));
+                    c20 = TOps.MultiplyAdd(y, x0, c20); c21 = TOps.MultiplyAdd(y, x1, c21);
+                    c22 = TOps.MultiplyAdd(y, x2, c22); c23 = TOps.MultiplyAdd(y, x3, c23);
+                    y = TOps.Load(ref Unsafe.Add(ref s3, i));
+                    c30 = TOps.MultiplyAdd(y, x0, c30); c31 = TOps.MultiplyAdd(y, x1, c31);
+                    c32 = TOps.MultiplyAdd(y, x2, c32); c33 = TOps.MultiplyAdd(y, x3, c33);
+                }
+                ref double p0 = ref Unsafe.Add(ref product, k * n + r * lanes);
+                ref double p1 = ref Unsafe.Add(ref p0, n);
+                ref double p2 = ref Unsafe.Add(ref p1, n);
+                ref double p3 = ref Unsafe.Add(ref p2, n);
+                TOps.Store(c00, ref p0); TOps.Store(c01, ref Unsafe.Add(ref p0, lanes));
+                TOps.Store(c02, ref Unsafe.Add(ref p0, 2 * lanes)); TOps.Store(c03, ref Unsafe.Add(ref p0, 3 * lanes));
+                TOps.Store(c10, ref p1); TOps.Store(c11, ref Unsafe.Add(ref p1, lanes));
+                TOps.Store(c12, ref Unsafe.Add(ref p1, 2 * lanes)); TOps.Store(c13, ref Unsafe.Add(ref p1, 3 * lanes));
+                TOps.Store(c20, ref p2); TOps.Store(c21, ref Unsafe.Add(ref p2, lanes));
+                TOps.Store(c22, ref Unsafe.Add(ref p2, 2 * lanes)); TOps.Store(c23, ref Unsafe.Add(ref p2, 3 * lanes));
+                TOps.Store(c30, ref p3); TOps.Store(c31, ref Unsafe.Add(ref p3, lanes));
+                TOps.Store(c32, ref Unsafe.Add(ref p3, 2 * lanes)); TOps.Store(c33, ref Unsafe.Add(ref p3, 3 * lanes));
+            }
+            for (; r < d; r++)
+            {
+                for (int q = 0; q < 4; q++)
+                {
+                    DotInto<TOps, TV>(ref Unsafe.Add(ref s0, q * n), ref Unsafe.Add(ref b, r * n), ref Unsafe.Add(ref product, (k + q) * n + r * lanes), n);
+                }
+            }
+        }
+        for (; k < d; k++)
+        {
+            for (int r = 0; r < d; r++)
+            {
+                DotInto<TOps, TV>(ref Unsafe.Add(ref s, k * n), ref Unsafe.Add(ref b, r * n), ref Unsafe.Add(ref product, k * n + r * lanes), n);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DotInto<TOps, TV>(ref double x, ref double y, ref double destination, int n)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        TV acc = TOps.Zero;
+        for (int i = 0; i < n; i += TOps.Count)
+        {
+            acc = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref x, i)), TOps.Load(ref Unsafe.Add(ref y, i)), acc);
+        }
+        TOps.Store(acc, ref destination);
+    }
+}
