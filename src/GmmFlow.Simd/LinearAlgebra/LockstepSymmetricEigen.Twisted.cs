@@ -229,173 +229,113 @@ internal static partial class LockstepSymmetricEigen
     }
 
     /// <summary>
-    /// output[k][r] = p[k][r] + Σ_j h[k][j]·p[j][r] (h = −½E), four rows k by four columns r per block so that the 16
-    /// accumulators share their loads.
+    /// output[k][r] = p[k][r] + Σ_j h[k][j]·p[j][r] (h = −½E): the correction applied to P = S·(B·Q)ᵀ.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CorrectRows<TOps, TV>(ref double h, ref double p, ref double output, int d)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
-    {
-        int lanes = TOps.Count, n = d * lanes;
-        for (int k = 0; k < d; k += 4)
-        {
-            int kc = Math.Min(4, d - k);
-            for (int r = 0; r < d; r += 4)
-            {
-                if (kc == 4 && r + 4 <= d)
-                {
-                    ref double h0 = ref Unsafe.Add(ref h, k * n);
-                    ref double h1 = ref Unsafe.Add(ref h0, n);
-                    ref double h2 = ref Unsafe.Add(ref h1, n);
-                    ref double h3 = ref Unsafe.Add(ref h2, n);
-                    ref double pk = ref Unsafe.Add(ref p, k * n + r * lanes);
-                    TV c00 = TOps.Load(ref pk), c01 = TOps.Load(ref Unsafe.Add(ref pk, lanes));
-                    TV c02 = TOps.Load(ref Unsafe.Add(ref pk, 2 * lanes)), c03 = TOps.Load(ref Unsafe.Add(ref pk, 3 * lanes));
-                    pk = ref Unsafe.Add(ref pk, n);
-                    TV c10 = TOps.Load(ref pk), c11 = TOps.Load(ref Unsafe.Add(ref pk, lanes));
-                    TV c12 = TOps.Load(ref Unsafe.Add(ref pk, 2 * lanes)), c13 = TOps.Load(ref Unsafe.Add(ref pk, 3 * lanes));
-                    pk = ref Unsafe.Add(ref pk, n);
-                    TV c20 = TOps.Load(ref pk), c21 = TOps.Load(ref Unsafe.Add(ref pk, lanes));
-                    TV c22 = TOps.Load(ref Unsafe.Add(ref pk, 2 * lanes)), c23 = TOps.Load(ref Unsafe.Add(ref pk, 3 * lanes));
-                    pk = ref Unsafe.Add(ref pk, n);
-                    TV c30 = TOps.Load(ref pk), c31 = TOps.Load(ref Unsafe.Add(ref pk, lanes));
-                    TV c32 = TOps.Load(ref Unsafe.Add(ref pk, 2 * lanes)), c33 = TOps.Load(ref Unsafe.Add(ref pk, 3 * lanes));
-                    for (int j = 0; j < d; j++)
-                    {
-                        ref double pj = ref Unsafe.Add(ref p, j * n + r * lanes);
-                        TV y0 = TOps.Load(ref pj), y1 = TOps.Load(ref Unsafe.Add(ref pj, lanes));
-                        TV y2 = TOps.Load(ref Unsafe.Add(ref pj, 2 * lanes)), y3 = TOps.Load(ref Unsafe.Add(ref pj, 3 * lanes));
-                        int o = j * lanes;
-                        TV x = TOps.Load(ref Unsafe.Add(ref h0, o));
-                        c00 = TOps.MultiplyAdd(x, y0, c00); c01 = TOps.MultiplyAdd(x, y1, c01);
-                        c02 = TOps.MultiplyAdd(x, y2, c02); c03 = TOps.MultiplyAdd(x, y3, c03);
-                        x = TOps.Load(ref Unsafe.Add(ref h1, o));
-                        c10 = TOps.MultiplyAdd(x, y0, c10); c11 = TOps.MultiplyAdd(x, y1, c11);
-                        c12 = TOps.MultiplyAdd(x, y2, c12); c13 = TOps.MultiplyAdd(x, y3, c13);
-                        x = TOps.Load(ref Unsafe.Add(ref h2, o));
-                        c20 = TOps.MultiplyAdd(x, y0, c20); c21 = TOps.MultiplyAdd(x, y1, c21);
-                        c22 = TOps.MultiplyAdd(x, y2, c22); c23 = TOps.MultiplyAdd(x, y3, c23);
-                        x = TOps.Load(ref Unsafe.Add(ref h3, o));
-                        c30 = TOps.MultiplyAdd(x, y0, c30); c31 = TOps.MultiplyAdd(x, y1, c31);
-                        c32 = TOps.MultiplyAdd(x, y2, c32); c33 = TOps.MultiplyAdd(x, y3, c33);
-                    }
-                    ref double o0 = ref Unsafe.Add(ref output, k * n + r * lanes);
-                    TOps.Store(c00, ref o0); TOps.Store(c01, ref Unsafe.Add(ref o0, lanes));
-                    TOps.Store(c02, ref Unsafe.Add(ref o0, 2 * lanes)); TOps.Store(c03, ref Unsafe.Add(ref o0, 3 * lanes));
-                    o0 = ref Unsafe.Add(ref o0, n);
-                    TOps.Store(c10, ref o0); TOps.Store(c11, ref Unsafe.Add(ref o0, lanes));
-                    TOps.Store(c12, ref Unsafe.Add(ref o0, 2 * lanes)); TOps.Store(c13, ref Unsafe.Add(ref o0, 3 * lanes));
-                    o0 = ref Unsafe.Add(ref o0, n);
-                    TOps.Store(c20, ref o0); TOps.Store(c21, ref Unsafe.Add(ref o0, lanes));
-                    TOps.Store(c22, ref Unsafe.Add(ref o0, 2 * lanes)); TOps.Store(c23, ref Unsafe.Add(ref o0, 3 * lanes));
-                    o0 = ref Unsafe.Add(ref o0, n);
-                    TOps.Store(c30, ref o0); TOps.Store(c31, ref Unsafe.Add(ref o0, lanes));
-                    TOps.Store(c32, ref Unsafe.Add(ref o0, 2 * lanes)); TOps.Store(c33, ref Unsafe.Add(ref o0, 3 * lanes));
-                    continue;
-                }
-                // Edge blocks, one entry at a time.
-                for (int kk = k; kk < k + kc; kk++)
-                {
-                    for (int rr = r; rr < Math.Min(r + 4, d); rr++)
-                    {
-                        TV acc = TOps.Load(ref Unsafe.Add(ref p, kk * n + rr * lanes));
-                        for (int j = 0; j < d; j++)
-                        {
-                            acc = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref h, kk * n + j * lanes)), TOps.Load(ref Unsafe.Add(ref p, j * n + rr * lanes)), acc);
-                        }
-                        TOps.Store(acc, ref Unsafe.Add(ref output, kk * n + rr * lanes));
-                    }
-                }
-            }
-        }
-    }
+        => BlockProducts<TOps, TV>(ref h, ref p, TOps.Count, d * TOps.Count, ref p, ref output, d);
 
     /// <summary>
     /// product[k][r] = ⟨s_k, b_r⟩ for the rows s_k of <paramref name="s"/> and b_r of <paramref name="b"/>, that is
-    /// (B·S)ᵀ with S's columns the s_k. Blocks of four rows of each side share their loads (16 FMAs per 8 loads).
+    /// (B·S)ᵀ with S's columns the s_k.
+    /// </summary>
+    private static void RowProducts<TOps, TV>(ref double s, ref double b, ref double product, int d)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+        => BlockProducts<TOps, TV>(ref s, ref b, d * TOps.Count, TOps.Count, ref Unsafe.NullRef<double>(), ref product, d);
+
+    /// <summary>
+    /// output[k][r] = initial[k][r] (or 0 when <paramref name="initial"/> is a null reference) + Σ_j x[k][j]·Y(j, r),
+    /// every entry a lane vector, x row-major d×d, Y(j, r) at y + r·<paramref name="yColumnStride"/> +
+    /// j·<paramref name="yStepStride"/>. Four rows k by four columns r per block, so the 16 accumulators share their
+    /// loads (16 FMAs per 8 loads).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowProducts<TOps, TV>(ref double s, ref double b, ref double product, int d)
+    private static void BlockProducts<TOps, TV>(ref double x, ref double y, int yColumnStride, int yStepStride, ref double initial,
+                                                ref double output, int d)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
         int lanes = TOps.Count, n = d * lanes;
-        int k = 0;
-        for (; k + 4 <= d; k += 4)
+        bool hasInitial = !Unsafe.IsNullRef(ref initial);
+        for (int k = 0; k < d; k += 4)
         {
-            ref double s0 = ref Unsafe.Add(ref s, k * n);
-            ref double s1 = ref Unsafe.Add(ref s0, n);
-            ref double s2 = ref Unsafe.Add(ref s1, n);
-            ref double s3 = ref Unsafe.Add(ref s2, n);
-            int r = 0;
-            for (; r + 4 <= d; r += 4)
+            for (int r = 0; r < d; r += 4)
             {
-                ref double b0 = ref Unsafe.Add(ref b, r * n);
-                ref double b1 = ref Unsafe.Add(ref b0, n);
-                ref double b2 = ref Unsafe.Add(ref b1, n);
-                ref double b3 = ref Unsafe.Add(ref b2, n);
+                if (k + 4 > d || r + 4 > d)
+                {
+                    // Edge blocks, one entry at a time.
+                    for (int kk = k; kk < Math.Min(k + 4, d); kk++)
+                    {
+                        for (int rr = r; rr < Math.Min(r + 4, d); rr++)
+                        {
+                            TV acc = hasInitial ? TOps.Load(ref Unsafe.Add(ref initial, kk * n + rr * lanes)) : TOps.Zero;
+                            for (int j = 0; j < d; j++)
+                            {
+                                acc = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref x, kk * n + j * lanes)),
+                                    TOps.Load(ref Unsafe.Add(ref y, rr * yColumnStride + j * yStepStride)), acc);
+                            }
+                            TOps.Store(acc, ref Unsafe.Add(ref output, kk * n + rr * lanes));
+                        }
+                    }
+                    continue;
+                }
                 TV c00 = TOps.Zero, c01 = TOps.Zero, c02 = TOps.Zero, c03 = TOps.Zero;
                 TV c10 = TOps.Zero, c11 = TOps.Zero, c12 = TOps.Zero, c13 = TOps.Zero;
                 TV c20 = TOps.Zero, c21 = TOps.Zero, c22 = TOps.Zero, c23 = TOps.Zero;
                 TV c30 = TOps.Zero, c31 = TOps.Zero, c32 = TOps.Zero, c33 = TOps.Zero;
-                for (int i = 0; i < n; i += lanes)
+                ref double x0 = ref Unsafe.Add(ref x, k * n);
+                ref double x1 = ref Unsafe.Add(ref x0, n);
+                ref double x2 = ref Unsafe.Add(ref x1, n);
+                ref double x3 = ref Unsafe.Add(ref x2, n);
+                ref double y0 = ref Unsafe.Add(ref y, r * yColumnStride);
+                for (int j = 0; j < d; j++)
                 {
-                    TV x0 = TOps.Load(ref Unsafe.Add(ref b0, i)), x1 = TOps.Load(ref Unsafe.Add(ref b1, i));
-                    TV x2 = TOps.Load(ref Unsafe.Add(ref b2, i)), x3 = TOps.Load(ref Unsafe.Add(ref b3, i));
-                    TV y = TOps.Load(ref Unsafe.Add(ref s0, i));
-                    c00 = TOps.MultiplyAdd(y, x0, c00); c01 = TOps.MultiplyAdd(y, x1, c01);
-                    c02 = TOps.MultiplyAdd(y, x2, c02); c03 = TOps.MultiplyAdd(y, x3, c03);
-                    y = TOps.Load(ref Unsafe.Add(ref s1, i));
-                    c10 = TOps.MultiplyAdd(y, x0, c10); c11 = TOps.MultiplyAdd(y, x1, c11);
-                    c12 = TOps.MultiplyAdd(y, x2, c12); c13 = TOps.MultiplyAdd(y, x3, c13);
-                    y = TOps.Load(ref Unsafe.Add(ref s2, i));
-                    c20 = TOps.MultiplyAdd(y, x0, c20); c21 = TOps.MultiplyAdd(y, x1, c21);
-                    c22 = TOps.MultiplyAdd(y, x2, c22); c23 = TOps.MultiplyAdd(y, x3, c23);
-                    y = TOps.Load(ref Unsafe.Add(ref s3, i));
-                    c30 = TOps.MultiplyAdd(y, x0, c30); c31 = TOps.MultiplyAdd(y, x1, c31);
-                    c32 = TOps.MultiplyAdd(y, x2, c32); c33 = TOps.MultiplyAdd(y, x3, c33);
+                    ref double yj = ref Unsafe.Add(ref y0, j * yStepStride);
+                    TV v0 = TOps.Load(ref yj), v1 = TOps.Load(ref Unsafe.Add(ref yj, yColumnStride));
+                    TV v2 = TOps.Load(ref Unsafe.Add(ref yj, 2 * yColumnStride)), v3 = TOps.Load(ref Unsafe.Add(ref yj, 3 * yColumnStride));
+                    int o = j * lanes;
+                    TV u = TOps.Load(ref Unsafe.Add(ref x0, o));
+                    c00 = TOps.MultiplyAdd(u, v0, c00); c01 = TOps.MultiplyAdd(u, v1, c01);
+                    c02 = TOps.MultiplyAdd(u, v2, c02); c03 = TOps.MultiplyAdd(u, v3, c03);
+                    u = TOps.Load(ref Unsafe.Add(ref x1, o));
+                    c10 = TOps.MultiplyAdd(u, v0, c10); c11 = TOps.MultiplyAdd(u, v1, c11);
+                    c12 = TOps.MultiplyAdd(u, v2, c12); c13 = TOps.MultiplyAdd(u, v3, c13);
+                    u = TOps.Load(ref Unsafe.Add(ref x2, o));
+                    c20 = TOps.MultiplyAdd(u, v0, c20); c21 = TOps.MultiplyAdd(u, v1, c21);
+                    c22 = TOps.MultiplyAdd(u, v2, c22); c23 = TOps.MultiplyAdd(u, v3, c23);
+                    u = TOps.Load(ref Unsafe.Add(ref x3, o));
+                    c30 = TOps.MultiplyAdd(u, v0, c30); c31 = TOps.MultiplyAdd(u, v1, c31);
+                    c32 = TOps.MultiplyAdd(u, v2, c32); c33 = TOps.MultiplyAdd(u, v3, c33);
                 }
-                ref double p0 = ref Unsafe.Add(ref product, k * n + r * lanes);
-                ref double p1 = ref Unsafe.Add(ref p0, n);
-                ref double p2 = ref Unsafe.Add(ref p1, n);
-                ref double p3 = ref Unsafe.Add(ref p2, n);
-                TOps.Store(c00, ref p0); TOps.Store(c01, ref Unsafe.Add(ref p0, lanes));
-                TOps.Store(c02, ref Unsafe.Add(ref p0, 2 * lanes)); TOps.Store(c03, ref Unsafe.Add(ref p0, 3 * lanes));
-                TOps.Store(c10, ref p1); TOps.Store(c11, ref Unsafe.Add(ref p1, lanes));
-                TOps.Store(c12, ref Unsafe.Add(ref p1, 2 * lanes)); TOps.Store(c13, ref Unsafe.Add(ref p1, 3 * lanes));
-                TOps.Store(c20, ref p2); TOps.Store(c21, ref Unsafe.Add(ref p2, lanes));
-                TOps.Store(c22, ref Unsafe.Add(ref p2, 2 * lanes)); TOps.Store(c23, ref Unsafe.Add(ref p2, 3 * lanes));
-                TOps.Store(c30, ref p3); TOps.Store(c31, ref Unsafe.Add(ref p3, lanes));
-                TOps.Store(c32, ref Unsafe.Add(ref p3, 2 * lanes)); TOps.Store(c33, ref Unsafe.Add(ref p3, 3 * lanes));
-            }
-            for (; r < d; r++)
-            {
-                for (int q = 0; q < 4; q++)
-                {
-                    DotInto<TOps, TV>(ref Unsafe.Add(ref s0, q * n), ref Unsafe.Add(ref b, r * n), ref Unsafe.Add(ref product, (k + q) * n + r * lanes), n);
-                }
-            }
-        }
-        for (; k < d; k++)
-        {
-            for (int r = 0; r < d; r++)
-            {
-                DotInto<TOps, TV>(ref Unsafe.Add(ref s, k * n), ref Unsafe.Add(ref b, r * n), ref Unsafe.Add(ref product, k * n + r * lanes), n);
+                StoreRow<TOps, TV>(c00, c01, c02, c03, ref initial, hasInitial, ref output, k * n + r * lanes);
+                StoreRow<TOps, TV>(c10, c11, c12, c13, ref initial, hasInitial, ref output, (k + 1) * n + r * lanes);
+                StoreRow<TOps, TV>(c20, c21, c22, c23, ref initial, hasInitial, ref output, (k + 2) * n + r * lanes);
+                StoreRow<TOps, TV>(c30, c31, c32, c33, ref initial, hasInitial, ref output, (k + 3) * n + r * lanes);
             }
         }
     }
 
+    /// <summary>Four consecutive entries at <paramref name="offset"/>, plus the initial values there when given.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void DotInto<TOps, TV>(ref double x, ref double y, ref double destination, int n)
+    private static void StoreRow<TOps, TV>(TV c0, TV c1, TV c2, TV c3, ref double initial, bool hasInitial, ref double output, int offset)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
-        TV acc = TOps.Zero;
-        for (int i = 0; i < n; i += TOps.Count)
+        int lanes = TOps.Count;
+        if (hasInitial)
         {
-            acc = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref x, i)), TOps.Load(ref Unsafe.Add(ref y, i)), acc);
+            ref double i0 = ref Unsafe.Add(ref initial, offset);
+            c0 = TOps.Add(c0, TOps.Load(ref i0));
+            c1 = TOps.Add(c1, TOps.Load(ref Unsafe.Add(ref i0, lanes)));
+            c2 = TOps.Add(c2, TOps.Load(ref Unsafe.Add(ref i0, 2 * lanes)));
+            c3 = TOps.Add(c3, TOps.Load(ref Unsafe.Add(ref i0, 3 * lanes)));
         }
-        TOps.Store(acc, ref destination);
+        ref double o0 = ref Unsafe.Add(ref output, offset);
+        TOps.Store(c0, ref o0);
+        TOps.Store(c1, ref Unsafe.Add(ref o0, lanes));
+        TOps.Store(c2, ref Unsafe.Add(ref o0, 2 * lanes));
+        TOps.Store(c3, ref Unsafe.Add(ref o0, 3 * lanes));
     }
 }
