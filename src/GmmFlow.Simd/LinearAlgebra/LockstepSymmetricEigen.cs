@@ -8,8 +8,10 @@ namespace GmmFlow.Simd.LinearAlgebra;
 /// reduction to tridiagonal form, then the implicit QL iteration with Wilkinson-type shifts, every step executed for
 /// all lanes together. Optionally a d×d matrix B per lane is multiplied from the right by the eigenvector basis and
 /// returned transposed: row k of the result is (B·w_k)ᵀ for the unit eigenvector w_k of eigenvalue k (the surrogate
-/// cost needs ‖L0 w_k‖² and nothing else of the eigenvectors). The QL rotations are logged and applied to B's
-/// columns a block of rows at a time (see <see cref="QlIterate{TOps, TV}"/>); B is transposed once at the end.
+/// cost needs ‖L0 w_k‖² and nothing else of the eigenvectors). With B, the eigenvectors of the tridiagonal matrix
+/// come from twisted factorizations and one product (LockstepSymmetricEigen.Twisted.cs); a group whose eigenvalues
+/// are too close for that falls back to accumulating the QL rotations, which are logged and applied to B's columns a
+/// block of rows at a time (see <see cref="QlIterate{TOps, TV}"/>), B being transposed once at the end.
 /// </summary>
 /// <remarks>
 /// <para>Why not LAPACK here: the cost matrices solve thousands of small independent eigenproblems, and one dsyevd
@@ -37,7 +39,8 @@ internal static partial class LockstepSymmetricEigen
 
     /// <summary>
     /// Doubles of scratch <see cref="Solve{TOps, TV}"/> needs: two Householder vectors with their products, the
-    /// off-diagonal and the τ's, then the rotation log (used only when B is given).
+    /// off-diagonal and the τ's, copies of T, then either the eigenvectors of T with their overlaps or the rotation
+    /// log (used only when B is given).
     /// </summary>
     public static int ScratchLength(int d, int lanes) => (LogOffset(d) + Math.Max(RotationLogSlots(d), 2 * d * d)) * lanes;
 
