@@ -139,49 +139,52 @@ public class LockstepEigenBenchmarks
         return sum;
     }
 
-    private double TridiagonalOnly()
-    {
-        _source.CopyTo(_a, 0);
-        LockstepSymmetricEigen.Tridiagonalize<Simd512, Vector512<double>>(ref _a[0], ref _values[0], ref _scratch[0],
-            ref _scratch[D * Lanes], ref _scratch[2 * D * Lanes], D);
-        return _values[0];
-    }
+    // The solver's phases one by one, on eight lanes or (x2) on sixteen: the reduction, then the reflectors applied to
+    // B or the rotation QL without B. Scratch layout as in Solve: off, τ, then the reduction's work vectors.
+    private double TridiagonalOnly() => Tridiagonal8();
 
     private double TridiagonalAndReflectors()
     {
-        _source.CopyTo(_a, 0);
-        LockstepSymmetricEigen.Tridiagonalize<Simd512, Vector512<double>>(ref _a[0], ref _values[0], ref _scratch[0],
-            ref _scratch[D * Lanes], ref _scratch[2 * D * Lanes], D);
+        Tridiagonal8();
         LockstepSymmetricEigen.ApplyReflectors<Simd512, Vector512<double>>(ref _a[0], ref _scratch[D * Lanes], ref _b[0], D);
         return _values[0];
     }
 
     private double RotationQlWithoutB()
     {
-        _source.CopyTo(_a, 0);
-        LockstepSymmetricEigen.Tridiagonalize<Simd512, Vector512<double>>(ref _a[0], ref _values[0], ref _scratch[0],
-            ref _scratch[D * Lanes], ref _scratch[2 * D * Lanes], D);
+        Tridiagonal8();
         LockstepSymmetricEigen.QlIterate<Simd512, Vector512<double>>(ref _values[0], ref _scratch[0], ref _b[0], ref _scratch[2 * D * Lanes], 0, false, D);
         return _values[0];
     }
 
     private double TridiagonalAndReflectorsTwoVectors()
     {
-        _source16.CopyTo(_a16, 0);
-        int l = 2 * Lanes;
-        LockstepSymmetricEigen.Tridiagonalize<Simd512x2, Vector512x2>(ref _a16[0], ref _values16[0], ref _scratch16[0],
-            ref _scratch16[D * l], ref _scratch16[2 * D * l], D);
-        LockstepSymmetricEigen.ApplyReflectors<Simd512x2, Vector512x2>(ref _a16[0], ref _scratch16[D * l], ref _b16[0], D);
+        Tridiagonal16();
+        LockstepSymmetricEigen.ApplyReflectors<Simd512x2, Vector512x2>(ref _a16[0], ref _scratch16[D * 2 * Lanes], ref _b16[0], D);
         return _values16[0];
     }
 
     private double RotationQlWithoutBTwoVectors()
     {
+        Tridiagonal16();
+        LockstepSymmetricEigen.QlIterate<Simd512x2, Vector512x2>(ref _values16[0], ref _scratch16[0], ref _b16[0], ref _scratch16[2 * D * 2 * Lanes], 0, false, D);
+        return _values16[0];
+    }
+
+    private double Tridiagonal8()
+    {
+        _source.CopyTo(_a, 0);
+        LockstepSymmetricEigen.Tridiagonalize<Simd512, Vector512<double>>(ref _a[0], ref _values[0], ref _scratch[0],
+            ref _scratch[D * Lanes], ref _scratch[2 * D * Lanes], D);
+        return _values[0];
+    }
+
+    private double Tridiagonal16()
+    {
         _source16.CopyTo(_a16, 0);
         int l = 2 * Lanes;
         LockstepSymmetricEigen.Tridiagonalize<Simd512x2, Vector512x2>(ref _a16[0], ref _values16[0], ref _scratch16[0],
             ref _scratch16[D * l], ref _scratch16[2 * D * l], D);
-        LockstepSymmetricEigen.QlIterate<Simd512x2, Vector512x2>(ref _values16[0], ref _scratch16[0], ref _b16[0], ref _scratch16[2 * D * l], 0, false, D);
         return _values16[0];
     }
 
