@@ -29,8 +29,13 @@ internal static class PermutationKernelSums
     public const int TileRows = 16;
     public const int TileColumns = 128;
 
-    /// <summary>Row length the pooled SoA copy must have: N rounded up to a whole number of column tiles.</summary>
-    public static int SoaStride(int n) => (n + TileColumns - 1) / TileColumns * TileColumns;
+    /// <summary>
+    /// Row length the pooled SoA copy must have. A row tile starting at i0 reads whole column tiles from j0 = i0,
+    /// i0 + TileColumns, … while j0 &lt; N, that is up to index N − 1 + TileColumns − 1: N + TileColumns (rounded up to
+    /// 8) covers every read. (N merely rounded up to whole column tiles did not: with N = 128 the tile at i0 = 112
+    /// read 111 doubles past the end of the last coordinate's row, past the array, and crashed now and then.)
+    /// </summary>
+    public static int SoaStride(int n) => (n + TileColumns + 7) / 8 * 8;
 
     /// <param name="z">Pooled points, N×d row-major.</param>
     /// <param name="zSoa">The same points coordinate-major with rows of <see cref="SoaStride"/> (padding values are ignored).</param>
@@ -51,6 +56,11 @@ internal static class PermutationKernelSums
         if (columns % 8 != 0)
         {
             throw new ArgumentException("The label matrix must have a multiple of 8 columns.", nameof(columns));
+        }
+        // The kernel tiles read whole vectors through the SoA rows' padding: a shorter copy would be read past its end.
+        if (zSoa.Length < (long)d * SoaStride(n))
+        {
+            throw new ArgumentException($"The SoA copy holds {zSoa.Length} doubles; {d} rows of SoaStride({n}) = {SoaStride(n)} are needed.", nameof(zSoa));
         }
         int tiles = (n + TileRows - 1) / TileRows;
         var partials = new double[(long)tiles * 3 * columns];
