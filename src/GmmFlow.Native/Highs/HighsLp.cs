@@ -370,6 +370,18 @@ internal static unsafe class HighsLp
     internal static HighsLpResult Run(SafeHighsHandle highs, Span<double> colValue, Span<double> rowDual)
     {
         int status = Interop.Highs.Highs_run(highs);
+        if (status == Interop.Highs.kHighsStatusError && HighsOptions.GetInt(highs, "threads\0"u8) != 0)
+        {
+            // Some HiGHS releases refuse the pinned thread count when another HiGHS user in the process sized the
+            // shared scheduler differently, and stop before solving; the default (0) is never refused.
+            HighsOptions.SetInt(highs, "threads\0"u8, 0);
+            status = Interop.Highs.Highs_run(highs);
+            if (status != Interop.Highs.kHighsStatusError)
+            {
+                HighsThreads.Disable();
+            }
+        }
+
         if (status == Interop.Highs.kHighsStatusError)
         {
             // HiGHS also returns an error status when a limit or failure leaves no solution; the model status

@@ -18,7 +18,7 @@ internal sealed class SafeHighsHandle : SafeHandle
     public override bool IsInvalid => handle == IntPtr.Zero;
 
     /// <summary>
-    /// Creates a silent HiGHS instance. Loads and checks the library first, so a missing or incompatible
+    /// Creates a silent HiGHS instance with its thread count pinned (see <see cref="HighsThreads"/>). Loads and checks the library first, so a missing or incompatible
     /// libhighs surfaces as <see cref="NativeLibraryNotFoundException"/> rather than a bare DllNotFoundException.
     /// </summary>
     internal static SafeHighsHandle Create()
@@ -35,6 +35,11 @@ internal sealed class SafeHighsHandle : SafeHandle
         try
         {
             HighsOptions.SetBool(highs, "output_flag\0"u8, false);
+            int threads = HighsThreads.Value;
+            if (threads > 0)
+            {
+                HighsOptions.SetInt(highs, "threads\0"u8, threads);
+            }
         }
         catch
         {

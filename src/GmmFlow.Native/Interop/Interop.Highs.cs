@@ -123,5 +123,9 @@ internal static unsafe partial class Interop
 
         [LibraryImport(Libraries.Highs)]
         internal static partial double Highs_getRunTime(SafeHighsHandle highs);
+
+        /// <summary>Destroys HiGHS' process-wide thread scheduler; the next run creates one again. No run may be in flight.</summary>
+        [LibraryImport(Libraries.Highs)]
+        internal static partial void Highs_resetGlobalScheduler(int blocking);
     }
 }
