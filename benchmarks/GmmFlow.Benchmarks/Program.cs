@@ -15,6 +15,7 @@ namespace GmmFlow.Benchmarks;
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- em-compare --out DIR            (see Mixtures/)
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- eigen-quick [d ...]              (lockstep vs dsyevd)
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- factor-quick [d K]               (GaussianFactors and its parts)
+///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- fma-peak [iterations]            (the machine's FMA rate, see Machine/)
 /// </summary>
 public static class Program
 {
@@ -30,6 +31,9 @@ public static class Program
                 return 0;
             case ["factor-quick", ..]:
                 Costs.FactorQuick.Run(args[1..]);
+                return 0;
+            case ["fma-peak", ..]:
+                Machine.FmaPeak.Run(args[1..]);
                 return 0;
             case ["em-compare", ..]:
                 return EmCompare.Run(args[1..]);
