@@ -17,19 +17,11 @@ public class GuardPageLinearAlgebraTests
 {
     private static readonly int[] s_orders = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 23, 24, 25, 32, 33, 40, 64];
 
-    public static TheoryData<int> LaneCounts()
-    {
-        var data = new TheoryData<int>();
-        foreach (SimdWidth width in SimdDispatch.Available())
-        {
-            data.Add((int)width);
-        }
-        if (SimdDispatch.Available().Contains(SimdWidth.V512))
-        {
-            data.Add(Simd512x2.Count);
-        }
-        return data;
-    }
+    public static TheoryData<int> LaneCounts() => [.. Lanes()];
+
+    /// <summary>Lane counts of the widths this machine runs, and 16 (two AVX-512 vectors) where AVX-512 runs.</summary>
+    private static int[] Lanes()
+        => [.. SimdDispatch.Available().Select(w => (int)w), .. SimdDispatch.Available().Contains(SimdWidth.V512) ? new[] { Simd512x2.Count } : []];
 
     [Fact]
     public void Dense_kernels_stay_inside_their_spans()
@@ -160,6 +152,32 @@ public class GuardPageLinearAlgebraTests
                     Assert.Equal(pairDiagonal, GaussianCosts.PairDiagonal(kind, arena.Copy<double>(m0.AsSpan(0, d)), arena.Copy<double>(v0.AsSpan(0, d)),
                         arena.Copy<double>(m1.AsSpan(0, d)), arena.Copy<double>(v1.AsSpan(0, d)), d, noise));
                 }
+                if (d >= 3)
+                {
+                    CheckLockstepGroups(kind, noise * noise, GaussianFactors.FromFull(m0, c0, k0, d), GaussianFactors.FromFull(m1, c1, k1, d, "target"));
+                }
+            }
+        }
+    }
+
+    /// <summary>The lockstep cost groups at every lane count this machine runs (not only the one it picks), over ranges that start and end mid-group.</summary>
+    private static void CheckLockstepGroups(CostKind kind, double variance, GaussianFactors source, GaussianFactors target)
+    {
+        int pairs = source.Count * target.Count;
+        foreach (int lanes in Lanes())
+        {
+            foreach ((int start, int end) in new[] { (0, pairs), (pairs / 3, pairs), (1, Math.Max(1, pairs - 1)) })
+            {
+                double[] targets = LockstepPairCosts.InterleaveTargets(target, out int stride);
+                var expected = new double[pairs];
+                LockstepPairCosts.Run(kind, variance, SchrodingerCostVariant.KineticEnergy, source, target, targets, stride, expected, start, end, lanes);
+                foreach (GuardSide side in GuardedArena.Sides)
+                {
+                    using var arena = new GuardedArena(side);
+                    Span<double> output = arena.Allocate<double>(pairs);
+                    LockstepPairCosts.Run(kind, variance, SchrodingerCostVariant.KineticEnergy, source, target, targets, stride, output, start, end, lanes);
+                    GuardSizes.AssertBitIdentical(expected, output, $"{kind}, d = {source.Dimension}, {lanes} lanes, pairs [{start}, {end}), guard {side}");
+                }
             }
         }
     }
@@ -279,5 +297,51 @@ public class GuardPageLinearAlgebraTests
             m[r * n + r] = 1;
         }
         return m;
+    }
+}
+
+/// <summary>
+/// The guard-page tests of the paths chosen by what the hardware accelerates (not by a width the tests can force):
+/// DenseKernels' AVX-512 tiles or its vector axpys rounded up to 4 or 1 doubles, the cost matrices' lockstep width, the
+/// single-point velocity. A child run of this test assembly (xunit's own runner) with AVX-512, then every hardware
+/// intrinsic, switched off by the runtime's configuration knobs, so those paths meet the guard pages too.
+/// </summary>
+public class GuardPageNarrowHardwareTests
+{
+    [Theory]
+    [InlineData("DOTNET_EnableAVX512", 256)]
+    [InlineData("DOTNET_EnableHWIntrinsic", 64)]
+    public async Task Hardware_dispatched_paths_stay_inside_their_spans_on_narrower_hardware(string knob, int bits)
+    {
+        Assert.SkipUnless(GuardedMemory.IsSupported, GuardedMemory.SkipReason);
+        Assert.SkipUnless(SimdCapabilities.WidthBits > bits, $"This machine already runs at {SimdCapabilities.WidthBits} bits or less.");
+        string host = Environment.ProcessPath!;
+        var start = new System.Diagnostics.ProcessStartInfo(host)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(GuardPageNarrowHardwareTests).Assembly.Location);
+        }
+        foreach (string method in new[] { "Dense_kernels_stay_inside_their_spans", "Cost_matrices_stay_inside_their_spans", "Single_point_velocities_stay_inside_their_spans" })
+        {
+            start.ArgumentList.Add("-method");
+            start.ArgumentList.Add("*." + method);
+        }
+        start.Environment[knob] = "0";
+        start.Environment[GuardProbe.Variable] = "width";
+        start.Environment["DOTNET_DbgEnableMiniDump"] = "0";
+        using var child = System.Diagnostics.Process.Start(start)!;
+        var token = TestContext.Current.CancellationToken;
+        Task<string> error = child.StandardError.ReadToEndAsync(token);
+        string output = await child.StandardOutput.ReadToEndAsync(token);
+        await child.WaitForExitAsync(token).WaitAsync(TimeSpan.FromSeconds(120), token);
+        string context = output + await error;
+        Assert.True(child.ExitCode == 0, $"exit code {child.ExitCode}:\n{context}");
+        Assert.Contains($"simd width {bits}", output, StringComparison.Ordinal);
+        Assert.Matches(@"Total: 3, Errors: 0, Failed: 0, Skipped: 0", output);
     }
 }

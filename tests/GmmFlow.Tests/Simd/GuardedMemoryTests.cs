@@ -79,7 +79,8 @@ public class GuardedMemoryTests
 /// <summary>
 /// Runs when this assembly loads: with <see cref="Variable"/> set to "after" or "before" it reads the last and first
 /// elements of a guarded buffer (printing "inside ok"), then the element outside it on that side, which must fault;
-/// if it does not, it prints "outside survived" and exits with 3. Without the variable it does nothing.
+/// if it does not, it prints "outside survived" and exits with 3. Set to "width" it prints the SIMD width the kernels
+/// dispatch to and lets the test runner go on. Without the variable it does nothing.
 /// </summary>
 internal static class GuardProbe
 {
@@ -93,6 +94,11 @@ internal static class GuardProbe
         string? side = Environment.GetEnvironmentVariable(Variable);
         if (side is null)
         {
+            return;
+        }
+        if (side == "width")
+        {
+            Console.Out.WriteLine($"simd width {GmmFlow.Simd.SimdCapabilities.WidthBits}");
             return;
         }
         GuardSide guard = side == "before" ? GuardSide.Before : GuardSide.After;
