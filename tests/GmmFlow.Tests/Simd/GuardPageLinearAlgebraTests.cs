@@ -3,6 +3,7 @@ using System.Runtime.Intrinsics;
 using GmmFlow.Simd;
 using GmmFlow.Simd.LinearAlgebra;
 using GmmFlow.Tests.Support;
+using static GmmFlow.Tests.Costs.Reference;
 
 namespace GmmFlow.Tests.Simd;
 
@@ -263,19 +264,6 @@ public class GuardPageLinearAlgebraTests
         return l;
     }
 
-    private static double[] Transpose(double[] a, int n)
-    {
-        var t = new double[n * n];
-        for (int r = 0; r < n; r++)
-        {
-            for (int c = 0; c < n; c++)
-            {
-                t[c * n + r] = a[r * n + c];
-            }
-        }
-        return t;
-    }
-
     private static double[] IdentityPlusRankOne(int n, int seed)
     {
         double[] v = GuardSizes.Values(n, seed), m = Identity(n);
@@ -288,59 +276,28 @@ public class GuardPageLinearAlgebraTests
         }
         return m;
     }
-
-    private static double[] Identity(int n)
-    {
-        var m = new double[n * n];
-        for (int r = 0; r < n; r++)
-        {
-            m[r * n + r] = 1;
-        }
-        return m;
-    }
 }
 
 /// <summary>
 /// The guard-page tests of the paths chosen by what the hardware accelerates (not by a width the tests can force):
-/// DenseKernels' AVX-512 tiles or its vector axpys rounded up to 4 or 1 doubles, the cost matrices' lockstep width, the
-/// single-point velocity. A child run of this test assembly (xunit's own runner) with AVX-512, then every hardware
-/// intrinsic, switched off by the runtime's configuration knobs, so those paths meet the guard pages too.
+/// DenseKernels' AVX-512 tiles or its vector axpys rounded up to 4 doubles, the cost matrices' lockstep width, the
+/// single-point velocity. A child run of this test assembly (xunit's own runner) with AVX-512 switched off by the
+/// runtime's configuration knob, so those paths meet the guard pages too. (Without any vector hardware the axpys are
+/// not rounded up and the costs do not use lockstep groups; the kernels' scalar paths are forced in process.)
 /// </summary>
 public class GuardPageNarrowHardwareTests
 {
     [Theory]
     [InlineData("DOTNET_EnableAVX512", 256)]
-    [InlineData("DOTNET_EnableHWIntrinsic", 64)]
     public async Task Hardware_dispatched_paths_stay_inside_their_spans_on_narrower_hardware(string knob, int bits)
     {
         Assert.SkipUnless(GuardedMemory.IsSupported, GuardedMemory.SkipReason);
         Assert.SkipUnless(SimdCapabilities.WidthBits > bits, $"This machine already runs at {SimdCapabilities.WidthBits} bits or less.");
-        string host = Environment.ProcessPath!;
-        var start = new System.Diagnostics.ProcessStartInfo(host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-        {
-            start.ArgumentList.Add(typeof(GuardPageNarrowHardwareTests).Assembly.Location);
-        }
-        foreach (string method in new[] { "Dense_kernels_stay_inside_their_spans", "Cost_matrices_stay_inside_their_spans", "Single_point_velocities_stay_inside_their_spans" })
-        {
-            start.ArgumentList.Add("-method");
-            start.ArgumentList.Add("*." + method);
-        }
-        start.Environment[knob] = "0";
-        start.Environment[GuardProbe.Variable] = "width";
-        start.Environment["DOTNET_DbgEnableMiniDump"] = "0";
-        using var child = System.Diagnostics.Process.Start(start)!;
-        var token = TestContext.Current.CancellationToken;
-        Task<string> error = child.StandardError.ReadToEndAsync(token);
-        string output = await child.StandardOutput.ReadToEndAsync(token);
-        await child.WaitForExitAsync(token).WaitAsync(TimeSpan.FromSeconds(120), token);
-        string context = output + await error;
-        Assert.True(child.ExitCode == 0, $"exit code {child.ExitCode}:\n{context}");
+        string[] methods = ["Dense_kernels_stay_inside_their_spans", "Cost_matrices_stay_inside_their_spans", "Single_point_velocities_stay_inside_their_spans"];
+        var (exitCode, output, error) = await TestHostChild.RunAsync(
+            new Dictionary<string, string> { [knob] = "0", [GuardProbe.Variable] = "width" },
+            [.. methods.SelectMany(m => new[] { "-method", "*." + m })]);
+        Assert.True(exitCode == 0, $"exit code {exitCode}:\n{output}{error}");
         Assert.Contains($"simd width {bits}", output, StringComparison.Ordinal);
         Assert.Matches(@"Total: 3, Errors: 0, Failed: 0, Skipped: 0", output);
     }

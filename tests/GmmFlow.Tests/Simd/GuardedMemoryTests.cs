@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using GmmFlow.Tests.Support;
 
@@ -51,28 +50,11 @@ public class GuardedMemoryTests
     public async Task A_read_just_outside_a_guarded_buffer_kills_the_process(string side)
     {
         Assert.SkipUnless(GuardedMemory.IsSupported, GuardedMemory.SkipReason);
-        string host = Environment.ProcessPath!;
-        var start = new ProcessStartInfo(host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-        {
-            start.ArgumentList.Add(typeof(GuardProbe).Assembly.Location);
-        }
-        start.Environment[GuardProbe.Variable] = side;
-        start.Environment["DOTNET_DbgEnableMiniDump"] = "0";
-        using var child = Process.Start(start)!;
-        var token = TestContext.Current.CancellationToken;
-        Task<string> error = child.StandardError.ReadToEndAsync(token);
-        string output = await child.StandardOutput.ReadToEndAsync(token);
-        await child.WaitForExitAsync(token).WaitAsync(TimeSpan.FromSeconds(60), token);
+        var (exitCode, output, error) = await TestHostChild.RunAsync(new Dictionary<string, string> { [GuardProbe.Variable] = side });
         Assert.Contains("inside ok", output, StringComparison.Ordinal);
         Assert.DoesNotContain("outside survived", output, StringComparison.Ordinal);
-        Assert.NotEqual(0, child.ExitCode);
-        Assert.Contains("AccessViolationException", await error, StringComparison.Ordinal);
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("AccessViolationException", error, StringComparison.Ordinal);
     }
 }
 

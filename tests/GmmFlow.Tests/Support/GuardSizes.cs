@@ -21,11 +21,11 @@ internal static class GuardSizes
     public static readonly int[] Components = [.. Enumerable.Range(1, 12)];
 
     /// <summary>
-    /// Point counts for a dimension: all of them where a kernel changes (the fixed d = 1, 2, 3 kernels, the first general
-    /// ones, 8 and 16 where the 8×8 transposes and the point-by-point gain start, 17), fewer elsewhere: within a kernel
-    /// only the point count's remainders matter, and the cost grows with d².
+    /// Point counts for a dimension: all of them where a kernel changes (the fixed d = 1, 2, 3 kernels, 8 and 16 where the
+    /// 8×8 transposes and the point-by-point gain start, 17), fewer elsewhere: within a kernel only the point count's
+    /// remainders matter, and the cost grows with d².
     /// </summary>
-    public static int[] PointCountsFor(int d) => d is <= 4 or 7 or 8 or 16 or 17 ? PointCounts : FewPointCounts;
+    public static int[] PointCountsFor(int d) => d is <= 3 or 8 or 16 or 17 ? PointCounts : FewPointCounts;
 
     /// <summary>Reproducible values in about [−2, 2].</summary>
     public static double[] Values(int length, int seed)
