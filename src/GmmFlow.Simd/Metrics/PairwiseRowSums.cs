@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace GmmFlow.Simd;
@@ -36,29 +35,41 @@ internal static class PairwiseRowSums
     /// Fills <paramref name="rowSums"/> (length m = x.Length / d), on all cores when <paramref name="parallel"/>.
     /// <paramref name="upperOnly"/> requires x and y to be the same set (then J(i) = (i, n)).
     /// </summary>
-    public static void Compute<TTerm>(double[] x, double[] ySoa, int stride, int n, int d, bool upperOnly, TTerm term,
-                                      double[] rowSums, bool parallel, SimdWidth width = SimdWidth.Auto)
+    public static unsafe void Compute<TTerm>(ReadOnlySpan<double> x, ReadOnlySpan<double> ySoa, int stride, int n, int d, bool upperOnly, TTerm term,
+                                             Span<double> rowSums, bool parallel, SimdWidth width = SimdWidth.Auto)
         where TTerm : struct, IPairTerm
     {
         int m = x.Length / d;
-        var body = new Chunk<TTerm>
+        // The rows are read through refs: refuse spans shorter than the reads before any is made.
+        if (rowSums.Length < m || stride < n || ySoa.Length < (long)(d - 1) * stride + n)
         {
-            X = x, YSoa = ySoa, Stride = stride, N = n, D = d, UpperOnly = upperOnly, Term = term, RowSums = rowSums,
-            Width = SimdDispatch.Resolve(width),
-        };
-        if (parallel)
-        {
-            ParallelRange.For(m, RowsPerChunk, body);
+            throw new ArgumentException($"Need {m} row sums and {d} SoA rows of {n} points, {stride} apart; got {rowSums.Length} row sums and {ySoa.Length} SoA doubles.");
         }
-        else
+        SimdWidth resolved = SimdDispatch.Resolve(width);
+        fixed (double* px = x)
+        fixed (double* py = ySoa)
+        fixed (double* pr = rowSums)
         {
-            body.Execute(0, m);
+            var body = new Chunk<TTerm>
+            {
+                X = px, YSoa = py, Stride = stride, N = n, D = d, UpperOnly = upperOnly, Term = term, RowSums = pr, Width = resolved,
+            };
+            // ParallelRange.For returns only when every chunk is done, so the pointers stay pinned throughout.
+            if (parallel)
+            {
+                ParallelRange.For(m, RowsPerChunk, body);
+            }
+            else
+            {
+                body.Execute(0, m);
+            }
         }
     }
 
-    private struct Chunk<TTerm> : IRangeBody where TTerm : struct, IPairTerm
+    /// <summary>Rows [start, end); the pointers are pinned by <see cref="Compute"/> until every chunk is done.</summary>
+    private unsafe struct Chunk<TTerm> : IRangeBody where TTerm : struct, IPairTerm
     {
-        public double[] X, YSoa, RowSums;
+        public double* X, YSoa, RowSums;
         public int Stride, N, D;
         public bool UpperOnly;
         public TTerm Term;
@@ -69,8 +80,8 @@ internal static class PairwiseRowSums
             for (int i = start; i < end; i++)
             {
                 int j0 = UpperOnly ? i + 1 : 0;
-                ref double xi = ref X[i * D];
-                ref double y = ref MemoryMarshal.GetArrayDataReference(YSoa);
+                ref double xi = ref Unsafe.AsRef<double>(X + (long)i * D);
+                ref double y = ref Unsafe.AsRef<double>(YSoa);
                 RowSums[i] = Width switch
                 {
                     SimdWidth.V512 => Row<Simd512, Vector512<double>, TTerm>(ref xi, ref y, Stride, D, j0, N, Term),

@@ -49,8 +49,9 @@ internal static class PermutationKernelSums
     /// <param name="v">Receives V_b.</param>
     /// <param name="parallel">Tiles on all cores (<see cref="ParallelRange"/>) or on the calling thread; results are identical.</param>
     /// <param name="width">SIMD width (tests force each).</param>
-    public static void Compute(double[] z, double[] zSoa, int d, double[] labels, int columns, int onesColumn, GaussianKernelTerm term,
-                               double[] p, double[] q, double[] v, bool parallel, SimdWidth width = SimdWidth.Auto)
+    public static unsafe void Compute(ReadOnlySpan<double> z, ReadOnlySpan<double> zSoa, int d, ReadOnlySpan<double> labels, int columns,
+                                      int onesColumn, GaussianKernelTerm term, Span<double> p, Span<double> q, Span<double> v, bool parallel,
+                                      SimdWidth width = SimdWidth.Auto)
     {
         int n = z.Length / d;
         if (columns % 8 != 0)
@@ -62,25 +63,36 @@ internal static class PermutationKernelSums
         {
             throw new ArgumentException($"The SoA copy holds {zSoa.Length} doubles; {d} rows of SoaStride({n}) = {SoaStride(n)} are needed.", nameof(zSoa));
         }
+        if (labels.Length < (long)n * columns || (uint)onesColumn >= (uint)columns || p.Length < columns || q.Length < columns || v.Length < columns)
+        {
+            throw new ArgumentException($"Need {n}×{columns} labels, a ones column below {columns} and {columns} entries of P, Q and V.");
+        }
         int tiles = (n + TileRows - 1) / TileRows;
         var partials = new double[(long)tiles * 3 * columns];
-        var body = new Tile
+        SimdWidth resolved = SimdDispatch.Resolve(width);
+        fixed (double* pz = z)
+        fixed (double* pSoa = zSoa)
+        fixed (double* pLabels = labels)
         {
-            Z = z, ZSoa = zSoa, Stride = SoaStride(n), N = n, D = d, Labels = labels, Columns = columns, OnesColumn = onesColumn,
-            Term = term, Partials = partials, Width = SimdDispatch.Resolve(width),
-        };
-        if (parallel)
-        {
-            ParallelRange.For(tiles, 1, body);
-        }
-        else
-        {
-            body.Execute(0, tiles);
+            var body = new Tile
+            {
+                Z = pz, ZSoa = pSoa, Stride = SoaStride(n), N = n, D = d, Labels = pLabels, Columns = columns, OnesColumn = onesColumn,
+                Term = term, Partials = partials, Width = resolved,
+            };
+            // ParallelRange.For returns only when every tile is done, so the pointers stay pinned throughout.
+            if (parallel)
+            {
+                ParallelRange.For(tiles, 1, body);
+            }
+            else
+            {
+                body.Execute(0, tiles);
+            }
         }
 
-        Array.Clear(p);
-        Array.Clear(q);
-        Array.Clear(v);
+        p[..columns].Clear();
+        q[..columns].Clear();
+        v[..columns].Clear();
         for (int t = 0; t < tiles; t++)
         {
             int o = t * 3 * columns;
@@ -93,9 +105,11 @@ internal static class PermutationKernelSums
         }
     }
 
-    private struct Tile : IRangeBody
+    /// <summary>Row tiles [start, end); the pointers are pinned by <see cref="Compute"/> until every tile is done.</summary>
+    private unsafe struct Tile : IRangeBody
     {
-        public double[] Z, ZSoa, Labels, Partials;
+        public double* Z, ZSoa, Labels;
+        public double[] Partials;
         public int Stride, N, D, Columns, OnesColumn;
         public GaussianKernelTerm Term;
         public SimdWidth Width;
@@ -128,8 +142,8 @@ internal static class PermutationKernelSums
             r.Clear();
             ref double rRef = ref MemoryMarshal.GetArrayDataReference(scratch);
             ref double kRef = ref Unsafe.Add(ref rRef, TileRows * cols);
-            ref double zSoa = ref MemoryMarshal.GetArrayDataReference(ZSoa);
-            ref double labels = ref MemoryMarshal.GetArrayDataReference(Labels);
+            ref double zSoa = ref Unsafe.AsRef<double>(ZSoa);
+            ref double labels = ref Unsafe.AsRef<double>(Labels);
 
             // Column tiles from the tile's first row onwards (the strictly upper triangle starts at j = i + 1).
             for (int j0 = i0; j0 < N; j0 += TileColumns)
@@ -140,7 +154,7 @@ internal static class PermutationKernelSums
                 // computed (the SoA rows are padded to a whole column tile) and the excluded entries overwritten.
                 for (int a = 0; a < rows; a++)
                 {
-                    ref double xi = ref Z[(i0 + a) * d];
+                    ref double xi = ref Unsafe.AsRef<double>(Z + (long)(i0 + a) * d);
                     ref double kt = ref Unsafe.Add(ref kRef, a * TileColumns);
                     for (int c = 0; c < TileColumns; c += lanes)
                     {
@@ -206,7 +220,7 @@ internal static class PermutationKernelSums
             for (int a = 0; a < rows; a++)
             {
                 ReadOnlySpan<double> ra = scratch.AsSpan(a * cols, cols);
-                ReadOnlySpan<double> ea = Labels.AsSpan((i0 + a) * cols, cols);
+                var ea = new ReadOnlySpan<double>(Labels + (long)(i0 + a) * cols, cols);
                 double u = ra[OnesColumn];
                 for (int b = 0; b < cols; b++)
                 {
