@@ -44,14 +44,7 @@ internal static partial class LockstepSymmetricEigen
     internal static int SolveWithTwistsOnly<TOps, TV>(Span<double> a, Span<double> b, Span<double> values, Span<double> scratch, int d)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
-    {
-        int lanes = TOps.Count;
-        ref double off = ref scratch[0];
-        ref double work = ref Unsafe.Add(ref off, 2 * d * lanes);
-        Tridiagonalize<TOps, TV>(ref a[0], ref values[0], ref off, ref Unsafe.Add(ref off, d * lanes), ref work, d);
-        ApplyReflectors<TOps, TV>(ref a[0], ref Unsafe.Add(ref off, d * lanes), ref b[0], d);
-        return SolveThroughTwists<TOps, TV>(ref a[0], ref b[0], ref values[0], ref off, ref work, ref Unsafe.Add(ref off, LogOffset(d) * lanes), d);
-    }
+        => SolveCore<TOps, TV>(a, b, values, scratch, d, rotationFallback: false);
 
     /// <summary>
     /// Eigenvalues into <paramref name="diag"/> and B (already B·Q) replaced by (B·Q·S)ᵀ, S the eigenvectors of the

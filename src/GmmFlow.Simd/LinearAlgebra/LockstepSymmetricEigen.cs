@@ -73,8 +73,18 @@ internal static partial class LockstepSymmetricEigen
     /// <param name="values">d·lanes, receives the eigenvalues.</param>
     /// <param name="scratch">At least <see cref="ScratchLength"/> doubles.</param>
     /// <param name="d">Matrix order (≥ 1).</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Solve<TOps, TV>(Span<double> a, Span<double> b, Span<double> values, Span<double> scratch, int d)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+        => SolveCore<TOps, TV>(a, b, values, scratch, d, rotationFallback: true);
+
+    /// <summary>
+    /// <see cref="Solve{TOps, TV}"/>; with <paramref name="rotationFallback"/> false (tests of the twisted-factorization
+    /// path alone) a group whose eigenvectors fail the orthonormality check returns −1 instead of taking the rotation QL.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int SolveCore<TOps, TV>(Span<double> a, Span<double> b, Span<double> values, Span<double> scratch, int d,
+                                           bool rotationFallback)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
@@ -100,10 +110,15 @@ internal static partial class LockstepSymmetricEigen
             ApplyReflectors<TOps, TV>(ref ra, ref tau, ref rb, d);
             // Eigenvalues by the root-free iteration and T's eigenvectors by twisted factorizations, then one product;
             // if any lane's vectors come out short of orthonormal (close eigenvalues), the rotation-based QL instead.
-            failed = SolveThroughTwists<TOps, TV>(ref ra, ref rb, ref diag, ref off, ref work, ref Unsafe.Add(ref off, LogOffset(d) * lanes), d);
+            ref double log = ref Unsafe.Add(ref off, LogOffset(d) * lanes);
+            failed = SolveThroughTwists<TOps, TV>(ref ra, ref rb, ref diag, ref off, ref work, ref log, d);
             if (failed < 0)
             {
-                failed = QlIterate<TOps, TV>(ref diag, ref off, ref rb, ref Unsafe.Add(ref off, LogOffset(d) * lanes), RotationLogSlots(d), withB, d);
+                if (!rotationFallback)
+                {
+                    return -1;
+                }
+                failed = QlIterate<TOps, TV>(ref diag, ref off, ref rb, ref log, RotationLogSlots(d), withB: true, d);
                 // The rotations turned adjacent columns of B (contiguous in memory); callers read (B·W)ᵀ row by row.
                 TransposeInPlace<TOps, TV>(ref rb, d);
             }
