@@ -38,7 +38,8 @@ internal enum TriangularFactor
 /// along the rows (only to the pairs whose weight matters at that point, see <see cref="VelocityKernelGeneral"/>), so K
 /// is stored column-major instead, each column padded with zeros to <see cref="PaddedDimension"/> (d rounded up to
 /// 8, a multiple of every vector width) rows, and b is padded the same way:
-/// <c>[c | m (d) | W (as above) | K (d columns × PaddedDimension) | b (PaddedDimension)]</c>.</para>
+/// <c>[c | 7 zeros | m (PaddedDimension) | W (as above) | zeros to a multiple of 8 | K (d columns × PaddedDimension) |
+/// b (PaddedDimension)]</c>: m and K start on 64-byte boundaries, since both are loaded as whole vectors.</para>
 /// <para>The frame is reusable: <see cref="Reset"/> then <see cref="SetPair"/> for the next t allocates nothing
 /// while the pair count stays within the capacity. Evaluation only reads the frame, so several threads may
 /// evaluate one frame concurrently; rebuilding it while it is evaluated is not allowed.</para>
@@ -71,9 +72,12 @@ internal sealed class VelocityFrame
         GainByPoint = dimension >= RowsFromDimension;
         PaddedDimension = GainByPoint ? checked((dimension + 7) & ~7) : dimension;
         int tri = dimension * (dimension + 1) / 2;
-        // With the point-by-point gain K's columns are loaded as whole vectors: they start on a 64-byte boundary
-        // (blocks are, see Allocate) so that no load straddles two cache lines.
-        OffsetK = GainByPoint ? checked((1 + dimension + tri + 7) & ~7) : 1 + dimension + tri;
+        // With the point-by-point gain m and K's columns are loaded as whole vectors: both start on a 64-byte boundary
+        // (blocks are, see Allocate) so that no load straddles two cache lines, and m is padded with zeros to
+        // PaddedDimension like the columns.
+        OffsetMean = GainByPoint ? 8 : 1;
+        OffsetW = OffsetMean + PaddedDimension;
+        OffsetK = GainByPoint ? checked((OffsetW + tri + 7) & ~7) : OffsetW + tri;
         Stride = checked((OffsetK + dimension * PaddedDimension + PaddedDimension + 7) & ~7);
         _capacity = Math.Max(pairCapacity, 1);
         (_data, _base) = Allocate(checked(_capacity * Stride));
@@ -88,9 +92,10 @@ internal sealed class VelocityFrame
     /// <summary>Doubles between the starts of consecutive pair blocks.</summary>
     internal int Stride { get; }
 
-    internal int OffsetMean => 1;
+    /// <summary>Where m starts in a pair's block: 1, or 8 with <see cref="GainByPoint"/> (64-byte aligned; c is followed by padding).</summary>
+    internal int OffsetMean { get; }
 
-    internal int OffsetW => 1 + Dimension;
+    internal int OffsetW { get; }
 
     internal int OffsetK { get; }
 

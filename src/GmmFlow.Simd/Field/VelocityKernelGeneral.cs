@@ -73,8 +73,23 @@ internal static class VelocityKernelGeneral
     public const int ChunkPoints = 64;
 
     /// <summary>Doubles of scratch <see cref="ChunkByPoint{TOps, TV}"/> needs.</summary>
+    /// <remarks>
+    /// Every region is a multiple of 8 doubles and the kernel starts them on a 64-byte boundary (hence up to 7 doubles
+    /// of slack): the vector loads and stores of whole rows then never straddle two cache lines. Unaligned, the drift
+    /// pass's x − m rows and accumulators straddled on every access (the pooled array is only 8-byte aligned).
+    /// </remarks>
     public static int ChunkScratch(VelocityFrame frame, int lanes)
-        => lanes * (2 * frame.Dimension + frame.PairCount) + frame.PairCount + ChunkPoints * (frame.PairCount + 2 + 3 * frame.PaddedDimension);
+        => 7 + (2 * RoundUp8(lanes * frame.Dimension)) + RoundUp8(lanes * frame.PairCount) + RoundUp8(frame.PairCount)
+           + (ChunkPoints * (frame.PairCount + 2 + 3 * frame.PaddedDimension));
+
+    private static int RoundUp8(int n) => (n + 7) & ~7;
+
+    /// <summary>The first 64-byte boundary at or after <paramref name="start"/> (at most 7 doubles on).</summary>
+    private static unsafe ref double AlignTo64(ref double start)
+    {
+        nuint address = (nuint)Unsafe.AsPointer(ref start);
+        return ref Unsafe.Add(ref start, (nint)(((64 - (address & 63)) & 63) / sizeof(double)));
+    }
 
     /// <summary>
     /// Mixture velocity for d ≥ <see cref="VelocityFrame.RowsFromDimension"/> (the frame's <see cref="VelocityFrame.GainByPoint"/>
@@ -117,11 +132,13 @@ internal static class VelocityKernelGeneral
         // Scratch: xs, ys (d × lanes each, SoA), ell (pairCount × lanes), one 64-bit mask per pair (bit i: the pair
         // counts at point i), then per point of the chunk: the weights (pair-major, pairCount × c), S and M (c each),
         // and point-major rows of dp: x, x − m_p, Σ_p w_p u_p.
-        ref double xs = ref scratch;
-        ref double ys = ref Unsafe.Add(ref xs, d * lanes);
-        ref double ell = ref Unsafe.Add(ref ys, d * lanes);
-        ref ulong masks = ref Unsafe.As<double, ulong>(ref Unsafe.Add(ref ell, pairCount * lanes));
-        ref double wts = ref Unsafe.Add(ref ell, pairCount * lanes + pairCount);
+        // Each region 64-byte aligned (see ChunkScratch). A pooled scratch array the GC moves mid-chunk only loses
+        // the alignment, not correctness: the regions are offsets from one reference.
+        ref double xs = ref AlignTo64(ref scratch);
+        ref double ys = ref Unsafe.Add(ref xs, RoundUp8(d * lanes));
+        ref double ell = ref Unsafe.Add(ref ys, RoundUp8(d * lanes));
+        ref ulong masks = ref Unsafe.As<double, ulong>(ref Unsafe.Add(ref ell, RoundUp8(pairCount * lanes)));
+        ref double wts = ref Unsafe.Add(ref ell, RoundUp8(pairCount * lanes) + RoundUp8(pairCount));
         ref double sums = ref Unsafe.Add(ref wts, pairCount * c);
         ref double maxs = ref Unsafe.Add(ref sums, c);
         ref double xrows = ref Unsafe.Add(ref maxs, c);
@@ -227,8 +244,9 @@ internal static class VelocityKernelGeneral
         int d = frame.Dimension, dp = frame.PaddedDimension, lanes = TOps.Count;
         int rows = (d + lanes - 1) / lanes * lanes;
         int offK = frame.OffsetK, offB = frame.OffsetB;
-        // y = x − m_p over whole vectors: rows d..rows−1 read x's stale padding and the first entries of W (which
-        // follow m in the block); those rows of y are never used, as K has only d columns.
+        // y = x − m_p over whole vectors: rows d..rows−1 read x's stale padding and m's zero padding; those rows of y
+        // are never used, as K has only d columns.
+        ref double mean = ref Unsafe.Add(ref blk, frame.OffsetMean);
         for (ulong bits = mask; bits != 0; bits &= bits - 1)
         {
             int i = BitOperations.TrailingZeroCount(bits);
@@ -236,7 +254,7 @@ internal static class VelocityKernelGeneral
             ref double y = ref Unsafe.Add(ref yrows, i * dp);
             for (int r = 0; r < rows; r += lanes)
             {
-                TOps.Store(TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, r)), TOps.Load(ref Unsafe.Add(ref blk, 1 + r))),
+                TOps.Store(TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, r)), TOps.Load(ref Unsafe.Add(ref mean, r))),
                            ref Unsafe.Add(ref y, r));
             }
         }
@@ -336,13 +354,13 @@ internal static class VelocityKernelGeneral
         where TV : struct
     {
         int d = frame.Dimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count;
-        int offW = frame.OffsetW;
+        int offW = frame.OffsetW, offMean = frame.OffsetMean;
         ref double pairs = ref frame.Pairs;
         TV m = TOps.Create(double.NegativeInfinity);
         for (int p = 0; p < pairCount; p++)
         {
             ref double blk = ref Unsafe.Add(ref pairs, p * stride);
-            TV q = SquaredNormByPanels<TOps, TV>(ref Unsafe.Add(ref blk, offW), ref xs, ref Unsafe.Add(ref blk, 1), ref ys, d, lanes);
+            TV q = SquaredNormByPanels<TOps, TV>(ref Unsafe.Add(ref blk, offW), ref xs, ref Unsafe.Add(ref blk, offMean), ref ys, d, lanes);
             TV l = TOps.MultiplyAdd(TOps.Create(-0.5), q, TOps.Create(blk));
             TOps.Store(l, ref Unsafe.Add(ref ell, p * lanes));
             m = TOps.MaxNative(m, l);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace GmmFlow.Simd;
@@ -77,7 +78,7 @@ public static class ParallelRange
                 }
                 if (!finished)
                 {
-                    s_done.Wait();
+                    WaitForWorkers();
                 }
             }
             s_job = null;
@@ -104,11 +105,53 @@ public static class ParallelRange
         s_started = true;
     }
 
+    /// <summary>
+    /// How long an idle worker, and a caller waiting for the workers' last chunks, poll before blocking (about 0.5 ms).
+    /// </summary>
+    /// <remarks>
+    /// Why: a blocked thread is woken through the kernel, and on virtual machines that took 30–50 µs typically and more
+    /// than 300 µs in 40–50 % of wake-ups (measured on the 2-vCPU benchmark VM), while a polling one starts at once.
+    /// Batched calls come back to back (integrator steps, EM iterations, benchmark loops), so a worker that polls a
+    /// little after its last chunk usually finds the next region already waiting. The cost is bounded: at most this
+    /// long of one core per worker after the last region, as OpenMP runtimes do with their (longer) block time.
+    /// </remarks>
+    private static readonly long s_pollTicks = Stopwatch.Frequency / 2000;
+
+    /// <summary>Waits until every woken worker has finished: polls <see cref="s_done"/> first, then blocks.</summary>
+    private static void WaitForWorkers()
+    {
+        long until = Stopwatch.GetTimestamp() + s_pollTicks;
+        while (!s_done.IsSet)
+        {
+            if (Stopwatch.GetTimestamp() > until)
+            {
+                s_done.Wait();
+                return;
+            }
+            Thread.SpinWait(8);
+        }
+    }
+
+    /// <summary>Claims one wake-up: polls the semaphore's count first, then blocks on it.</summary>
+    private static void WaitForRegion()
+    {
+        long until = Stopwatch.GetTimestamp() + s_pollTicks;
+        while (Stopwatch.GetTimestamp() <= until)
+        {
+            if (s_start.CurrentCount > 0 && s_start.Wait(0))
+            {
+                return;
+            }
+            Thread.SpinWait(8);
+        }
+        s_start.Wait();
+    }
+
     private static void WorkerLoop()
     {
         while (true)
         {
-            s_start.Wait();
+            WaitForRegion();
             Volatile.Read(ref s_job)?.Run();
             if (Interlocked.Decrement(ref s_pending) == 0)
             {
