@@ -80,7 +80,7 @@ internal static class VelocityKernelGeneral
     /// </remarks>
     public static int ChunkScratch(VelocityFrame frame, int lanes)
         => 7 + (2 * RoundUp8(lanes * frame.Dimension)) + RoundUp8(lanes * frame.PairCount) + RoundUp8(frame.PairCount)
-           + (ChunkPoints * (frame.PairCount + 2 + 3 * frame.PaddedDimension));
+           + (ChunkPoints * (frame.PairCount + 2 + 2 * frame.PaddedDimension));
 
     private static int RoundUp8(int n) => (n + 7) & ~7;
 
@@ -103,9 +103,9 @@ internal static class VelocityKernelGeneral
     /// d = 16 with the bench's 19 pairs, about 5 are within 2⁻⁶⁰ of the largest), but rarely the same few for the points
     /// sharing a vector, so skipping per block (lanes = points) saves little. Applying K_p with the lanes along its rows
     /// costs the same multiply-adds per pair and point and is paid only where needed. Pair by pair over a chunk keeps
-    /// K_p (d² doubles) in L1 while it serves every point that needs it, and x − m_p for those points is written in one
-    /// sweep before the sweep that reads it back as broadcasts (together about 10% faster at d = 16 than point by point
-    /// with each pair's x − m_p stored and reread at once).</para>
+    /// K_p (d² doubles) in L1 while it serves every point that needs it. Each y_j = x_j − m_j is formed in a register
+    /// from two broadcasts where it is used (the subtraction runs beside the multiply-adds), which measured the same as
+    /// writing the centred rows in a sweep of their own and reading them back, with one scratch region less.</para>
     /// <para>Which pairs are left out: those with ℓ_p &lt; M − 60 ln 2, i.e. w_p = e^{ℓ_p − M} &lt; 2⁻⁶⁰, decided per point
     /// (never per block or chunk), so a point's velocity does not depend on the other points evaluated with it, on the
     /// SIMD width or on the thread count. The dominant pair has w = 1, so S = Σ_p w_p ≥ 1 and each pair left out changes
@@ -113,11 +113,12 @@ internal static class VelocityKernelGeneral
     /// largest affine drift |u_p(x)| at that point, below the rounding of the sum whose terms are of that size. |u_p|
     /// grows far from m_p, but the bound is in terms of |u_p| at the very point; where v nearly cancels, its relative
     /// error can exceed that, as its rounding error already does.</para>
-    /// <para>Per row, u_i = b_i + Σ_j K_ij y_j is summed in four interleaved chains (columns j ≡ 0, 1, 2, 3 mod 4, then
-    /// (s₀ + s₁) + (s₂ + s₃)): independent chains keep the FMA units busy, and every width runs the same per-row
-    /// operations, so widths agree bit for bit. Each point accumulates its pairs in ascending order. A pair's points are
-    /// taken two at a time, each loaded vector of K serving both (about 7–9% faster at d = 16 than one point at a time,
-    /// where K's loads competed with the multiply-adds), with each point's operations unchanged.</para>
+    /// <para>Per row, u_i = b_i + Σ_j K_ij y_j is summed in two interleaved chains (even columns from b_i, odd columns,
+    /// then added), and every width runs the same per-row operations, so widths agree bit for bit. Each point
+    /// accumulates its pairs in ascending order. A pair's points are taken four at a time, each loaded vector of K
+    /// serving all four, the rest one by one, with each point's operations the same either way. Four points × two row
+    /// vectors × two chains are sixteen independent multiply-add chains in registers; against two points × four chains
+    /// (the previous scheme) the drift's share of the kernel's samples fell from 35.8 % to 33.5 % at d = 16.</para>
     /// </remarks>
     public static void ChunkByPoint<TOps, TV>(VelocityFrame frame, ref double points, ref double velocities, ref double logDensities,
                                               bool wantLogDensity, int count, ref double scratch)
@@ -131,7 +132,7 @@ internal static class VelocityKernelGeneral
 
         // Scratch: xs, ys (d × lanes each, SoA), ell (pairCount × lanes), one 64-bit mask per pair (bit i: the pair
         // counts at point i), then per point of the chunk: the weights (pair-major, pairCount × c), S and M (c each),
-        // and point-major rows of dp: x, x − m_p, Σ_p w_p u_p.
+        // and point-major rows of dp: x and Σ_p w_p u_p.
         // Each region 64-byte aligned (see ChunkScratch). A pooled scratch array the GC moves mid-chunk only loses
         // the alignment, not correctness: the regions are offsets from one reference.
         ref double xs = ref AlignTo64(ref scratch);
@@ -142,8 +143,7 @@ internal static class VelocityKernelGeneral
         ref double sums = ref Unsafe.Add(ref wts, pairCount * c);
         ref double maxs = ref Unsafe.Add(ref sums, c);
         ref double xrows = ref Unsafe.Add(ref maxs, c);
-        ref double yrows = ref Unsafe.Add(ref xrows, c * dp);
-        ref double acc = ref Unsafe.Add(ref yrows, c * dp);
+        ref double acc = ref Unsafe.Add(ref xrows, c * dp);
 
         // Pass 1 and the weights, lanes = points; a pair left out at a point gets weight exactly 0 there (see remarks).
         for (int p = 0; p < pairCount; p++)
@@ -206,7 +206,7 @@ internal static class VelocityKernelGeneral
             {
                 continue;
             }
-            DriftOfPair<TOps, TV>(frame, ref Unsafe.Add(ref pairs, p * stride), mask, ref Unsafe.Add(ref wts, p * c), ref xrows, ref yrows, ref acc);
+            DriftOfPair<TOps, TV>(frame, ref Unsafe.Add(ref pairs, p * stride), mask, ref Unsafe.Add(ref wts, p * c), ref xrows, ref acc);
         }
 
         // v = (Σ_p w_p u_p) / S, as in the block kernels; only d entries go out. Log-density: max + log S (log-sum-exp).
@@ -232,51 +232,40 @@ internal static class VelocityKernelGeneral
     /// </summary>
     /// <remarks>
     /// A method of its own, not inlined: inside the large chunk kernel the JIT declined to inline the gain helpers
-    /// (GainTwoRows and GainTwoRowsTwoPoints were compiled as separate methods, their results passed through memory);
-    /// in this small body they are inlined. One call per pair and chunk.
+    /// (they were compiled as separate methods, their results passed through memory); in this small body they are
+    /// inlined. One call per pair and chunk.
     /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void DriftOfPair<TOps, TV>(VelocityFrame frame, ref double blk, ulong mask, ref double wp, ref double xrows,
-                                              ref double yrows, ref double acc)
+                                              ref double acc)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
         int d = frame.Dimension, dp = frame.PaddedDimension, lanes = TOps.Count;
         int rows = (d + lanes - 1) / lanes * lanes;
         int offK = frame.OffsetK, offB = frame.OffsetB;
-        // y = x − m_p over whole vectors: rows d..rows−1 read x's stale padding and m's zero padding; those rows of y
-        // are never used, as K has only d columns.
         ref double mean = ref Unsafe.Add(ref blk, frame.OffsetMean);
-        for (ulong bits = mask; bits != 0; bits &= bits - 1)
-        {
-            int i = BitOperations.TrailingZeroCount(bits);
-            ref double x = ref Unsafe.Add(ref xrows, i * dp);
-            ref double y = ref Unsafe.Add(ref yrows, i * dp);
-            for (int r = 0; r < rows; r += lanes)
-            {
-                TOps.Store(TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, r)), TOps.Load(ref Unsafe.Add(ref mean, r))),
-                           ref Unsafe.Add(ref y, r));
-            }
-        }
         ref double kp = ref Unsafe.Add(ref blk, offK);
         ref double bp = ref Unsafe.Add(ref blk, offB);
-        // Two points at a time share each load of K (their own operations are unchanged); an odd last one alone.
+        // Four points at a time share each load of K (their own operations are unchanged); the last one to three alone.
         ulong rest = mask;
-        while (rest != 0)
+        while (BitOperations.PopCount(rest) >= 4)
         {
-            int i = BitOperations.TrailingZeroCount(rest);
+            int i0 = BitOperations.TrailingZeroCount(rest);
             rest &= rest - 1;
-            if (rest == 0)
-            {
-                ApplyGain<TOps, TV>(ref kp, ref bp, ref Unsafe.Add(ref yrows, i * dp), ref Unsafe.Add(ref acc, i * dp),
-                                    TOps.Create(Unsafe.Add(ref wp, i)), d, dp, rows);
-                break;
-            }
+            int i1 = BitOperations.TrailingZeroCount(rest);
+            rest &= rest - 1;
             int i2 = BitOperations.TrailingZeroCount(rest);
             rest &= rest - 1;
-            ApplyGainTwoPoints<TOps, TV>(ref kp, ref bp, ref Unsafe.Add(ref yrows, i * dp), ref Unsafe.Add(ref acc, i * dp),
-                                         TOps.Create(Unsafe.Add(ref wp, i)), ref Unsafe.Add(ref yrows, i2 * dp),
-                                         ref Unsafe.Add(ref acc, i2 * dp), TOps.Create(Unsafe.Add(ref wp, i2)), d, dp, rows);
+            int i3 = BitOperations.TrailingZeroCount(rest);
+            rest &= rest - 1;
+            ApplyGainFourPoints<TOps, TV>(ref kp, ref bp, ref mean, ref xrows, ref acc, ref wp, i0, i1, i2, i3, d, dp, rows);
+        }
+        for (; rest != 0; rest &= rest - 1)
+        {
+            int i = BitOperations.TrailingZeroCount(rest);
+            ApplyGain<TOps, TV>(ref kp, ref bp, ref mean, ref Unsafe.Add(ref xrows, i * dp), ref Unsafe.Add(ref acc, i * dp),
+                                TOps.Create(Unsafe.Add(ref wp, i)), d, dp, rows);
         }
     }
 
@@ -368,267 +357,226 @@ internal static class VelocityKernelGeneral
         return m;
     }
 
-    /// <summary>a += w (b + K y) over <paramref name="rows"/> rows (whole vectors) for one point.</summary>
+    /// <summary>a += w (b + K (x − m)) over <paramref name="rows"/> rows (whole vectors) for one point x (<paramref name="y"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ApplyGain<TOps, TV>(ref double kp, ref double bp, ref double y, ref double a, TV w, int d, int dp, int rows)
+    private static void ApplyGain<TOps, TV>(ref double kp, ref double bp, ref double m, ref double y, ref double a, TV w, int d, int dp, int rows)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
         int lanes = TOps.Count, r = 0;
         for (; r + 2 * lanes <= rows; r += 2 * lanes)
         {
-            GainTwoRows<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref y, d, dp, out TV u0, out TV u1);
-            ref double a0 = ref Unsafe.Add(ref a, r);
-            ref double a1 = ref Unsafe.Add(ref a, r + lanes);
-            TOps.Store(TOps.MultiplyAdd(w, u0, TOps.Load(ref a0)), ref a0);
-            TOps.Store(TOps.MultiplyAdd(w, u1, TOps.Load(ref a1)), ref a1);
+            GainTwoRows<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref m, ref y, d, dp, out TV u0, out TV u1);
+            Accumulate<TOps, TV>(ref Unsafe.Add(ref a, r), w, u0, u1, lanes);
         }
         if (r < rows)
         {
             ref double a0 = ref Unsafe.Add(ref a, r);
-            TOps.Store(TOps.MultiplyAdd(w, GainOneRow<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref y, d, dp),
+            TOps.Store(TOps.MultiplyAdd(w, GainOneRow<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref m, ref y, d, dp),
                                         TOps.Load(ref a0)), ref a0);
         }
     }
 
     /// <summary>
-    /// <see cref="ApplyGain{TOps, TV}"/> for two points at once: each loaded vector of K serves both, which halves the
-    /// loads of K; every point's own operations (and so its rounding) are exactly those of <see cref="ApplyGain{TOps, TV}"/>.
+    /// <see cref="ApplyGain{TOps, TV}"/> for four points at once (point rows and accumulator rows <paramref name="dp"/> apart
+    /// from <paramref name="y0"/>/<paramref name="a0"/> at the point indices <paramref name="i0"/>..<paramref name="i3"/>):
+    /// each loaded vector of K serves all four, and every point's own operations (and so its rounding) are exactly those
+    /// of <see cref="ApplyGain{TOps, TV}"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ApplyGainTwoPoints<TOps, TV>(ref double kp, ref double bp, ref double ya, ref double aa, TV wa,
-                                                     ref double yb, ref double ab, TV wb, int d, int dp, int rows)
+    private static void ApplyGainFourPoints<TOps, TV>(ref double kp, ref double bp, ref double m, ref double y0, ref double a0, ref double wts,
+                                                      int i0, int i1, int i2, int i3, int d, int dp, int rows)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
         int lanes = TOps.Count, r = 0;
+        ref double ya = ref Unsafe.Add(ref y0, i0 * dp), yb = ref Unsafe.Add(ref y0, i1 * dp);
+        ref double yc = ref Unsafe.Add(ref y0, i2 * dp), yd = ref Unsafe.Add(ref y0, i3 * dp);
         for (; r + 2 * lanes <= rows; r += 2 * lanes)
         {
-            GainTwoRowsTwoPoints<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref ya, ref yb, d, dp,
-                                           out TV ua0, out TV ua1, out TV ub0, out TV ub1);
-            ref double a0 = ref Unsafe.Add(ref aa, r);
-            ref double a1 = ref Unsafe.Add(ref aa, r + lanes);
-            ref double b0 = ref Unsafe.Add(ref ab, r);
-            ref double b1 = ref Unsafe.Add(ref ab, r + lanes);
-            TOps.Store(TOps.MultiplyAdd(wa, ua0, TOps.Load(ref a0)), ref a0);
-            TOps.Store(TOps.MultiplyAdd(wa, ua1, TOps.Load(ref a1)), ref a1);
-            TOps.Store(TOps.MultiplyAdd(wb, ub0, TOps.Load(ref b0)), ref b0);
-            TOps.Store(TOps.MultiplyAdd(wb, ub1, TOps.Load(ref b1)), ref b1);
+            GainTwoRowsFourPoints<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref m, ref ya, ref yb, ref yc, ref yd, d, dp,
+                                            out TV ua0, out TV ua1, out TV ub0, out TV ub1, out TV uc0, out TV uc1, out TV ud0, out TV ud1);
+            Accumulate<TOps, TV>(ref Unsafe.Add(ref a0, (i0 * dp) + r), TOps.Create(Unsafe.Add(ref wts, i0)), ua0, ua1, lanes);
+            Accumulate<TOps, TV>(ref Unsafe.Add(ref a0, (i1 * dp) + r), TOps.Create(Unsafe.Add(ref wts, i1)), ub0, ub1, lanes);
+            Accumulate<TOps, TV>(ref Unsafe.Add(ref a0, (i2 * dp) + r), TOps.Create(Unsafe.Add(ref wts, i2)), uc0, uc1, lanes);
+            Accumulate<TOps, TV>(ref Unsafe.Add(ref a0, (i3 * dp) + r), TOps.Create(Unsafe.Add(ref wts, i3)), ud0, ud1, lanes);
         }
         if (r < rows)
         {
-            ref double a0 = ref Unsafe.Add(ref aa, r);
-            TOps.Store(TOps.MultiplyAdd(wa, GainOneRow<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref ya, d, dp),
-                                        TOps.Load(ref a0)), ref a0);
-            ref double b0 = ref Unsafe.Add(ref ab, r);
-            TOps.Store(TOps.MultiplyAdd(wb, GainOneRow<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref yb, d, dp),
-                                        TOps.Load(ref b0)), ref b0);
+            ref double k = ref Unsafe.Add(ref kp, r), b = ref Unsafe.Add(ref bp, r);
+            AccumulateOne<TOps, TV>(ref Unsafe.Add(ref a0, (i0 * dp) + r), Unsafe.Add(ref wts, i0), GainOneRow<TOps, TV>(ref k, ref b, ref m, ref ya, d, dp));
+            AccumulateOne<TOps, TV>(ref Unsafe.Add(ref a0, (i1 * dp) + r), Unsafe.Add(ref wts, i1), GainOneRow<TOps, TV>(ref k, ref b, ref m, ref yb, d, dp));
+            AccumulateOne<TOps, TV>(ref Unsafe.Add(ref a0, (i2 * dp) + r), Unsafe.Add(ref wts, i2), GainOneRow<TOps, TV>(ref k, ref b, ref m, ref yc, d, dp));
+            AccumulateOne<TOps, TV>(ref Unsafe.Add(ref a0, (i3 * dp) + r), Unsafe.Add(ref wts, i3), GainOneRow<TOps, TV>(ref k, ref b, ref m, ref yd, d, dp));
         }
     }
 
-    /// <summary>
-    /// <see cref="GainTwoRows{TOps, TV}"/> for two points (<paramref name="ya"/>, <paramref name="yb"/>) sharing each load of K;
-    /// per point the same four chains per row in the same order, so the results are bit-identical to two separate calls.
-    /// </summary>
+    /// <summary>x[j] − m[j] broadcast to all lanes: y_j formed in a register where it is used.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GainTwoRowsTwoPoints<TOps, TV>(ref double k, ref double b, ref double ya, ref double yb, int d, int dp,
-                                                       out TV ua0, out TV ua1, out TV ub0, out TV ub1)
+    private static TV Centered<TOps, TV>(ref double x, ref double m, int j)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+        => TOps.Subtract(TOps.Create(Unsafe.Add(ref x, j)), TOps.Create(Unsafe.Add(ref m, j)));
+
+    /// <summary>a[0..2·Count) += w (u0, u1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Accumulate<TOps, TV>(ref double a, TV w, TV u0, TV u1, int lanes)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
-        int lanes = TOps.Count, step = 4 * dp;
+        ref double a1 = ref Unsafe.Add(ref a, lanes);
+        TOps.Store(TOps.MultiplyAdd(w, u0, TOps.Load(ref a)), ref a);
+        TOps.Store(TOps.MultiplyAdd(w, u1, TOps.Load(ref a1)), ref a1);
+    }
+
+    /// <summary>a[0..Count) += w u.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AccumulateOne<TOps, TV>(ref double a, double w, TV u)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+        => TOps.Store(TOps.MultiplyAdd(TOps.Create(w), u, TOps.Load(ref a)), ref a);
+
+    /// <summary>
+    /// <see cref="GainTwoRows{TOps, TV}"/> for four points sharing each load of K: per point the same two chains per row
+    /// in the same order, so the results are bit-identical to four separate calls.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GainTwoRowsFourPoints<TOps, TV>(ref double k, ref double b, ref double m, ref double ya, ref double yb, ref double yc, ref double yd,
+                                                        int d, int dp, out TV ua0, out TV ua1, out TV ub0, out TV ub1,
+                                                        out TV uc0, out TV uc1, out TV ud0, out TV ud1)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count, step = 2 * dp;
         ref double k0 = ref k;
         ref double k1 = ref Unsafe.Add(ref k, dp);
-        ref double k2 = ref Unsafe.Add(ref k, 2 * dp);
-        ref double k3 = ref Unsafe.Add(ref k, 3 * dp);
-        ref double yaj = ref ya;
-        ref double ybj = ref yb;
         TV b0 = TOps.Load(ref b), b1 = TOps.Load(ref Unsafe.Add(ref b, lanes));
-        TV a00 = b0, a01 = TOps.Zero, a02 = TOps.Zero, a03 = TOps.Zero;
-        TV a10 = b1, a11 = TOps.Zero, a12 = TOps.Zero, a13 = TOps.Zero;
-        TV c00 = b0, c01 = TOps.Zero, c02 = TOps.Zero, c03 = TOps.Zero;
-        TV c10 = b1, c11 = TOps.Zero, c12 = TOps.Zero, c13 = TOps.Zero;
+        // Point a: ae = (even chain of row vector 0, of row vector 1), ao = odd chains; likewise b, c, d.
+        TV ae0 = b0, ae1 = b1, ao0 = TOps.Zero, ao1 = TOps.Zero;
+        TV be0 = b0, be1 = b1, bo0 = TOps.Zero, bo1 = TOps.Zero;
+        TV ce0 = b0, ce1 = b1, co0 = TOps.Zero, co1 = TOps.Zero;
+        TV de0 = b0, de1 = b1, do0 = TOps.Zero, do1 = TOps.Zero;
         int j = 0;
-        for (; j + 4 <= d; j += 4)
+        for (; j + 2 <= d; j += 2)
         {
             TV kl = TOps.Load(ref k0), kh = TOps.Load(ref Unsafe.Add(ref k0, lanes));
-            TV t = TOps.Create(yaj);
-            a00 = TOps.MultiplyAdd(kl, t, a00);
-            a10 = TOps.MultiplyAdd(kh, t, a10);
-            t = TOps.Create(ybj);
-            c00 = TOps.MultiplyAdd(kl, t, c00);
-            c10 = TOps.MultiplyAdd(kh, t, c10);
+            TV t = Centered<TOps, TV>(ref ya, ref m, j);
+            ae0 = TOps.MultiplyAdd(kl, t, ae0);
+            ae1 = TOps.MultiplyAdd(kh, t, ae1);
+            t = Centered<TOps, TV>(ref yb, ref m, j);
+            be0 = TOps.MultiplyAdd(kl, t, be0);
+            be1 = TOps.MultiplyAdd(kh, t, be1);
+            t = Centered<TOps, TV>(ref yc, ref m, j);
+            ce0 = TOps.MultiplyAdd(kl, t, ce0);
+            ce1 = TOps.MultiplyAdd(kh, t, ce1);
+            t = Centered<TOps, TV>(ref yd, ref m, j);
+            de0 = TOps.MultiplyAdd(kl, t, de0);
+            de1 = TOps.MultiplyAdd(kh, t, de1);
             kl = TOps.Load(ref k1);
             kh = TOps.Load(ref Unsafe.Add(ref k1, lanes));
-            t = TOps.Create(Unsafe.Add(ref yaj, 1));
-            a01 = TOps.MultiplyAdd(kl, t, a01);
-            a11 = TOps.MultiplyAdd(kh, t, a11);
-            t = TOps.Create(Unsafe.Add(ref ybj, 1));
-            c01 = TOps.MultiplyAdd(kl, t, c01);
-            c11 = TOps.MultiplyAdd(kh, t, c11);
-            kl = TOps.Load(ref k2);
-            kh = TOps.Load(ref Unsafe.Add(ref k2, lanes));
-            t = TOps.Create(Unsafe.Add(ref yaj, 2));
-            a02 = TOps.MultiplyAdd(kl, t, a02);
-            a12 = TOps.MultiplyAdd(kh, t, a12);
-            t = TOps.Create(Unsafe.Add(ref ybj, 2));
-            c02 = TOps.MultiplyAdd(kl, t, c02);
-            c12 = TOps.MultiplyAdd(kh, t, c12);
-            kl = TOps.Load(ref k3);
-            kh = TOps.Load(ref Unsafe.Add(ref k3, lanes));
-            t = TOps.Create(Unsafe.Add(ref yaj, 3));
-            a03 = TOps.MultiplyAdd(kl, t, a03);
-            a13 = TOps.MultiplyAdd(kh, t, a13);
-            t = TOps.Create(Unsafe.Add(ref ybj, 3));
-            c03 = TOps.MultiplyAdd(kl, t, c03);
-            c13 = TOps.MultiplyAdd(kh, t, c13);
+            t = Centered<TOps, TV>(ref ya, ref m, j + 1);
+            ao0 = TOps.MultiplyAdd(kl, t, ao0);
+            ao1 = TOps.MultiplyAdd(kh, t, ao1);
+            t = Centered<TOps, TV>(ref yb, ref m, j + 1);
+            bo0 = TOps.MultiplyAdd(kl, t, bo0);
+            bo1 = TOps.MultiplyAdd(kh, t, bo1);
+            t = Centered<TOps, TV>(ref yc, ref m, j + 1);
+            co0 = TOps.MultiplyAdd(kl, t, co0);
+            co1 = TOps.MultiplyAdd(kh, t, co1);
+            t = Centered<TOps, TV>(ref yd, ref m, j + 1);
+            do0 = TOps.MultiplyAdd(kl, t, do0);
+            do1 = TOps.MultiplyAdd(kh, t, do1);
             k0 = ref Unsafe.Add(ref k0, step);
             k1 = ref Unsafe.Add(ref k1, step);
-            k2 = ref Unsafe.Add(ref k2, step);
-            k3 = ref Unsafe.Add(ref k3, step);
-            yaj = ref Unsafe.Add(ref yaj, 4);
-            ybj = ref Unsafe.Add(ref ybj, 4);
         }
-        // The d mod 4 last columns continue chains 0, 1, 2, as in GainTwoRows.
+        // An odd last column continues the even chain, as in GainTwoRows.
         if (j < d)
         {
             TV kl = TOps.Load(ref k0), kh = TOps.Load(ref Unsafe.Add(ref k0, lanes));
-            TV t = TOps.Create(yaj);
-            a00 = TOps.MultiplyAdd(kl, t, a00);
-            a10 = TOps.MultiplyAdd(kh, t, a10);
-            t = TOps.Create(ybj);
-            c00 = TOps.MultiplyAdd(kl, t, c00);
-            c10 = TOps.MultiplyAdd(kh, t, c10);
-            if (j + 1 < d)
-            {
-                kl = TOps.Load(ref k1);
-                kh = TOps.Load(ref Unsafe.Add(ref k1, lanes));
-                t = TOps.Create(Unsafe.Add(ref yaj, 1));
-                a01 = TOps.MultiplyAdd(kl, t, a01);
-                a11 = TOps.MultiplyAdd(kh, t, a11);
-                t = TOps.Create(Unsafe.Add(ref ybj, 1));
-                c01 = TOps.MultiplyAdd(kl, t, c01);
-                c11 = TOps.MultiplyAdd(kh, t, c11);
-                if (j + 2 < d)
-                {
-                    kl = TOps.Load(ref k2);
-                    kh = TOps.Load(ref Unsafe.Add(ref k2, lanes));
-                    t = TOps.Create(Unsafe.Add(ref yaj, 2));
-                    a02 = TOps.MultiplyAdd(kl, t, a02);
-                    a12 = TOps.MultiplyAdd(kh, t, a12);
-                    t = TOps.Create(Unsafe.Add(ref ybj, 2));
-                    c02 = TOps.MultiplyAdd(kl, t, c02);
-                    c12 = TOps.MultiplyAdd(kh, t, c12);
-                }
-            }
+            TV t = Centered<TOps, TV>(ref ya, ref m, j);
+            ae0 = TOps.MultiplyAdd(kl, t, ae0);
+            ae1 = TOps.MultiplyAdd(kh, t, ae1);
+            t = Centered<TOps, TV>(ref yb, ref m, j);
+            be0 = TOps.MultiplyAdd(kl, t, be0);
+            be1 = TOps.MultiplyAdd(kh, t, be1);
+            t = Centered<TOps, TV>(ref yc, ref m, j);
+            ce0 = TOps.MultiplyAdd(kl, t, ce0);
+            ce1 = TOps.MultiplyAdd(kh, t, ce1);
+            t = Centered<TOps, TV>(ref yd, ref m, j);
+            de0 = TOps.MultiplyAdd(kl, t, de0);
+            de1 = TOps.MultiplyAdd(kh, t, de1);
         }
-        ua0 = TOps.Add(TOps.Add(a00, a01), TOps.Add(a02, a03));
-        ua1 = TOps.Add(TOps.Add(a10, a11), TOps.Add(a12, a13));
-        ub0 = TOps.Add(TOps.Add(c00, c01), TOps.Add(c02, c03));
-        ub1 = TOps.Add(TOps.Add(c10, c11), TOps.Add(c12, c13));
+        ua0 = TOps.Add(ae0, ao0);
+        ua1 = TOps.Add(ae1, ao1);
+        ub0 = TOps.Add(be0, bo0);
+        ub1 = TOps.Add(be1, bo1);
+        uc0 = TOps.Add(ce0, co0);
+        uc1 = TOps.Add(ce1, co1);
+        ud0 = TOps.Add(de0, do0);
+        ud1 = TOps.Add(de1, do1);
     }
 
     /// <summary>
-    /// u = b + K y for the two row vectors starting at <paramref name="k"/> (column j of K at k + j·dp) and
-    /// <paramref name="b"/>, y[j] for j &lt; d read as broadcasts. Per row four chains, columns j ≡ 0, 1, 2, 3 mod 4, each
-    /// walking its own column pointer (addressing stays base + constant): eight independent multiply-add chains.
+    /// u = b + K y, y = x − m, for the two row vectors starting at <paramref name="k"/> (column j of K at k + j·dp) and
+    /// <paramref name="b"/>, x[j] (<paramref name="y"/>) and m[j] for j &lt; d read as broadcasts. Per row two chains, even columns (starting from b) and
+    /// odd columns, added at the end; an odd last column continues the even chain. Four independent multiply-add
+    /// chains cover the multiply-add latency (4 cycles at one per cycle), and the same chains serve four points in
+    /// <see cref="GainTwoRowsFourPoints{TOps, TV}"/>, where more would not fit the 32 vector registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GainTwoRows<TOps, TV>(ref double k, ref double b, ref double y, int d, int dp, out TV u0, out TV u1)
+    private static void GainTwoRows<TOps, TV>(ref double k, ref double b, ref double m, ref double y, int d, int dp, out TV u0, out TV u1)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
-        int lanes = TOps.Count, step = 4 * dp;
+        int lanes = TOps.Count, step = 2 * dp;
         ref double k0 = ref k;
         ref double k1 = ref Unsafe.Add(ref k, dp);
-        ref double k2 = ref Unsafe.Add(ref k, 2 * dp);
-        ref double k3 = ref Unsafe.Add(ref k, 3 * dp);
-        ref double yj = ref y;
-        TV a00 = TOps.Load(ref b), a01 = TOps.Zero, a02 = TOps.Zero, a03 = TOps.Zero;
-        TV a10 = TOps.Load(ref Unsafe.Add(ref b, lanes)), a11 = TOps.Zero, a12 = TOps.Zero, a13 = TOps.Zero;
+        TV e0 = TOps.Load(ref b), e1 = TOps.Load(ref Unsafe.Add(ref b, lanes)), o0 = TOps.Zero, o1 = TOps.Zero;
         int j = 0;
-        for (; j + 4 <= d; j += 4)
+        for (; j + 2 <= d; j += 2)
         {
-            TV y0 = TOps.Create(yj);
-            TV y1 = TOps.Create(Unsafe.Add(ref yj, 1));
-            TV y2 = TOps.Create(Unsafe.Add(ref yj, 2));
-            TV y3 = TOps.Create(Unsafe.Add(ref yj, 3));
-            a00 = TOps.MultiplyAdd(TOps.Load(ref k0), y0, a00);
-            a10 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k0, lanes)), y0, a10);
-            a01 = TOps.MultiplyAdd(TOps.Load(ref k1), y1, a01);
-            a11 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k1, lanes)), y1, a11);
-            a02 = TOps.MultiplyAdd(TOps.Load(ref k2), y2, a02);
-            a12 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k2, lanes)), y2, a12);
-            a03 = TOps.MultiplyAdd(TOps.Load(ref k3), y3, a03);
-            a13 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k3, lanes)), y3, a13);
+            TV t = Centered<TOps, TV>(ref y, ref m, j);
+            e0 = TOps.MultiplyAdd(TOps.Load(ref k0), t, e0);
+            e1 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k0, lanes)), t, e1);
+            t = Centered<TOps, TV>(ref y, ref m, j + 1);
+            o0 = TOps.MultiplyAdd(TOps.Load(ref k1), t, o0);
+            o1 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k1, lanes)), t, o1);
             k0 = ref Unsafe.Add(ref k0, step);
             k1 = ref Unsafe.Add(ref k1, step);
-            k2 = ref Unsafe.Add(ref k2, step);
-            k3 = ref Unsafe.Add(ref k3, step);
-            yj = ref Unsafe.Add(ref yj, 4);
         }
-        // The d mod 4 last columns continue chains 0, 1, 2.
         if (j < d)
         {
-            TV t = TOps.Create(yj);
-            a00 = TOps.MultiplyAdd(TOps.Load(ref k0), t, a00);
-            a10 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k0, lanes)), t, a10);
-            if (j + 1 < d)
-            {
-                t = TOps.Create(Unsafe.Add(ref yj, 1));
-                a01 = TOps.MultiplyAdd(TOps.Load(ref k1), t, a01);
-                a11 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k1, lanes)), t, a11);
-                if (j + 2 < d)
-                {
-                    t = TOps.Create(Unsafe.Add(ref yj, 2));
-                    a02 = TOps.MultiplyAdd(TOps.Load(ref k2), t, a02);
-                    a12 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k2, lanes)), t, a12);
-                }
-            }
+            TV t = Centered<TOps, TV>(ref y, ref m, j);
+            e0 = TOps.MultiplyAdd(TOps.Load(ref k0), t, e0);
+            e1 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k0, lanes)), t, e1);
         }
-        u0 = TOps.Add(TOps.Add(a00, a01), TOps.Add(a02, a03));
-        u1 = TOps.Add(TOps.Add(a10, a11), TOps.Add(a12, a13));
+        u0 = TOps.Add(e0, o0);
+        u1 = TOps.Add(e1, o1);
     }
 
-    /// <summary>As <see cref="GainTwoRows{TOps, TV}"/> for a single row vector (the same four chains per row).</summary>
+    /// <summary>As <see cref="GainTwoRows{TOps, TV}"/> for a single row vector (the same two chains per row).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV GainOneRow<TOps, TV>(ref double k, ref double b, ref double y, int d, int dp)
+    private static TV GainOneRow<TOps, TV>(ref double k, ref double b, ref double m, ref double y, int d, int dp)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
-        int step = 4 * dp;
+        int step = 2 * dp;
         ref double k0 = ref k;
         ref double k1 = ref Unsafe.Add(ref k, dp);
-        ref double k2 = ref Unsafe.Add(ref k, 2 * dp);
-        ref double k3 = ref Unsafe.Add(ref k, 3 * dp);
-        ref double yj = ref y;
-        TV a0 = TOps.Load(ref b), a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+        TV e = TOps.Load(ref b), o = TOps.Zero;
         int j = 0;
-        for (; j + 4 <= d; j += 4)
+        for (; j + 2 <= d; j += 2)
         {
-            a0 = TOps.MultiplyAdd(TOps.Load(ref k0), TOps.Create(yj), a0);
-            a1 = TOps.MultiplyAdd(TOps.Load(ref k1), TOps.Create(Unsafe.Add(ref yj, 1)), a1);
-            a2 = TOps.MultiplyAdd(TOps.Load(ref k2), TOps.Create(Unsafe.Add(ref yj, 2)), a2);
-            a3 = TOps.MultiplyAdd(TOps.Load(ref k3), TOps.Create(Unsafe.Add(ref yj, 3)), a3);
+            e = TOps.MultiplyAdd(TOps.Load(ref k0), Centered<TOps, TV>(ref y, ref m, j), e);
+            o = TOps.MultiplyAdd(TOps.Load(ref k1), Centered<TOps, TV>(ref y, ref m, j + 1), o);
             k0 = ref Unsafe.Add(ref k0, step);
             k1 = ref Unsafe.Add(ref k1, step);
-            k2 = ref Unsafe.Add(ref k2, step);
-            k3 = ref Unsafe.Add(ref k3, step);
-            yj = ref Unsafe.Add(ref yj, 4);
         }
         if (j < d)
         {
-            a0 = TOps.MultiplyAdd(TOps.Load(ref k0), TOps.Create(yj), a0);
-            if (j + 1 < d)
-            {
-                a1 = TOps.MultiplyAdd(TOps.Load(ref k1), TOps.Create(Unsafe.Add(ref yj, 1)), a1);
-                if (j + 2 < d)
-                {
-                    a2 = TOps.MultiplyAdd(TOps.Load(ref k2), TOps.Create(Unsafe.Add(ref yj, 2)), a2);
-                }
-            }
+            e = TOps.MultiplyAdd(TOps.Load(ref k0), Centered<TOps, TV>(ref y, ref m, j), e);
         }
-        return TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3));
+        return TOps.Add(e, o);
     }
 
     /// <summary>
