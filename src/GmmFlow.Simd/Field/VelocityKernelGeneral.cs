@@ -80,7 +80,7 @@ internal static class VelocityKernelGeneral
     /// </remarks>
     public static int ChunkScratch(VelocityFrame frame, int lanes)
         => 7 + (2 * RoundUp8(lanes * frame.Dimension)) + RoundUp8(lanes * frame.PairCount) + RoundUp8(frame.PairCount)
-           + (ChunkPoints * (frame.PairCount + 2 + 2 * frame.PaddedDimension));
+           + (ChunkPoints * (frame.PairCount + 2 + frame.PaddedDimension));
 
     private static int RoundUp8(int n) => (n + 7) & ~7;
 
@@ -132,7 +132,7 @@ internal static class VelocityKernelGeneral
 
         // Scratch: xs, ys (d × lanes each, SoA), ell (pairCount × lanes), one 64-bit mask per pair (bit i: the pair
         // counts at point i), then per point of the chunk: the weights (pair-major, pairCount × c), S and M (c each),
-        // and point-major rows of dp: x and Σ_p w_p u_p.
+        // and point-major rows of dp: Σ_p w_p u_p. The drifts read x straight from the caller's rows (only x_j, j < d).
         // Each region 64-byte aligned (see ChunkScratch). A pooled scratch array the GC moves mid-chunk only loses
         // the alignment, not correctness: the regions are offsets from one reference.
         ref double xs = ref AlignTo64(ref scratch);
@@ -142,8 +142,7 @@ internal static class VelocityKernelGeneral
         ref double wts = ref Unsafe.Add(ref ell, RoundUp8(pairCount * lanes) + RoundUp8(pairCount));
         ref double sums = ref Unsafe.Add(ref wts, pairCount * c);
         ref double maxs = ref Unsafe.Add(ref sums, c);
-        ref double xrows = ref Unsafe.Add(ref maxs, c);
-        ref double acc = ref Unsafe.Add(ref xrows, c * dp);
+        ref double acc = ref Unsafe.Add(ref maxs, c);
 
         // Pass 1 and the weights, lanes = points; a pair left out at a point gets weight exactly 0 there (see remarks).
         for (int p = 0; p < pairCount; p++)
@@ -183,10 +182,6 @@ internal static class VelocityKernelGeneral
             }
             TOps.Store(s, ref Unsafe.Add(ref sums, i0));
             TOps.Store(m, ref Unsafe.Add(ref maxs, i0));
-            for (int k = 0; k < real; k++)
-            {
-                CopyRow<TOps, TV>(ref Unsafe.Add(ref block, (nint)k * d), ref Unsafe.Add(ref xrows, (i0 + k) * dp), d);
-            }
         }
 
         // Rows actually computed: whole vectors covering d (at most dp, so the padded K columns and b suffice).
@@ -206,7 +201,7 @@ internal static class VelocityKernelGeneral
             {
                 continue;
             }
-            DriftOfPair<TOps, TV>(frame, ref Unsafe.Add(ref pairs, p * stride), mask, ref Unsafe.Add(ref wts, p * c), ref xrows, ref acc);
+            DriftOfPair<TOps, TV>(frame, ref Unsafe.Add(ref pairs, p * stride), mask, ref Unsafe.Add(ref wts, p * c), ref points, ref acc);
         }
 
         // v = (Σ_p w_p u_p) / S, as in the block kernels; only d entries go out. Log-density: max + log S (log-sum-exp).
@@ -236,7 +231,7 @@ internal static class VelocityKernelGeneral
     /// inlined. One call per pair and chunk.
     /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void DriftOfPair<TOps, TV>(VelocityFrame frame, ref double blk, ulong mask, ref double wp, ref double xrows,
+    private static void DriftOfPair<TOps, TV>(VelocityFrame frame, ref double blk, ulong mask, ref double wp, ref double points,
                                               ref double acc)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
@@ -259,12 +254,12 @@ internal static class VelocityKernelGeneral
             rest &= rest - 1;
             int i3 = BitOperations.TrailingZeroCount(rest);
             rest &= rest - 1;
-            ApplyGainFourPoints<TOps, TV>(ref kp, ref bp, ref mean, ref xrows, ref acc, ref wp, i0, i1, i2, i3, d, dp, rows);
+            ApplyGainFourPoints<TOps, TV>(ref kp, ref bp, ref mean, ref points, ref acc, ref wp, i0, i1, i2, i3, d, dp, rows);
         }
         for (; rest != 0; rest &= rest - 1)
         {
             int i = BitOperations.TrailingZeroCount(rest);
-            ApplyGain<TOps, TV>(ref kp, ref bp, ref mean, ref Unsafe.Add(ref xrows, i * dp), ref Unsafe.Add(ref acc, i * dp),
+            ApplyGain<TOps, TV>(ref kp, ref bp, ref mean, ref Unsafe.Add(ref points, (nint)i * d), ref Unsafe.Add(ref acc, i * dp),
                                 TOps.Create(Unsafe.Add(ref wp, i)), d, dp, rows);
         }
     }
@@ -378,8 +373,8 @@ internal static class VelocityKernelGeneral
     }
 
     /// <summary>
-    /// <see cref="ApplyGain{TOps, TV}"/> for four points at once (point rows and accumulator rows <paramref name="dp"/> apart
-    /// from <paramref name="y0"/>/<paramref name="a0"/> at the point indices <paramref name="i0"/>..<paramref name="i3"/>):
+    /// <see cref="ApplyGain{TOps, TV}"/> for four points at once (the caller's point rows d apart from <paramref name="y0"/>,
+    /// accumulator rows <paramref name="dp"/> apart from <paramref name="a0"/>, at the point indices <paramref name="i0"/>..<paramref name="i3"/>):
     /// each loaded vector of K serves all four, and every point's own operations (and so its rounding) are exactly those
     /// of <see cref="ApplyGain{TOps, TV}"/>.
     /// </summary>
@@ -390,8 +385,8 @@ internal static class VelocityKernelGeneral
         where TV : struct
     {
         int lanes = TOps.Count, r = 0;
-        ref double ya = ref Unsafe.Add(ref y0, i0 * dp), yb = ref Unsafe.Add(ref y0, i1 * dp);
-        ref double yc = ref Unsafe.Add(ref y0, i2 * dp), yd = ref Unsafe.Add(ref y0, i3 * dp);
+        ref double ya = ref Unsafe.Add(ref y0, (nint)i0 * d), yb = ref Unsafe.Add(ref y0, (nint)i1 * d);
+        ref double yc = ref Unsafe.Add(ref y0, (nint)i2 * d), yd = ref Unsafe.Add(ref y0, (nint)i3 * d);
         for (; r + 2 * lanes <= rows; r += 2 * lanes)
         {
             GainTwoRowsFourPoints<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref m, ref ya, ref yb, ref yc, ref yd, d, dp,
