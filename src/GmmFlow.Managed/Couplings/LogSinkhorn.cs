@@ -64,7 +64,7 @@ internal static class LogSinkhorn
     }
 
     // g_j = τ log b_j − M_j − τ log Σ_i exp((f_i − C_ij − M_j)/τ) with M_j = max_i (f_i − C_ij), reading C row by row.
-    private static void UpdateColumns(ReadOnlySpan<double> cost, ReadOnlySpan<double> f, Span<double> g, ReadOnlySpan<double> logB, double tau, double invTau, Span<double> colMax, Span<double> colSum)
+    internal static void UpdateColumns(ReadOnlySpan<double> cost, ReadOnlySpan<double> f, Span<double> g, ReadOnlySpan<double> logB, double tau, double invTau, Span<double> colMax, Span<double> colSum)
     {
         int rows = f.Length;
         int cols = g.Length;
@@ -123,7 +123,7 @@ internal static class LogSinkhorn
     }
 
     // max_j (g_j − row_j). Scalar equivalent: the loop in the tail.
-    private static double MaxOfDifference(ReadOnlySpan<double> g, ReadOnlySpan<double> row)
+    internal static double MaxOfDifference(ReadOnlySpan<double> g, ReadOnlySpan<double> row)
     {
         ref double gRef = ref MemoryMarshal.GetReference(g);
         ref double cRef = ref MemoryMarshal.GetReference(row);
@@ -155,7 +155,7 @@ internal static class LogSinkhorn
     }
 
     // Σ_j exp((g_j − row_j − shift)/τ); every argument is ≤ 0, so no term overflows.
-    private static double SumExpOfDifference(ReadOnlySpan<double> g, ReadOnlySpan<double> row, double shift, double invTau)
+    internal static double SumExpOfDifference(ReadOnlySpan<double> g, ReadOnlySpan<double> row, double shift, double invTau)
     {
         ref double gRef = ref MemoryMarshal.GetReference(g);
         ref double cRef = ref MemoryMarshal.GetReference(row);
@@ -185,7 +185,7 @@ internal static class LogSinkhorn
     }
 
     // colMax_j = max(colMax_j, fi − row_j).
-    private static void MaxInto(Span<double> colMax, ReadOnlySpan<double> row, double fi)
+    internal static void MaxInto(Span<double> colMax, ReadOnlySpan<double> row, double fi)
     {
         ref double mRef = ref MemoryMarshal.GetReference(colMax);
         ref double cRef = ref MemoryMarshal.GetReference(row);
@@ -207,7 +207,7 @@ internal static class LogSinkhorn
     }
 
     // colSum_j += exp((fi − row_j − colMax_j)/τ); colMax_j ≥ fi − row_j, so every argument is ≤ 0.
-    private static void AddExpInto(Span<double> colSum, ReadOnlySpan<double> row, double fi, ReadOnlySpan<double> colMax, double invTau)
+    internal static void AddExpInto(Span<double> colSum, ReadOnlySpan<double> row, double fi, ReadOnlySpan<double> colMax, double invTau)
     {
         ref double sRef = ref MemoryMarshal.GetReference(colSum);
         ref double cRef = ref MemoryMarshal.GetReference(row);

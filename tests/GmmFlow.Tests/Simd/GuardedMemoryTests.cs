@@ -62,7 +62,8 @@ public class GuardedMemoryTests
 /// Runs when this assembly loads: with <see cref="Variable"/> set to "after" or "before" it reads the last and first
 /// elements of a guarded buffer (printing "inside ok"), then the element outside it on that side, which must fault;
 /// if it does not, it prints "outside survived" and exits with 3. Set to "width" it prints the SIMD width the kernels
-/// dispatch to and lets the test runner go on. Without the variable it does nothing.
+/// dispatch to and the lane count of <see cref="System.Numerics.Vector{T}"/> of double (which the managed vector loops
+/// use), and lets the test runner go on. Without the variable it does nothing.
 /// </summary>
 internal static class GuardProbe
 {
@@ -81,6 +82,7 @@ internal static class GuardProbe
         if (side == "width")
         {
             Console.Out.WriteLine($"simd width {GmmFlow.Simd.SimdCapabilities.WidthBits}");
+            Console.Out.WriteLine($"vector lanes {System.Numerics.Vector<double>.Count}");
             return;
         }
         GuardSide guard = side == "before" ? GuardSide.Before : GuardSide.After;
