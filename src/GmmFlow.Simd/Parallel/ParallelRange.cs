@@ -136,13 +136,24 @@ public static class ParallelRange
     private static void WaitForRegion()
     {
         long until = Stopwatch.GetTimestamp() + s_pollTicks;
-        while (Stopwatch.GetTimestamp() <= until)
+        for (int spins = 1; Stopwatch.GetTimestamp() <= until; spins++)
         {
             if (s_start.CurrentCount > 0 && s_start.Wait(0))
             {
                 return;
             }
-            Thread.SpinWait(8);
+            // Now and then (every few tens of µs) give the core to any other runnable thread: on a machine with few
+            // cores a worker spinning for the whole poll starved the runtime's own threads (tiered JIT compilation,
+            // GC) and measurably slowed code still warming up. Yielding on every turn instead delayed the worker's
+            // start (on the VM, 43 % of regions found it late).
+            if ((spins & 63) == 0)
+            {
+                Thread.Yield();
+            }
+            else
+            {
+                Thread.SpinWait(8);
+            }
         }
         s_start.Wait();
     }
