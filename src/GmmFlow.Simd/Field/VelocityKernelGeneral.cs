@@ -509,7 +509,9 @@ internal static class VelocityKernelGeneral
         TV ce0 = b0, ce1 = b1, co0 = TOps.Zero, co1 = TOps.Zero;
         TV de0 = b0, de1 = b1, do0 = TOps.Zero, do1 = TOps.Zero;
         int j = 0;
-        for (; j + 2 <= d; j += 2)
+        // Even columns feed the even chains, odd ones the odd chains; an odd last column has no partner (as in
+        // GainTwoRows), hence the test inside the loop rather than a copy of its first half after it.
+        for (; j < d; j += 2)
         {
             TV kl = TOps.Load(ref k0), kh = TOps.Load(ref Unsafe.Add(ref k0, lanes));
             TV t = Centered<TOps, TV>(ref ya, ref m, j);
@@ -524,6 +526,10 @@ internal static class VelocityKernelGeneral
             t = Centered<TOps, TV>(ref yd, ref m, j);
             de0 = TOps.MultiplyAdd(kl, t, de0);
             de1 = TOps.MultiplyAdd(kh, t, de1);
+            if (j + 1 == d)
+            {
+                break;
+            }
             kl = TOps.Load(ref k1);
             kh = TOps.Load(ref Unsafe.Add(ref k1, lanes));
             t = Centered<TOps, TV>(ref ya, ref m, j + 1);
@@ -540,23 +546,6 @@ internal static class VelocityKernelGeneral
             do1 = TOps.MultiplyAdd(kh, t, do1);
             k0 = ref Unsafe.Add(ref k0, step);
             k1 = ref Unsafe.Add(ref k1, step);
-        }
-        // An odd last column continues the even chain, as in GainTwoRows.
-        if (j < d)
-        {
-            TV kl = TOps.Load(ref k0), kh = TOps.Load(ref Unsafe.Add(ref k0, lanes));
-            TV t = Centered<TOps, TV>(ref ya, ref m, j);
-            ae0 = TOps.MultiplyAdd(kl, t, ae0);
-            ae1 = TOps.MultiplyAdd(kh, t, ae1);
-            t = Centered<TOps, TV>(ref yb, ref m, j);
-            be0 = TOps.MultiplyAdd(kl, t, be0);
-            be1 = TOps.MultiplyAdd(kh, t, be1);
-            t = Centered<TOps, TV>(ref yc, ref m, j);
-            ce0 = TOps.MultiplyAdd(kl, t, ce0);
-            ce1 = TOps.MultiplyAdd(kh, t, ce1);
-            t = Centered<TOps, TV>(ref yd, ref m, j);
-            de0 = TOps.MultiplyAdd(kl, t, de0);
-            de1 = TOps.MultiplyAdd(kh, t, de1);
         }
         ua0 = TOps.Add(ae0, ao0);
         ua1 = TOps.Add(ae1, ao1);
