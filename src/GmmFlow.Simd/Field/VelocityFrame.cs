@@ -317,11 +317,10 @@ internal sealed class VelocityFrame
     /// Storage for <paramref name="length"/> doubles starting on a 64-byte boundary: a pinned array (the pinned heap
     /// never moves it, so the offset stays valid) with room to skip up to 7 doubles.
     /// </summary>
-    private static unsafe (double[] Data, int Start) Allocate(int length)
+    private static (double[] Data, int Start) Allocate(int length)
     {
         double[] data = GC.AllocateArray<double>(checked(length + 7), pinned: true);
-        nuint address = (nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(data));
-        return (data, (int)((64 - (address & 63)) & 63) / sizeof(double));
+        return (data, CacheLines.DoublesToBoundary(ref MemoryMarshal.GetArrayDataReference(data)));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -84,12 +84,6 @@ internal static class VelocityKernelGeneral
 
     private static int RoundUp8(int n) => (n + 7) & ~7;
 
-    /// <summary>The first 64-byte boundary at or after <paramref name="start"/> (at most 7 doubles on).</summary>
-    private static unsafe ref double AlignTo64(ref double start)
-    {
-        nuint address = (nuint)Unsafe.AsPointer(ref start);
-        return ref Unsafe.Add(ref start, (nint)(((64 - (address & 63)) & 63) / sizeof(double)));
-    }
 
     /// <summary>
     /// Mixture velocity for d ≥ <see cref="VelocityFrame.RowsFromDimension"/> (the frame's <see cref="VelocityFrame.GainByPoint"/>
@@ -137,7 +131,7 @@ internal static class VelocityKernelGeneral
         // + 8). The drifts read x straight from the caller's rows (only x_j, j < d).
         // Each region 64-byte aligned (see ChunkScratch). A pooled scratch array the GC moves mid-chunk only loses
         // the alignment, not correctness: the regions are offsets from one reference.
-        ref double xs = ref AlignTo64(ref scratch);
+        ref double xs = ref Unsafe.Add(ref scratch, CacheLines.DoublesToBoundary(ref scratch));
         ref double ys = ref Unsafe.Add(ref xs, RoundUp8(d * lanes));
         ref double ell = ref Unsafe.Add(ref ys, RoundUp8(d * lanes));
         ref ulong masks = ref Unsafe.As<double, ulong>(ref Unsafe.Add(ref ell, RoundUp8(pairCount * lanes)));
@@ -410,44 +404,44 @@ internal static class VelocityKernelGeneral
         return m;
     }
 
-    /// <summary>a += w (b + K (x − m)) over <paramref name="rows"/> rows (whole vectors) for one point x (<paramref name="y"/>).</summary>
+    /// <summary>a += w (b + K (x − m)) over <paramref name="rows"/> rows (whole vectors) for one point <paramref name="x"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ApplyGain<TOps, TV>(ref double kp, ref double bp, ref double m, ref double y, ref double a, TV w, int d, int dp, int rows)
+    private static void ApplyGain<TOps, TV>(ref double kp, ref double bp, ref double m, ref double x, ref double a, TV w, int d, int dp, int rows)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
         int lanes = TOps.Count, r = 0;
         for (; r + 2 * lanes <= rows; r += 2 * lanes)
         {
-            GainTwoRows<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref m, ref y, d, dp, out TV u0, out TV u1);
+            GainTwoRows<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref m, ref x, d, dp, out TV u0, out TV u1);
             Accumulate<TOps, TV>(ref Unsafe.Add(ref a, r), w, u0, u1, lanes);
         }
         if (r < rows)
         {
             ref double a0 = ref Unsafe.Add(ref a, r);
-            TOps.Store(TOps.MultiplyAdd(w, GainOneRow<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref m, ref y, d, dp),
+            TOps.Store(TOps.MultiplyAdd(w, GainOneRow<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref m, ref x, d, dp),
                                         TOps.Load(ref a0)), ref a0);
         }
     }
 
     /// <summary>
-    /// <see cref="ApplyGain{TOps, TV}"/> for four points at once (the caller's point rows d apart from <paramref name="y0"/>,
+    /// <see cref="ApplyGain{TOps, TV}"/> for four points at once (the caller's point rows d apart from <paramref name="x0"/>,
     /// accumulator rows <paramref name="dp"/> apart from <paramref name="a0"/>, at the point indices <paramref name="i0"/>..<paramref name="i3"/>):
     /// each loaded vector of K serves all four, and every point's own operations (and so its rounding) are exactly those
     /// of <see cref="ApplyGain{TOps, TV}"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ApplyGainFourPoints<TOps, TV>(ref double kp, ref double bp, ref double m, ref double y0, ref double a0, ref double wts,
+    private static void ApplyGainFourPoints<TOps, TV>(ref double kp, ref double bp, ref double m, ref double x0, ref double a0, ref double wts,
                                                       int i0, int i1, int i2, int i3, int d, int dp, int rows)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
         int lanes = TOps.Count, r = 0;
-        ref double ya = ref Unsafe.Add(ref y0, (nint)i0 * d), yb = ref Unsafe.Add(ref y0, (nint)i1 * d);
-        ref double yc = ref Unsafe.Add(ref y0, (nint)i2 * d), yd = ref Unsafe.Add(ref y0, (nint)i3 * d);
+        ref double xa = ref Unsafe.Add(ref x0, (nint)i0 * d), xb = ref Unsafe.Add(ref x0, (nint)i1 * d);
+        ref double xc = ref Unsafe.Add(ref x0, (nint)i2 * d), xd = ref Unsafe.Add(ref x0, (nint)i3 * d);
         for (; r + 2 * lanes <= rows; r += 2 * lanes)
         {
-            GainTwoRowsFourPoints<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref m, ref ya, ref yb, ref yc, ref yd, d, dp,
+            GainTwoRowsFourPoints<TOps, TV>(ref Unsafe.Add(ref kp, r), ref Unsafe.Add(ref bp, r), ref m, ref xa, ref xb, ref xc, ref xd, d, dp,
                                             out TV ua0, out TV ua1, out TV ub0, out TV ub1, out TV uc0, out TV uc1, out TV ud0, out TV ud1);
             Accumulate<TOps, TV>(ref Unsafe.Add(ref a0, (i0 * dp) + r), TOps.Create(Unsafe.Add(ref wts, i0)), ua0, ua1, lanes);
             Accumulate<TOps, TV>(ref Unsafe.Add(ref a0, (i1 * dp) + r), TOps.Create(Unsafe.Add(ref wts, i1)), ub0, ub1, lanes);
@@ -457,10 +451,10 @@ internal static class VelocityKernelGeneral
         if (r < rows)
         {
             ref double k = ref Unsafe.Add(ref kp, r), b = ref Unsafe.Add(ref bp, r);
-            AccumulateOne<TOps, TV>(ref Unsafe.Add(ref a0, (i0 * dp) + r), Unsafe.Add(ref wts, i0), GainOneRow<TOps, TV>(ref k, ref b, ref m, ref ya, d, dp));
-            AccumulateOne<TOps, TV>(ref Unsafe.Add(ref a0, (i1 * dp) + r), Unsafe.Add(ref wts, i1), GainOneRow<TOps, TV>(ref k, ref b, ref m, ref yb, d, dp));
-            AccumulateOne<TOps, TV>(ref Unsafe.Add(ref a0, (i2 * dp) + r), Unsafe.Add(ref wts, i2), GainOneRow<TOps, TV>(ref k, ref b, ref m, ref yc, d, dp));
-            AccumulateOne<TOps, TV>(ref Unsafe.Add(ref a0, (i3 * dp) + r), Unsafe.Add(ref wts, i3), GainOneRow<TOps, TV>(ref k, ref b, ref m, ref yd, d, dp));
+            AccumulateOne<TOps, TV>(ref Unsafe.Add(ref a0, (i0 * dp) + r), Unsafe.Add(ref wts, i0), GainOneRow<TOps, TV>(ref k, ref b, ref m, ref xa, d, dp));
+            AccumulateOne<TOps, TV>(ref Unsafe.Add(ref a0, (i1 * dp) + r), Unsafe.Add(ref wts, i1), GainOneRow<TOps, TV>(ref k, ref b, ref m, ref xb, d, dp));
+            AccumulateOne<TOps, TV>(ref Unsafe.Add(ref a0, (i2 * dp) + r), Unsafe.Add(ref wts, i2), GainOneRow<TOps, TV>(ref k, ref b, ref m, ref xc, d, dp));
+            AccumulateOne<TOps, TV>(ref Unsafe.Add(ref a0, (i3 * dp) + r), Unsafe.Add(ref wts, i3), GainOneRow<TOps, TV>(ref k, ref b, ref m, ref xd, d, dp));
         }
     }
 
@@ -494,7 +488,7 @@ internal static class VelocityKernelGeneral
     /// in the same order, so the results are bit-identical to four separate calls.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GainTwoRowsFourPoints<TOps, TV>(ref double k, ref double b, ref double m, ref double ya, ref double yb, ref double yc, ref double yd,
+    private static void GainTwoRowsFourPoints<TOps, TV>(ref double k, ref double b, ref double m, ref double xa, ref double xb, ref double xc, ref double xd,
                                                         int d, int dp, out TV ua0, out TV ua1, out TV ub0, out TV ub1,
                                                         out TV uc0, out TV uc1, out TV ud0, out TV ud1)
         where TOps : struct, ISimdOps<TV>
@@ -515,16 +509,16 @@ internal static class VelocityKernelGeneral
         for (; j < d; j += 2)
         {
             TV kl = TOps.Load(ref k0), kh = TOps.Load(ref Unsafe.Add(ref k0, lanes));
-            TV t = Centered<TOps, TV>(ref ya, ref m, j);
+            TV t = Centered<TOps, TV>(ref xa, ref m, j);
             ae0 = TOps.MultiplyAdd(kl, t, ae0);
             ae1 = TOps.MultiplyAdd(kh, t, ae1);
-            t = Centered<TOps, TV>(ref yb, ref m, j);
+            t = Centered<TOps, TV>(ref xb, ref m, j);
             be0 = TOps.MultiplyAdd(kl, t, be0);
             be1 = TOps.MultiplyAdd(kh, t, be1);
-            t = Centered<TOps, TV>(ref yc, ref m, j);
+            t = Centered<TOps, TV>(ref xc, ref m, j);
             ce0 = TOps.MultiplyAdd(kl, t, ce0);
             ce1 = TOps.MultiplyAdd(kh, t, ce1);
-            t = Centered<TOps, TV>(ref yd, ref m, j);
+            t = Centered<TOps, TV>(ref xd, ref m, j);
             de0 = TOps.MultiplyAdd(kl, t, de0);
             de1 = TOps.MultiplyAdd(kh, t, de1);
             if (j + 1 == d)
@@ -533,16 +527,16 @@ internal static class VelocityKernelGeneral
             }
             kl = TOps.Load(ref k1);
             kh = TOps.Load(ref Unsafe.Add(ref k1, lanes));
-            t = Centered<TOps, TV>(ref ya, ref m, j + 1);
+            t = Centered<TOps, TV>(ref xa, ref m, j + 1);
             ao0 = TOps.MultiplyAdd(kl, t, ao0);
             ao1 = TOps.MultiplyAdd(kh, t, ao1);
-            t = Centered<TOps, TV>(ref yb, ref m, j + 1);
+            t = Centered<TOps, TV>(ref xb, ref m, j + 1);
             bo0 = TOps.MultiplyAdd(kl, t, bo0);
             bo1 = TOps.MultiplyAdd(kh, t, bo1);
-            t = Centered<TOps, TV>(ref yc, ref m, j + 1);
+            t = Centered<TOps, TV>(ref xc, ref m, j + 1);
             co0 = TOps.MultiplyAdd(kl, t, co0);
             co1 = TOps.MultiplyAdd(kh, t, co1);
-            t = Centered<TOps, TV>(ref yd, ref m, j + 1);
+            t = Centered<TOps, TV>(ref xd, ref m, j + 1);
             do0 = TOps.MultiplyAdd(kl, t, do0);
             do1 = TOps.MultiplyAdd(kh, t, do1);
             k0 = ref Unsafe.Add(ref k0, step);
@@ -560,13 +554,13 @@ internal static class VelocityKernelGeneral
 
     /// <summary>
     /// u = b + K y, y = x − m, for the two row vectors starting at <paramref name="k"/> (column j of K at k + j·dp) and
-    /// <paramref name="b"/>, x[j] (<paramref name="y"/>) and m[j] for j &lt; d read as broadcasts. Per row two chains, even columns (starting from b) and
+    /// <paramref name="b"/>, x[j] and m[j] for j &lt; d read as broadcasts. Per row two chains, even columns (starting from b) and
     /// odd columns, added at the end; an odd last column continues the even chain. Four independent multiply-add
     /// chains cover the multiply-add latency (4 cycles at one per cycle), and the same chains serve four points in
     /// <see cref="GainTwoRowsFourPoints{TOps, TV}"/>, where more would not fit the 32 vector registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GainTwoRows<TOps, TV>(ref double k, ref double b, ref double m, ref double y, int d, int dp, out TV u0, out TV u1)
+    private static void GainTwoRows<TOps, TV>(ref double k, ref double b, ref double m, ref double x, int d, int dp, out TV u0, out TV u1)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
@@ -577,10 +571,10 @@ internal static class VelocityKernelGeneral
         int j = 0;
         for (; j + 2 <= d; j += 2)
         {
-            TV t = Centered<TOps, TV>(ref y, ref m, j);
+            TV t = Centered<TOps, TV>(ref x, ref m, j);
             e0 = TOps.MultiplyAdd(TOps.Load(ref k0), t, e0);
             e1 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k0, lanes)), t, e1);
-            t = Centered<TOps, TV>(ref y, ref m, j + 1);
+            t = Centered<TOps, TV>(ref x, ref m, j + 1);
             o0 = TOps.MultiplyAdd(TOps.Load(ref k1), t, o0);
             o1 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k1, lanes)), t, o1);
             k0 = ref Unsafe.Add(ref k0, step);
@@ -588,7 +582,7 @@ internal static class VelocityKernelGeneral
         }
         if (j < d)
         {
-            TV t = Centered<TOps, TV>(ref y, ref m, j);
+            TV t = Centered<TOps, TV>(ref x, ref m, j);
             e0 = TOps.MultiplyAdd(TOps.Load(ref k0), t, e0);
             e1 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k0, lanes)), t, e1);
         }
@@ -598,7 +592,7 @@ internal static class VelocityKernelGeneral
 
     /// <summary>As <see cref="GainTwoRows{TOps, TV}"/> for a single row vector (the same two chains per row).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV GainOneRow<TOps, TV>(ref double k, ref double b, ref double m, ref double y, int d, int dp)
+    private static TV GainOneRow<TOps, TV>(ref double k, ref double b, ref double m, ref double x, int d, int dp)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
@@ -609,14 +603,14 @@ internal static class VelocityKernelGeneral
         int j = 0;
         for (; j + 2 <= d; j += 2)
         {
-            e = TOps.MultiplyAdd(TOps.Load(ref k0), Centered<TOps, TV>(ref y, ref m, j), e);
-            o = TOps.MultiplyAdd(TOps.Load(ref k1), Centered<TOps, TV>(ref y, ref m, j + 1), o);
+            e = TOps.MultiplyAdd(TOps.Load(ref k0), Centered<TOps, TV>(ref x, ref m, j), e);
+            o = TOps.MultiplyAdd(TOps.Load(ref k1), Centered<TOps, TV>(ref x, ref m, j + 1), o);
             k0 = ref Unsafe.Add(ref k0, step);
             k1 = ref Unsafe.Add(ref k1, step);
         }
         if (j < d)
         {
-            e = TOps.MultiplyAdd(TOps.Load(ref k0), Centered<TOps, TV>(ref y, ref m, j), e);
+            e = TOps.MultiplyAdd(TOps.Load(ref k0), Centered<TOps, TV>(ref x, ref m, j), e);
         }
         return TOps.Add(e, o);
     }
