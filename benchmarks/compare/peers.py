@@ -258,7 +258,7 @@ def pipeline_case(directory, case, repeats):
     ll_theirs = float(ll.mean())
     ll_ours = extra["result_mean_log_likelihood_under_target_fit"]
     # Both sides simulate independent noise, so their means differ by sampling error: standard error of the difference
-    # of two means of `particles` draws each, from numpy's spread (--quick's 2 000 particles: about 0.05).
+    # of two means of `particles` draws each, from numpy's spread (about 0.08 for --quick's 500 particles, 0.02 for 10 000).
     tolerance = 4 * float(ll.std(ddof=1)) * math.sqrt(2 / len(ll))
     stages = np.median(np.array([q["stages"] for q in runs]), axis=0)
     return [dict(peer="sklearn EM + numpy SB costs + ot.emd + numpy Euler–Maruyama", wall=float(np.median(walls)), cpu=float(np.median(cpus)),
