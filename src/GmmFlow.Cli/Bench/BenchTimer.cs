@@ -37,8 +37,14 @@ internal static class BenchTimer
     /// <summary>Calls after which the runtime tiers a method up (its default threshold is 30), with a margin.</summary>
     private const int TierUpCalls = 32;
 
-    /// <summary>Warm-up ends only after this long without a method compiled (the runtime's tier-up delay is 100 ms).</summary>
-    private static readonly TimeSpan JitQuiet = TimeSpan.FromMilliseconds(150);
+    /// <summary>
+    /// Warm-up ends only after this long without a method compiled. The runtime starts counting calls only 100 ms
+    /// after its last tier-0 compilation and then compiles the hot methods in the background, which took up to a few
+    /// hundred milliseconds for the d ≥ 16 field's kernels; with 150 ms, 4 of 6 --quick runs still timed that field
+    /// on tier-0 code (1.8–5.9 ms instead of ~0.1 ms), with 500 ms none of 8. In practice compilations go on for most
+    /// of a second, so <see cref="JitSettleCap"/> usually ends the warm-up (--quick takes ~20 s).
+    /// </summary>
+    private static readonly TimeSpan JitQuiet = TimeSpan.FromMilliseconds(500);
 
     /// <summary>At most this much warm-up beyond <see cref="BenchSettings.Warmup"/> while waiting for the JIT.</summary>
     private static readonly TimeSpan JitSettleCap = TimeSpan.FromSeconds(1);
@@ -50,7 +56,7 @@ internal static class BenchTimer
         var clock = Stopwatch.StartNew();
         // Tiered JIT: a method gets its optimised code after TierUpCalls calls, compiled in the background once tier-0
         // activity pauses; until then the calls may run tier-0 code (--quick's d = 16 field measured 11–20 ms instead
-        // of ~0.15 ms). So the warm-up also goes on, up to JitSettleCap beyond the requested warm-up, until that many
+        // of ~0.1 ms). So the warm-up also goes on, up to JitSettleCap beyond the requested warm-up, until that many
         // calls are done and nothing has been compiled for JitQuiet. Native AOT has nothing to wait for.
         bool jit = RuntimeFeature.IsDynamicCodeCompiled;
         long compiled = jit ? JitInfo.GetCompiledMethodCount() : 0;
