@@ -264,11 +264,13 @@ internal static class VelocityKernelGeneral
             Vector512<double> l = Vector512.LoadUnsafe(ref ell, (nuint)(p * 8));
             Vector512<double> keep = Avx512F.CompareNotLessThan(l, floor);
             Vector512<double> wp = Avx512F.Expand(Vector512<double>.Zero, keep, Vector512.LoadUnsafe(ref packed, (nuint)n));
-            n += BitOperations.PopCount(keep.ExtractMostSignificantBits());
+            ulong kept = keep.ExtractMostSignificantBits();
+            n += BitOperations.PopCount(kept);
             s += wp;
             wp.StoreUnsafe(ref wts, (nuint)(p * stride));
-            ulong laneMask = Simd512.NonZeroLanes(wp) & realLanes;
-            Unsafe.Add(ref masks, p) |= laneMask << i0;
+            // A kept lane's weight is never 0 (e^{ℓ − M} ≥ 2⁻⁶⁰, or NaN), so the kept lanes are the generic loop's
+            // non-zero lanes without a second compare.
+            Unsafe.Add(ref masks, p) |= (kept & realLanes) << i0;
         }
         return s;
     }
