@@ -70,7 +70,10 @@ internal static class CliApp
         }
         catch (OperationCanceledException) when (interrupt?.Signal is not null)
         {
-            stderr.WriteLine(interrupt.Message);
+            if (interrupt.ClaimReport())
+            {
+                stderr.WriteLine(interrupt.Message);
+            }
             return interrupt.ExitCode;
         }
         catch (Exception e)

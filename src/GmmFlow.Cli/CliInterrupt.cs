@@ -18,7 +18,7 @@ internal sealed class CliInterrupt : IDisposable
     private readonly List<PosixSignalRegistration> _registrations = [];
     private readonly TextWriter? _stderr;
     private int _signal;
-    private int _finished;
+    private int _finished, _reported;
 
     private CliInterrupt(TextWriter? stderr) => _stderr = stderr;
 
@@ -70,6 +70,9 @@ internal sealed class CliInterrupt : IDisposable
         _ = Task.Delay(Grace).ContinueWith(_ => Stop(), TaskScheduler.Default);
     }
 
+    /// <summary>True for the first caller only: the interrupt line is printed once, by the command or by the watchdog.</summary>
+    public bool ClaimReport() => Interlocked.Exchange(ref _reported, 1) == 0;
+
     /// <summary>Marks the run finished: the watchdog no longer ends the process.</summary>
     public void Finished() => Interlocked.Exchange(ref _finished, 1);
 
@@ -79,8 +82,11 @@ internal sealed class CliInterrupt : IDisposable
         {
             return; // finished, or committing its outputs: it exits on its own in a moment
         }
-        _stderr!.WriteLine(Message);
-        _stderr.Flush();
+        if (ClaimReport())
+        {
+            _stderr!.WriteLine(Message);
+            _stderr.Flush();
+        }
         Environment.Exit(ExitCode);
     }
 

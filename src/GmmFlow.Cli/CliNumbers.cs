@@ -192,7 +192,8 @@ internal static class CliNumbers
         }
         if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
         {
-            r.AddError($"option {name}: '{text}' is not a number.");
+            string word = text.TrimStart('+', '-').ToLowerInvariant();
+            r.AddError(word is "nan" or "inf" or "infinity" ? $"option {name}: '{text}' is not a finite number." : $"option {name}: '{text}' is not a number.");
             return default;
         }
         if (!double.IsFinite(value))

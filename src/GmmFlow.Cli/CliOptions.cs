@@ -128,16 +128,16 @@ internal static class CliOptions
     public static double[] LoadSamples(string path, string optionName, out int dimension)
         => LoadSamples(path, optionName, header: null, TextWriter.Null, out dimension);
 
-    /// <summary>Writes sample points as .npy or .csv by the extension of <paramref name="path"/>, streaming and cancellable.</summary>
+    /// <summary>Writes sample points as .npy or .csv by the extension of <paramref name="path"/> (streaming).</summary>
     public static void WriteSamples(Stream stream, string path, ReadOnlySpan<double> values, int dimension)
     {
         if (SampleFiles.IsNpy(path))
         {
-            SampleFiles.WriteNpy(stream, values, [values.Length / dimension, dimension], CliApp.Cancellation);
+            SampleFiles.WriteNpy(stream, values, dimension);
         }
         else
         {
-            SampleFiles.WriteCsv(stream, values, dimension, header: true, CliApp.Cancellation);
+            SampleFiles.WriteCsv(stream, values, dimension);
         }
     }
 

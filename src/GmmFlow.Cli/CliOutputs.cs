@@ -93,9 +93,12 @@ internal sealed class CliOutputs : IDisposable
         s_live[temp] = 0;
         try
         {
-            using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
-            write(stream);
-            stream.Flush(flushToDisk: true);
+            using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+            using (var stream = new CancellableStream(file, CliApp.Cancellation))
+            {
+                write(stream);
+            }
+            file.Flush(flushToDisk: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -324,4 +327,40 @@ internal static partial class PosixFiles
 
     [LibraryImport("libc.so.6", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Link(string existing, string link);
+}
+
+/// <summary>A write-only stream that checks for cancellation at every write: writers stream in chunks, so an interrupt stops a large write between chunks.</summary>
+internal sealed class CancellableStream(Stream inner, CancellationToken cancellation) : Stream
+{
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => inner.Length;
+
+    public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
+
+    public override void Flush() => inner.Flush();
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        cancellation.ThrowIfCancellationRequested();
+        inner.Write(buffer);
+    }
+
+    public override void WriteByte(byte value)
+    {
+        cancellation.ThrowIfCancellationRequested();
+        inner.WriteByte(value);
+    }
 }

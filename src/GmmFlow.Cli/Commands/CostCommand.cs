@@ -48,7 +48,7 @@ internal static class CostCommand
             GaussianCosts.Compute(costKind, GaussianFactors.FromMixture(a, "source"), GaussianFactors.FromMixture(b, "target"), costs,
                 parse.GetValue(noise), ParseVariant(parse.GetValue(variant)!));
             double seconds = clock.Elapsed.TotalSeconds;
-            files.Write(outPath, s => SampleFiles.WriteNpy(s, costs, [a.ComponentCount, b.ComponentCount], CliApp.Cancellation));
+            files.Write(outPath, s => SampleFiles.WriteNpy(s, costs, [a.ComponentCount, b.ComponentCount]));
             files.Commit();
             var stdout = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))

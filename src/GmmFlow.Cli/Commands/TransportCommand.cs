@@ -95,7 +95,7 @@ internal static class TransportCommand
             files.Write(outPath, s => WriteSamples(s, outPath, x1, d));
             if (trajPath is not null)
             {
-                files.Write(trajPath, s => SampleFiles.WriteNpy(s, trajectory, [snapshots, n, d], CliApp.Cancellation));
+                files.Write(trajPath, s => SampleFiles.WriteNpy(s, trajectory, [snapshots, n, d]));
             }
             files.Commit(); // both outputs or neither
             var stdout = parse.InvocationConfiguration.Output;

@@ -63,7 +63,7 @@ public static class SampleFiles
         {
             return ReadNpz(stream, file, member, options.CancellationToken, out dimension);
         }
-        return IsNpy(file) ? ReadNpy(stream, file, out dimension, options.CancellationToken) : ReadCsv(stream, file, options, out dimension);
+        return IsNpy(file) ? ReadNpy(stream, file, options.CancellationToken, out dimension) : ReadCsv(stream, file, options, out dimension);
     }
 
     /// <summary>Writes a .npy or .csv file (by extension) holding <paramref name="values"/> (row-major N×<paramref name="dimension"/>).</summary>
@@ -101,11 +101,11 @@ public static class SampleFiles
     public static bool IsSampleFile(string path)
         => IsNpy(path) || IsNpz(path) || IsCsv(path) || path.Contains(".npz:", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Reads a .npy array from <paramref name="stream"/>; <paramref name="sourceName"/> names it in errors.</summary>
-    public static double[] ReadNpy(Stream stream, string sourceName, out int dimension) => ReadNpy(stream, sourceName, out dimension, default);
+    /// <summary>Reads a .npy array from <paramref name="stream"/> (in chunks); <paramref name="sourceName"/> names it in errors.</summary>
+    public static double[] ReadNpy(Stream stream, string sourceName, out int dimension) => ReadNpy(stream, sourceName, default, out dimension);
 
-    /// <summary>Reads a .npy array from <paramref name="stream"/> in chunks, observing <paramref name="cancellationToken"/> between chunks.</summary>
-    public static double[] ReadNpy(Stream stream, string sourceName, out int dimension, CancellationToken cancellationToken)
+    /// <summary>Reads a .npy array in chunks, observing <paramref name="cancellationToken"/> between chunks.</summary>
+    private static double[] ReadNpy(Stream stream, string sourceName, CancellationToken cancellationToken, out int dimension)
     {
         ArgumentNullException.ThrowIfNull(stream);
         Span<byte> prefix = stackalloc byte[12];
@@ -265,7 +265,7 @@ public static class SampleFiles
             }
             string name = $"{sourceName}:{entry.FullName[..^4]}";
             using Stream data = OpenEntry(entry, name);
-            return ReadNpy(data, name, out dimension, cancellationToken);
+            return ReadNpy(data, name, cancellationToken, out dimension);
         }
     }
 
@@ -295,10 +295,6 @@ public static class SampleFiles
     /// (no single write exceeds <see cref="ChunkBytes"/>, so arrays over 2 GiB stream like small ones).
     /// </summary>
     public static void WriteNpy(Stream stream, ReadOnlySpan<double> values, ReadOnlySpan<long> shape)
-        => WriteNpy(stream, values, shape, default);
-
-    /// <summary>As <see cref="WriteNpy(Stream, ReadOnlySpan{double}, ReadOnlySpan{long})"/>, observing <paramref name="cancellationToken"/> between chunks.</summary>
-    public static void WriteNpy(Stream stream, ReadOnlySpan<double> values, ReadOnlySpan<long> shape, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
         long count = 1;
@@ -328,7 +324,6 @@ public static class SampleFiles
         byte[]? swapped = BitConverter.IsLittleEndian ? null : new byte[perChunk * 8];
         for (int start = 0; start < values.Length; start += perChunk)
         {
-            cancellationToken.ThrowIfCancellationRequested();
             ReadOnlySpan<double> chunk = values.Slice(start, Math.Min(perChunk, values.Length - start));
             if (swapped is null)
             {
@@ -518,10 +513,6 @@ public static class SampleFiles
 
     /// <summary>Writes CSV: an optional header x0,x1,… then one point per line, numbers in shortest round-trip form.</summary>
     public static void WriteCsv(Stream stream, ReadOnlySpan<double> values, int dimension, bool header = true)
-        => WriteCsv(stream, values, dimension, header, default);
-
-    /// <summary>As <see cref="WriteCsv(Stream, ReadOnlySpan{double}, int, bool)"/>, observing <paramref name="cancellationToken"/> every 64 Ki lines.</summary>
-    public static void WriteCsv(Stream stream, ReadOnlySpan<double> values, int dimension, bool header, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
         CheckShape(values, dimension);
@@ -535,13 +526,8 @@ public static class SampleFiles
             w.WriteLine();
         }
         Span<char> buffer = stackalloc char[32];
-        long line = 0;
         for (int i = 0; i < values.Length; i += dimension)
         {
-            if ((++line & 0xFFFF) == 0)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-            }
             for (int j = 0; j < dimension; j++)
             {
                 if (j > 0)
