@@ -285,9 +285,10 @@ public static class MixtureJson
         {
             throw Error(file, "weights", -1, $"sum to {sum.ToString("G12", CultureInfo.InvariantCulture)}, not 1 (tolerance {WeightSumTolerance:0e0}); fix the file or pass --renormalize-weights");
         }
-        if (!off)
+        if (!off && Math.Abs(sum - 1) > GaussianMixture.WeightSumTolerance)
         {
-            // Round-off only: make the sum exactly 1, silently (docs/cli-contract.md#weights).
+            // Round-off of a float32 or short-printed file: make the sum 1, silently (docs/cli-contract.md#weights). A sum
+            // within 1e-9 is kept as written, so a file GmmFlow wrote reads back bit for bit.
             for (int c = 0; c < k; c++)
             {
                 weights[c] /= sum;

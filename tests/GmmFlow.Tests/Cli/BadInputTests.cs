@@ -149,6 +149,7 @@ public sealed class BadInputTests : CliHarness
         Add("cost over existing", Replace(CostArgs, "--out", "@keep.npy"), 2, "keep.npy already exists");
         Add("transport over existing", Replace(TransportArgs, "--out", "@keep.csv"), 2, "keep.csv already exists");
         Add("trajectories over existing", With(TransportArgs, "--trajectories", "@keepT.npy"), 2, "--trajectories");
+        Add("write error names the output", Replace(SampleArgs, "--out", "/proc/gmmflow-bad-input.npy"), 1, "cannot write --out /proc/gmmflow-bad-input.npy: ");
         Add("out is a directory", Replace(SampleArgs, "--out", "@folder.npy"), 2, "folder.npy is a directory");
         Add("out folder missing", Replace(FitArgs, "--out", "@nowhere/o.json"), 2, "does not exist");
         Add("fit --out .npy", Replace(FitArgs, "--out", "@o.npy"), 2, "--out");

@@ -194,9 +194,10 @@ public sealed class CliContractTests : CliHarness
         }
         using var process = System.Diagnostics.Process.Start(info)!;
         var err = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        // Give the process 3 s to start and enter the transport loop (which runs for minutes).
+        // Signal once the process is inside the transport loop (which runs for minutes): startup, loading the plan and
+        // the points take well under 2 s of CPU; waiting on CPU time rather than wall time keeps this right on a loaded machine.
         var started = System.Diagnostics.Stopwatch.StartNew();
-        while (started.Elapsed < TimeSpan.FromSeconds(3) && !process.HasExited)
+        while (started.Elapsed < TimeSpan.FromSeconds(60) && !process.HasExited && process.TotalProcessorTime < TimeSpan.FromSeconds(2.5))
         {
             await Task.Delay(100, TestContext.Current.CancellationToken);
         }
