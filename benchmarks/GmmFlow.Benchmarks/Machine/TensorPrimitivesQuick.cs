@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace GmmFlow.Benchmarks.Machine;
 
 /// <summary>
 /// `tp-quick`: the non-kernel loops of the managed layer written by hand against the same loop written with
-/// System.Numerics.Tensors' TensorPrimitives, timed back to back (median of 7 rounds of ~40 ms each, ns per call).
+/// System.Numerics.Tensors' TensorPrimitives, timed back to back in 9 paired rounds of ~10 ms of thread CPU time each (medians in CPU ns per call, and the median and spread
+/// of the per-round ratios).
 /// The product keeps whichever wins; the hand-written side of each adopted case is kept here as the baseline.
 /// </summary>
 internal static class TensorPrimitivesQuick
@@ -14,7 +16,7 @@ internal static class TensorPrimitivesQuick
     {
         _ = args;
         var rng = new Random(1);
-        Console.WriteLine("case                                   size        hand ns     TP ns   hand/TP");
+        Console.WriteLine("case                                   size        hand ns     TP ns   hand/TP (2nd–8th of 9 paired rounds)");
         foreach (int n in new[] { 10, 100, 500 })
         {
             double[] g = Fill(rng, n), row = Fill(rng, n), colMax = new double[n], colSum = new double[n], tmp = new double[n];
@@ -67,39 +69,80 @@ internal static class TensorPrimitivesQuick
 
     private static void Compare(string name, string size, Func<double> hand, Func<double> tp)
     {
-        double h = Median(hand), t = Median(tp);
-        Console.WriteLine($"{name,-38} {size,-11} {h,9:F0} {t,9:F0} {h / t,8:F2}");
+        // Paired rounds: each round times both sides back to back, so machine drift cancels in the per-round ratio.
+        double sink = Warm(hand) + Warm(tp);
+        int perRound = Calibrate(hand);
+        const int Rounds = 9;
+        double[] h = new double[Rounds], t = new double[Rounds], ratio = new double[Rounds];
+        for (int r = 0; r < Rounds; r++)
+        {
+            h[r] = Time(hand, perRound, ref sink);
+            t[r] = Time(tp, perRound, ref sink);
+            ratio[r] = h[r] / t[r];
+        }
+        GC.KeepAlive(sink);
+        Array.Sort(h);
+        Array.Sort(t);
+        Array.Sort(ratio);
+        Console.WriteLine($"{name,-38} {size,-11} {h[Rounds / 2],9:F0} {t[Rounds / 2],9:F0} {ratio[Rounds / 2],8:F2}  ({ratio[1]:F2}–{ratio[Rounds - 2]:F2})");
     }
 
-    private static double Median(Func<double> body)
+    private static double Warm(Func<double> body)
     {
         double sink = 0;
         var sw = Stopwatch.StartNew();
-        while (sw.ElapsedMilliseconds < 400)
+        while (sw.ElapsedMilliseconds < 300)
         {
             sink += body(); // past tier-0 JIT and on-stack replacement (tiering promotes in the background)
         }
-        sw.Restart();
+        return sink;
+    }
+
+    private static int Calibrate(Func<double> body)
+    {
+        double sink = 0;
+        long start = ThreadCpuNanoseconds();
         int calls = 0;
-        while (sw.ElapsedMilliseconds < 20)
+        while (ThreadCpuNanoseconds() - start < 10_000_000)
         {
             sink += body();
             calls++;
         }
-        int perRound = Math.Max(1, calls * 2);
-        var rounds = new double[7];
-        for (int r = 0; r < rounds.Length; r++)
-        {
-            sw.Restart();
-            for (int i = 0; i < perRound; i++)
-            {
-                sink += body();
-            }
-            rounds[r] = sw.Elapsed.TotalNanoseconds / perRound;
-        }
-        Array.Sort(rounds);
         GC.KeepAlive(sink);
-        return rounds[rounds.Length / 2];
+        return Math.Max(1, calls);
+    }
+
+    // Thread CPU time, not wall time: on a shared machine the wall clock also counts the time the thread waited for a
+    // core, which varied by more than the differences measured here.
+    private static double Time(Func<double> body, int calls, ref double sink)
+    {
+        long start = ThreadCpuNanoseconds();
+        for (int i = 0; i < calls; i++)
+        {
+            sink += body();
+        }
+        return (double)(ThreadCpuNanoseconds() - start) / calls;
+    }
+
+    private const int ClockThreadCpuTime = 3; // CLOCK_THREAD_CPUTIME_ID on Linux
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
+
+    private static long ThreadCpuNanoseconds()
+    {
+        if (ClockGetTime(ClockThreadCpuTime, out TimeSpec t) != 0)
+        {
+            throw new InvalidOperationException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed.");
+        }
+        return (t.Seconds * 1_000_000_000) + t.Nanoseconds;
     }
 
     // ---- TensorPrimitives forms of the fused hand-written Sinkhorn loops (kept by hand: they win) ----

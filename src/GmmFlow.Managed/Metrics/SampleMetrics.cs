@@ -317,7 +317,7 @@ public static class SampleMetrics
     }
 
     /// <summary>
-    /// From this d on, one TensorPrimitives.Dot per point beats the scalar loop (1.5–3.4× at d = 16–64); below it the
+    /// From this d on, one TensorPrimitives.Dot per point beats the scalar loop (1.5–3.9× at d = 16–64); below it the
     /// call overhead dominates and the scalar loop is about 2× faster at d = 2 (tp-quick in the benchmarks).
     /// </summary>
     private const int TensorDotMinimumDimension = 8;
