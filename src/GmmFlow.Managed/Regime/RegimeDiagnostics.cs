@@ -23,8 +23,8 @@ public enum TransportRegime
 /// <param name="TargetCondition">κ(Σ1).</param>
 /// <param name="Wasserstein">W2² (docs/theory.md#exact-w2).</param>
 /// <param name="Surrogate">C_sur (docs/theory.md#surrogate-cost).</param>
-/// <param name="Gap">C_sur − W2² ≥ 0 (round-off below zero is reported as 0).</param>
-/// <param name="RelativeGap">Gap / W2² (0 when both are 0).</param>
+/// <param name="Gap">C_sur − W2² ≥ 0; a difference within the round-off level ρ = 64 ε (tr Σ0 + tr Σ1) is reported as 0.</param>
+/// <param name="RelativeGap">Gap / max(W2², ρ): always finite; 0 for identical components (W2² = 0, gap 0).</param>
 /// <param name="Segments">
 /// n = ⌈‖ΔΣ‖₂ / (r λ_min)⌉ (at least 1), λ_min = min(λ_min(Σ0), λ_min(Σ1)): splitting the covariance path into n equal
 /// pieces makes every piece's whitened perturbation ≤ r (docs/theory.md#path-splitting).
@@ -170,11 +170,27 @@ public readonly record struct RegimeDiagnostics(
             }
             commutator = Math.Sqrt(commutatorSquared) / Math.Sqrt(norm0 * norm1);
         }
-        double gap = Math.Max(0, sur - w2);
-        double relative = gap == 0 ? 0 : w2 > 0 ? gap / w2 : double.PositiveInfinity;
+        // Relative gap with a round-off floor (docs/cli-contract.md#regime): ρ = 64 ε (tr Σ0 + tr Σ1) is the size of the
+        // rounding error of W2² and C_sur. A gap below ρ is 0, and dividing by max(W2², ρ) keeps identical or nearly
+        // identical components (W2² = 0) finite: rel = gap / max(W2², ρ), never 0/0 or x/0.
+        double floor = 64 * (1.0 / (1L << 52)) * (Trace(s0, d, s.IsDiagonal) + Trace(s1, d, t.IsDiagonal));
+        double raw = sur - w2;
+        double gap = raw > floor || double.IsNaN(raw) ? raw : 0;
+        double relative = gap == 0 ? 0 : gap / Math.Max(w2, floor);
         double pieces = Math.Ceiling(spectralChange / (radius * Math.Min(min0, min1)));
         int segments = pieces >= int.MaxValue ? int.MaxValue : Math.Max(1, (int)pieces);
         var regime = relative <= threshold ? TransportRegime.SurrogateAccurate : TransportRegime.ExactPreferable;
         return new RegimeDiagnostics(delta, commutator, max0 / min0, max1 / min1, w2, sur, gap, relative, segments, regime);
+    }
+
+    /// <summary>tr Σ of a stored covariance (d×d, or its diagonal when <paramref name="diagonal"/>).</summary>
+    private static double Trace(ReadOnlySpan<double> covariance, int d, bool diagonal)
+    {
+        double trace = 0;
+        for (int k = 0; k < d; k++)
+        {
+            trace += covariance[diagonal ? k : k * d + k];
+        }
+        return trace;
     }
 }
