@@ -257,7 +257,6 @@ public static class RDataReader
             int flags = ReadInt();
             int type = flags & 0xFF;
             bool hasAttr = (flags & (1 << 9)) != 0;
-            bool hasTag = (flags & (1 << 10)) != 0;
             switch (type)
             {
                 case NilValue or GlobalEnv or Unbound or MissingArg or BaseNamespace or EmptyEnv or BaseEnv:
@@ -347,7 +346,6 @@ public static class RDataReader
                 case AltRepSxp:
                     return ReadAltRep();
                 default:
-                    _ = hasTag;
                     throw Fail($"R object type {type} is not supported (a data.frame of numeric and factor columns is expected).");
             }
         }
