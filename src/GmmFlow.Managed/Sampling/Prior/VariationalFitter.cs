@@ -20,8 +20,16 @@ public sealed class VariationalOptions
 
     public CovarianceType CovarianceType { get; init; } = CovarianceType.Diagonal;
 
-    /// <summary>Scale of a new component (and of the broad initial distribution IMR draws half its candidates from).</summary>
+    /// <summary>Scale of the first component and of every component IMR adds.</summary>
     public double InitialScale { get; init; } = 1;
+
+    /// <summary>
+    /// Scale of the broad distribution N(InitialMean, scale²) that IMR draws half its chains' starting points from (the
+    /// other half from the current prior), and of the random initial means when IMR is off; <see cref="InitialScale"/> when 0.
+    /// </summary>
+    public double ExplorationScale { get; init; }
+
+    internal double Exploration => ExplorationScale > 0 ? ExplorationScale : InitialScale;
 
     /// <summary>Mean of the first component (zero when null).</summary>
     public double[]? InitialMean { get; init; }
@@ -61,6 +69,7 @@ public sealed class VariationalOptions
         Require(LearningRate > 0 && double.IsFinite(LearningRate), $"LearningRate must be positive (got {LearningRate}).");
         Require(GradientClip > 0, $"GradientClip must be positive (got {GradientClip}).");
         Require(InitialScale > 0 && double.IsFinite(InitialScale), $"InitialScale must be positive (got {InitialScale}).");
+        Require(ExplorationScale >= 0 && double.IsFinite(ExplorationScale), $"ExplorationScale must be non-negative (got {ExplorationScale}).");
         Require(InitialMean is null || InitialMean.Length == dimension, $"InitialMean needs {dimension} values.");
         Require(ImrEvery >= 0, $"ImrEvery must be non-negative (got {ImrEvery}).");
         Require(ImrCandidates >= 1 && ImrCandidates <= (1 << 24), $"ImrCandidates must be in [1, 2^24] (got {ImrCandidates}).");
@@ -106,7 +115,7 @@ public static class VariationalFitter
                 rng.FillNormal(ulong.MaxValue - (ulong)k, 0, m);
                 for (int j = 0; j < d; j++)
                 {
-                    m[j] = mean0[j] + (options.InitialScale * m[j]);
+                    m[j] = mean0[j] + (options.Exploration * m[j]);
                 }
                 prior.AddComponent(m, options.InitialScale);
             }
@@ -212,7 +221,7 @@ public static class VariationalFitter
             {
                 for (int j = 0; j < d; j++)
                 {
-                    x[j] = mean0[j] + (options.InitialScale * z[j]);
+                    x[j] = mean0[j] + (options.Exploration * z[j]);
                 }
             }
         }
