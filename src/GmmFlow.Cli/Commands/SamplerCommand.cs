@@ -103,7 +103,7 @@ internal static class SamplerCommand
             int d = t.Dimension;
             double? emc = t is IKnownModes modes ? SamplerMetrics.EntropicModeCoverage(modes, annealed.Samples, d) : null;
             double? emcPrior = t is IKnownModes modes2 ? SamplerMetrics.EntropicModeCoverage(modes2, importance.Samples, d) : null;
-            (double Divergence, bool Converged)? sink = null;
+            double? sink = null;
             int m = Math.Min(parse.GetValue(sinkhorn), pCount);
             if (t is IExactSampler exact)
             {
@@ -155,7 +155,7 @@ internal static class SamplerCommand
             }
             stdout.WriteLine($"{name}: d = {d}, K = {mixture.ComponentCount}; IS log Ẑ {CliOptions.F(importance.LogNormalizer)} (ESS {CliOptions.F(importance.EffectiveSampleSize, "F3")}); " +
                 $"{kernelName} N = {annealing.Steps}: log Ẑ {CliOptions.F(annealed.LogNormalizer)} (ESS {CliOptions.F(annealed.EffectiveSampleSize, "F3")})" +
-                (emc is { } e ? $", EMC {CliOptions.F(e, "F3")}" : "") + (sink is { } sk ? $", Sinkhorn {CliOptions.F(sk.Divergence)}" : "") +
+                (emc is { } e ? $", EMC {CliOptions.F(e, "F3")}" : "") + (sink is { } sk ? $", Sinkhorn {CliOptions.F(sk)}" : "") +
                 $"; {CliOptions.F(seconds, "F1")} s; wrote {dir}");
             return CliApp.Success;
         });
@@ -185,7 +185,7 @@ internal static class SamplerCommand
         Directory.CreateDirectory(dir);
     }
 
-    private static void WriteRun(Utf8JsonWriter w, string key, SamplerResult r, double? logZ, double seconds, double? emc, (double Divergence, bool Converged)? sink, int steps, string kernel)
+    private static void WriteRun(Utf8JsonWriter w, string key, SamplerResult r, double? logZ, double seconds, double? emc, double? sink, int steps, string kernel)
     {
         w.WriteStartObject(key);
         w.WriteString("kernel", kernel);
@@ -209,8 +209,7 @@ internal static class SamplerCommand
         }
         if (sink is { } s)
         {
-            WriteFinite(w, "sinkhorn", s.Divergence);
-            w.WriteBoolean("sinkhorn_converged", s.Converged);
+            WriteFinite(w, "sinkhorn", s);
         }
         w.WriteNumber("seconds", seconds);
         w.WriteEndObject();

@@ -43,7 +43,7 @@ public sealed class PointEvaluator
     {
         _target = target;
         _prior = prior;
-        ScratchLength = prior.ScratchLength;
+        ScratchLength = prior.ScratchLength + 1;
     }
 
     public int Dimension => _target.Dimension;
