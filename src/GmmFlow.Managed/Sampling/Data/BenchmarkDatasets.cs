@@ -86,6 +86,13 @@ public static class BenchmarkDatasets
 
     internal static ClassificationData GermanCredit(ArffTable t, string fileName)
     {
+        (double[] features, double[] labels) = GermanCreditFeatures(t, fileName);
+        return Build("credit", features, labels, 24, center: false, priorStd: 10);
+    }
+
+    /// <summary>The 24 unscaled German credit features (n×24, the layout of docs/theory/samplers.md#logistic) and labels.</summary>
+    internal static (double[] Features, double[] Labels) GermanCreditFeatures(ArffTable t, string fileName)
+    {
         int Col(string n) => t.Column(n, fileName);
         int checking = Col("checking_status"), duration = Col("duration"), history = Col("credit_history"), purpose = Col("purpose"),
             amount = Col("credit_amount"), savings = Col("savings_status"), employment = Col("employment"), personal = Col("personal_status"),
@@ -118,7 +125,7 @@ public static class BenchmarkDatasets
             f.CopyTo(features, i * F);
             labels[i] = r[cls]; // good = 0, bad = 1
         }
-        return Build("credit", features, labels, F, center: false, priorStd: 10);
+        return (features, labels);
     }
 
     /// <summary>Breast cancer Wisconsin (569 × 30 + intercept, σ = 10): features divided by their standard deviation, not centred.</summary>
