@@ -30,7 +30,7 @@ internal static class SamplerCommand
         var particles = new Option<int>("--particles", "-p") { Description = "Particles P.", DefaultValueFactory = _ => 2000 };
         var kernel = new Option<string>("--kernel") { Description = "Annealing kernel: ula, mala or hmc.", DefaultValueFactory = _ => "mala" };
         kernel.AcceptOnlyFromAmong("ula", "mala", "hmc");
-        var resample = new Option<double>("--resample") { Description = "SMC: resample when the normalised ESS drops below this (0: AIS).", DefaultValueFactory = _ => 0.3 };
+        var resample = new Option<double>("--resample") { Description = "SMC: resample when the normalised ESS drops below this (0: AIS, the default; its ELBO and ESS are those of the whole path).", DefaultValueFactory = _ => 0 };
         var sinkhorn = new Option<int>("--sinkhorn-samples") { Description = "Samples per side of the Sinkhorn divergence (targets with exact samples).", DefaultValueFactory = _ => 1000 };
         var seed = new Option<ulong>("--seed", "-s") { Description = "Seed: the same seed gives the same results on any number of cores.", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out", "-o") { Description = "Output folder (samples.npy, prior.json, metrics.json, marginals.png).", Required = true };

@@ -32,7 +32,7 @@ public static class BuiltInTargets
         "mos" => new(1, 6),
         "funnel" => new(1, 3),
         "many-well" => new(1, 2),
-        "credit" or "cancer" or "ionosphere" or "sonar" => new(0.5, 1),
+        "credit" or "cancer" or "ionosphere" or "sonar" => new(0.1, 1),
         _ => new(1, 1),
     };
 }
