@@ -79,7 +79,7 @@ internal static class SamplerCommand
                 Seed = s,
             };
             var viClock = Stopwatch.StartNew();
-            VariationalFit fit = VariationalFitter.Fit(t, vi, new Reporter<VariationalProgress>(err, p => p.Iteration % Math.Max(1, p.Iterations / 10) == 0,
+            VariationalFit fit = VariationalFitter.Fit(t, vi, new Reporter<VariationalProgress>(err, p => p.Iteration == p.Iterations || (p.Iteration - 1) % Math.Max(1, p.Iterations / 10) == 0,
                 p => $"fit: iteration {p.Iteration}/{p.Iterations}, K = {p.Components}, ELBO ≈ {CliOptions.F(p.Elbo)}"));
             double viSeconds = viClock.Elapsed.TotalSeconds;
             int pCount = parse.GetValue(particles);

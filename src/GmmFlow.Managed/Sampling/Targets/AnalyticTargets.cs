@@ -61,10 +61,74 @@ public sealed class FunnelTarget : PointTarget, IKnownNormalizer, IExactSampler
 }
 
 /// <summary>
+/// A mixture target ρ(x) = Σₖ exp(ℓₖ(x)) with known modes (its components): log ρ by log-sum-exp, ∇log ρ = Σₖ rₖ ∇ℓₖ
+/// with responsibilities rₖ, and the most likely mode = argmaxₖ ℓₖ.
+/// </summary>
+public abstract class MixtureTarget(string name, int dimension) : PointTarget(name, dimension), IKnownModes
+{
+    /// <summary>Number of components K.</summary>
+    protected abstract int Components { get; }
+
+    public int ModeCount => Components;
+
+    /// <summary>ℓₖ(x): log of weight × density of component k.</summary>
+    protected abstract double ComponentLog(int c, ReadOnlySpan<double> x);
+
+    /// <summary>Adds r · ∇ℓₖ(x) to <paramref name="gradient"/>.</summary>
+    protected abstract void AddComponentGradient(int c, ReadOnlySpan<double> x, double responsibility, Span<double> gradient);
+
+    public override double LogDensity(ReadOnlySpan<double> x, Span<double> gradient)
+    {
+        int k = Components;
+        Span<double> terms = k <= 256 ? stackalloc double[k] : new double[k];
+        double max = double.NegativeInfinity;
+        for (int c = 0; c < k; c++)
+        {
+            terms[c] = ComponentLog(c, x);
+            max = Math.Max(max, terms[c]);
+        }
+        double sum = 0;
+        for (int c = 0; c < k; c++)
+        {
+            terms[c] = Math.Exp(terms[c] - max);
+            sum += terms[c];
+        }
+        if (!gradient.IsEmpty)
+        {
+            gradient.Clear();
+            for (int c = 0; c < k; c++)
+            {
+                if (terms[c] != 0)
+                {
+                    AddComponentGradient(c, x, terms[c] / sum, gradient);
+                }
+            }
+        }
+        return max + Math.Log(sum);
+    }
+
+    public int MostLikelyMode(ReadOnlySpan<double> point)
+    {
+        int best = 0;
+        double bestValue = double.NegativeInfinity;
+        for (int c = 0; c < Components; c++)
+        {
+            double v = ComponentLog(c, point);
+            if (v > bestValue)
+            {
+                bestValue = v;
+                best = c;
+            }
+        }
+        return best;
+    }
+}
+
+/// <summary>
 /// ρ(x) = Z · Σₖ wₖ N(x; mₖ, diag vₖ): a Gaussian mixture target with a known normaliser Z (GMM40 is
 /// <see cref="Gmm40"/>). Exact samples and modes (the components) are available.
 /// </summary>
-public sealed class GaussianMixtureTarget : PointTarget, IKnownNormalizer, IExactSampler, IKnownModes
+public sealed class GaussianMixtureTarget : MixtureTarget, IKnownNormalizer, IExactSampler
 {
     private const double HalfLog2Pi = 0.91893853320467274178;
     private readonly double[] _logWeights;
@@ -149,48 +213,22 @@ public sealed class GaussianMixtureTarget : PointTarget, IKnownNormalizer, IExac
     }
 
     public double LogNormalizer { get; }
-    public int ModeCount => _weights.Length;
     public ReadOnlySpan<double> Means => _means;
 
-    public override double LogDensity(ReadOnlySpan<double> x, Span<double> gradient)
+    protected override int Components => _weights.Length;
+
+    protected override void AddComponentGradient(int c, ReadOnlySpan<double> x, double responsibility, Span<double> gradient)
     {
         int d = Dimension;
-        int k = _weights.Length;
-        Span<double> logTerms = k <= 256 ? stackalloc double[k] : new double[k];
-        double max = double.NegativeInfinity;
-        for (int c = 0; c < k; c++)
+        ReadOnlySpan<double> m = _means.AsSpan(c * d, d);
+        ReadOnlySpan<double> p = _precisions.AsSpan(c * d, d);
+        for (int j = 0; j < d; j++)
         {
-            logTerms[c] = ComponentLog(c, x);
-            max = Math.Max(max, logTerms[c]);
+            gradient[j] += responsibility * (m[j] - x[j]) * p[j];
         }
-        double sum = 0;
-        for (int c = 0; c < k; c++)
-        {
-            logTerms[c] = Math.Exp(logTerms[c] - max);
-            sum += logTerms[c];
-        }
-        if (!gradient.IsEmpty)
-        {
-            gradient.Clear();
-            for (int c = 0; c < k; c++)
-            {
-                double r = logTerms[c] / sum;
-                if (r == 0)
-                {
-                    continue;
-                }
-                ReadOnlySpan<double> m = _means.AsSpan(c * d, d);
-                ReadOnlySpan<double> p = _precisions.AsSpan(c * d, d);
-                for (int j = 0; j < d; j++)
-                {
-                    gradient[j] += r * (m[j] - x[j]) * p[j];
-                }
-            }
-        }
-        return max + Math.Log(sum);
     }
 
-    private double ComponentLog(int c, ReadOnlySpan<double> x)
+    protected override double ComponentLog(int c, ReadOnlySpan<double> x)
     {
         int d = Dimension;
         ReadOnlySpan<double> m = _means.AsSpan(c * d, d);
@@ -202,22 +240,6 @@ public sealed class GaussianMixtureTarget : PointTarget, IKnownNormalizer, IExac
             q += z * z * p[j];
         }
         return _logNorm[c] - (0.5 * q);
-    }
-
-    public int MostLikelyMode(ReadOnlySpan<double> point)
-    {
-        int best = 0;
-        double bestValue = double.NegativeInfinity;
-        for (int c = 0; c < _weights.Length; c++)
-        {
-            double v = ComponentLog(c, point);
-            if (v > bestValue)
-            {
-                bestValue = v;
-                best = c;
-            }
-        }
-        return best;
     }
 
     public void SampleExact(ulong seed, Span<double> destination)
@@ -255,7 +277,7 @@ public sealed class GaussianMixtureTarget : PointTarget, IKnownNormalizer, IExac
 /// Mixture of K product Student-t distributions with ν = 2: ρ(x) = Σₖ (1/K) Πᵢ t₂(xᵢ − lₖᵢ), lₖᵢ ~ U[−10, 10]
 /// (normalised: log Z = 0). docs/theory/samplers.md#targets
 /// </summary>
-public sealed class StudentTMixtureTarget : PointTarget, IKnownNormalizer, IExactSampler, IKnownModes
+public sealed class StudentTMixtureTarget : MixtureTarget, IKnownNormalizer, IExactSampler
 {
     // log t₂(z) = −(3/2) log 2 − (3/2) log(1 + z²/2).
     private static readonly double s_logT2Const = -1.5 * Math.Log(2);
@@ -279,9 +301,23 @@ public sealed class StudentTMixtureTarget : PointTarget, IKnownNormalizer, IExac
     }
 
     public double LogNormalizer => 0;
-    public int ModeCount => _k;
 
-    private double ComponentLog(int c, ReadOnlySpan<double> x)
+    protected override int Components => _k;
+
+    // Component densities include the 1/K weight, so the mixture is their log-sum-exp.
+    protected override double ComponentLog(int c, ReadOnlySpan<double> x) => ProductLog(c, x) - Math.Log(_k);
+
+    protected override void AddComponentGradient(int c, ReadOnlySpan<double> x, double responsibility, Span<double> gradient)
+    {
+        int d = Dimension;
+        for (int j = 0; j < d; j++)
+        {
+            double z = x[j] - _locations[(c * d) + j];
+            gradient[j] -= responsibility * 3 * z / (2 + (z * z));
+        }
+    }
+
+    private double ProductLog(int c, ReadOnlySpan<double> x)
     {
         int d = Dimension;
         double s = 0;
@@ -291,58 +327,6 @@ public sealed class StudentTMixtureTarget : PointTarget, IKnownNormalizer, IExac
             s += Math.Log(1 + (0.5 * z * z));
         }
         return (d * s_logT2Const) - (1.5 * s);
-    }
-
-    public override double LogDensity(ReadOnlySpan<double> x, Span<double> gradient)
-    {
-        int d = Dimension;
-        Span<double> t = _k <= 256 ? stackalloc double[_k] : new double[_k];
-        double max = double.NegativeInfinity;
-        for (int c = 0; c < _k; c++)
-        {
-            t[c] = ComponentLog(c, x);
-            max = Math.Max(max, t[c]);
-        }
-        double sum = 0;
-        for (int c = 0; c < _k; c++)
-        {
-            t[c] = Math.Exp(t[c] - max);
-            sum += t[c];
-        }
-        if (!gradient.IsEmpty)
-        {
-            gradient.Clear();
-            for (int c = 0; c < _k; c++)
-            {
-                double r = t[c] / sum;
-                if (r == 0)
-                {
-                    continue;
-                }
-                for (int j = 0; j < d; j++)
-                {
-                    double z = x[j] - _locations[(c * d) + j];
-                    gradient[j] -= r * 3 * z / (2 + (z * z));
-                }
-            }
-        }
-        return max + Math.Log(sum) - Math.Log(_k);
-    }
-
-    public int MostLikelyMode(ReadOnlySpan<double> point)
-    {
-        int best = 0;
-        double bestValue = double.NegativeInfinity;
-        for (int c = 0; c < _k; c++)
-        {
-            double v = ComponentLog(c, point);
-            if (v > bestValue)
-            {
-                bestValue = v;
-                best = c;
-            }
-        }
-        return best;
     }
 
     public void SampleExact(ulong seed, Span<double> destination)
