@@ -10,6 +10,9 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 want=(libmkl-rt liblapack3 libblas3 fonts-dejavu-core)
+# Data of the sampler benchmarks, read at run time: weka's ARFF examples (German credit, Ionosphere),
+# python3-sklearn's breast_cancer.csv, r-cran-mlbench's Sonar.rda.
+want+=(weka python3-sklearn r-cran-mlbench)
 [ "${1:-}" = "--with-python" ] && want+=(python3-numpy python3-scipy python3-sklearn python3-pot)
 
 missing=()

@@ -231,14 +231,14 @@ internal static class DemoFigures
         return plot;
     }
 
-    private static void Style(Plot plot)
+    internal static void Style(Plot plot)
     {
         plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.08);
         plot.Axes.Bottom.TickLabelStyle.FontSize = 12;
         plot.Axes.Left.TickLabelStyle.FontSize = 12;
     }
 
-    private static void Fonts(Plot plot)
+    internal static void Fonts(Plot plot)
     {
         plot.Font.Set(FontFamily);
         // Manual legend items keep their own label style; the legend-wide font name covers them.
@@ -316,7 +316,7 @@ internal static class DemoFigures
         return ticks;
     }
 
-    private static void AddPoints(Plot plot, double[] xy, Color color, float size)
+    internal static void AddPoints(Plot plot, double[] xy, Color color, float size)
     {
         int n = xy.Length / 2;
         var xs = new double[n];
@@ -354,7 +354,7 @@ internal static class DemoFigures
         }
     }
 
-    private static void AddEllipses(Plot plot, IReadOnlyList<Ellipse2D> components, Color color, double widthScale = 1)
+    internal static void AddEllipses(Plot plot, IReadOnlyList<Ellipse2D> components, Color color, double widthScale = 1)
     {
         double maxWeight = components.Count == 0 ? 1 : components.Max(c => c.Weight);
         const int segments = 96;
@@ -377,7 +377,7 @@ internal static class DemoFigures
         }
     }
 
-    private static void AddMeans(Plot plot, IReadOnlyList<Ellipse2D> components, Color color)
+    internal static void AddMeans(Plot plot, IReadOnlyList<Ellipse2D> components, Color color)
     {
         var xs = components.Select(c => c.MeanX).ToArray();
         var ys = components.Select(c => c.MeanY).ToArray();
@@ -388,7 +388,7 @@ internal static class DemoFigures
     // Equal data units per pixel on both axes: set the limits, then let ScottPlot widen the shorter span at render
     // time (SquareZoomOut keeps everything inside the limits visible, whatever the panel's data-area aspect).
     // Sparser ticks than ScottPlot's default: these are pictures of point clouds, not charts to read values from.
-    private static void SetSquareLimits(Plot plot, double xmin, double xmax, double ymin, double ymax)
+    internal static void SetSquareLimits(Plot plot, double xmin, double xmax, double ymin, double ymax)
     {
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { TickDensity = 0.6 };
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { TickDensity = 0.6 };
@@ -403,7 +403,7 @@ internal static class DemoFigures
     ];
 
     /// <summary>A multi-panel figure under a two-line heading (ScottPlot's multiplot has no figure title): drawn with Skia, encoded as PNG.</summary>
-    private static RenderedFigure WithHeader(Multiplot multiplot, int width, int panelsHeight, string title, string subtitle)
+    internal static RenderedFigure WithHeader(Multiplot multiplot, int width, int panelsHeight, string title, string subtitle)
     {
         const int header = 66;
         using var surface = SKSurface.Create(new SKImageInfo(width, panelsHeight + header));
@@ -429,7 +429,7 @@ internal static class DemoFigures
         return new("png", data.ToArray());
     }
 
-    private static (double, double, double, double) Bounds(IEnumerable<double[]> sets, double pad)
+    internal static (double, double, double, double) Bounds(IEnumerable<double[]> sets, double pad)
     {
         double xmin = double.MaxValue, xmax = double.MinValue, ymin = double.MaxValue, ymax = double.MinValue;
         foreach (var set in sets)
