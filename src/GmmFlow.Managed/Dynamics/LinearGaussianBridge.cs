@@ -16,17 +16,21 @@ public sealed class LinearGaussianBridge
 {
     private readonly double[] _m0, _m1, _s0, _s1, _cross, _delta, _gramInvDelta, _piAnchor;
     private readonly double _eps;
+    private readonly double[]? _noiseMatrix, _noiseCovariance;
+    private readonly NoiseShooting? _shooting;
 
     [ThreadStatic]
     private static Workspace? t_workspace;
     [ThreadStatic]
     private static DynamicsFrame? t_frame;
 
-    private LinearGaussianBridge(LinearDynamics dynamics, double noise, double[] m0, double[] s0, double[] m1, double[] s1)
+    private LinearGaussianBridge(LinearDynamics dynamics, double noise, double[] m0, double[] s0, double[] m1, double[] s1,
+        double[]? noiseMatrix = null, int noiseColumns = 0)
     {
         Dynamics = dynamics;
         Noise = noise;
         _eps = noise * noise;
+        DiffusionColumns = noiseMatrix is null ? dynamics.ControlDimension : noiseColumns;
         _m0 = m0;
         _m1 = m1;
         _s0 = s0;
@@ -98,6 +102,23 @@ public sealed class LinearGaussianBridge
         frame.Fill(0.5 * dynamics.Horizon);
         var ws = Workspace.For(n, dynamics.ControlDimension);
         Core(frame, ws.Mean, ws.Cov, _piAnchor, ws.V, ws, anchor: true);
+        if (noiseMatrix is null)
+        {
+            return;
+        }
+
+        // Noise outside the control channel (docs/theory/linear-dynamics.md#shooting): the σ = 0 bridge above gives the
+        // mean part and the starting Π(0) of the Newton shooting.
+        _noiseMatrix = noiseMatrix;
+        _noiseCovariance = new double[nn];
+        SmallDense.Multiply(noiseMatrix, false, noiseMatrix, true, _noiseCovariance, n, noiseColumns, n);
+        frame.Fill(0);
+        var start = new double[nn];
+        Core(frame, ws.Mean, ws.Cov, start, ws.V, ws, anchor: false);
+        _shooting = new NoiseShooting(dynamics, _noiseCovariance, s0, s1, start);
+        Cost = MeanCost + _shooting.CovariancePart;
+        PairDependentCost = Cost;
+        SmallDense.Multiply(s0, false, _shooting.ClosedLoopAtHorizon, true, _cross, n, n, n);
     }
 
     /// <summary>The prior dynamics (its horizon T is the bridge's time span).</summary>
@@ -111,6 +132,15 @@ public sealed class LinearGaussianBridge
 
     /// <summary>σ ≥ 0: the noise enters as σ B(t) dW (ε = σ²).</summary>
     public double Noise { get; }
+
+    /// <summary>Columns of the diffusion matrix: m for σB, p for a noise matrix D (n×p).</summary>
+    public int DiffusionColumns { get; }
+
+    /// <summary>True when the noise is a matrix D outside the control channel (Π(0) from Newton shooting).</summary>
+    public bool HasNoiseMatrix => _noiseMatrix is not null;
+
+    /// <summary>For a noise matrix: max |Σ(T) − Σ1| the shooting reached (0 for the closed form).</summary>
+    public double ShootingResidual => _shooting?.Residual ?? 0;
 
     /// <summary>The exact kinetic energy J = E∫₀ᵀ|u(t, X_t)|² dt of the optimal control (mean part + covariance part).</summary>
     public double Cost { get; }
@@ -139,6 +169,26 @@ public sealed class LinearGaussianBridge
         var s0 = CheckCovariance(covariance0, n, "source covariance Σ0", nameof(covariance0));
         var s1 = CheckCovariance(covariance1, n, "target covariance Σ1", nameof(covariance1));
         return new LinearGaussianBridge(dynamics, noise, m0, s0, m1, s1);
+    }
+
+    /// <summary>
+    /// The bridge for dX = (AX + Bu)dt + D dW with a general noise matrix D (n×<paramref name="noiseColumns"/> row-major),
+    /// DDᵀ ≠ εBBᵀ: the mean part is closed-form, Π(0) comes from Newton shooting so that the covariance reaches Σ1
+    /// (docs/theory/linear-dynamics.md#shooting). <see cref="Cost"/> is then J by quadrature (about 1e-12 relative);
+    /// <see cref="PairDependentCost"/> equals it.
+    /// </summary>
+    public static LinearGaussianBridge CreateWithNoiseMatrix(LinearDynamics dynamics, ReadOnlySpan<double> mean0, ReadOnlySpan<double> covariance0,
+        ReadOnlySpan<double> mean1, ReadOnlySpan<double> covariance1, ReadOnlySpan<double> noiseMatrix, int noiseColumns)
+    {
+        ArgumentNullException.ThrowIfNull(dynamics);
+        int n = dynamics.StateDimension;
+        ArgumentOutOfRangeException.ThrowIfLessThan(noiseColumns, 1);
+        var d = CheckVector(noiseMatrix, n * noiseColumns, $"noise matrix D (n×p = {n}×{noiseColumns})", nameof(noiseMatrix));
+        var m0 = CheckVector(mean0, n, "source mean", nameof(mean0));
+        var m1 = CheckVector(mean1, n, "target mean", nameof(mean1));
+        var s0 = CheckCovariance(covariance0, n, "source covariance Σ0", nameof(covariance0));
+        var s1 = CheckCovariance(covariance1, n, "target covariance Σ1", nameof(covariance1));
+        return new LinearGaussianBridge(dynamics, 0, m0, s0, m1, s1, d, noiseColumns);
     }
 
     /// <summary>Cov(X0, X_T) of the optimal coupling (n×n row-major).</summary>
@@ -228,12 +278,20 @@ public sealed class LinearGaussianBridge
         EvaluateCore(frame, mean, covariance, gain, offset, field, ws);
     }
 
-    /// <summary>The diffusion matrix σB(t) (n×m row-major) of the SDE dX = (AX + Bu)dt + σB dW.</summary>
+    /// <summary>
+    /// The diffusion matrix of the SDE dX = (AX + Bu)dt + (diffusion) dW: σB(t) (n×m row-major), or the noise matrix D
+    /// (n×p) of <see cref="CreateWithNoiseMatrix"/>; <see cref="DiffusionColumns"/> columns.
+    /// </summary>
     public void Diffusion(double t, Span<double> destination)
     {
         int n = Dimension, m = ControlDimension;
-        CheckLength(destination, n * m, nameof(destination));
+        CheckLength(destination, n * DiffusionColumns, nameof(destination));
         Dynamics.CheckTime(t, nameof(t));
+        if (_noiseMatrix is not null)
+        {
+            _noiseMatrix.CopyTo(destination);
+            return;
+        }
         var a = new double[n * n];
         Dynamics.SystemMatrices(t, a, destination);
         for (int i = 0; i < n * m; i++)
@@ -300,21 +358,30 @@ public sealed class LinearGaussianBridge
         {
             offset[i] += ws.X[i];
         }
-        if (field == BridgeField.ProbabilityFlow && _eps > 0)
+        if (field == BridgeField.ProbabilityFlow && (_eps > 0 || _noiseCovariance is not null))
         {
-            // + ½ε BBᵀ Σ_t⁻¹: (Σ_t⁻¹ BBᵀ)ᵀ from two triangular solves.
+            // + ½ε BBᵀ Σ_t⁻¹ (½ DDᵀ Σ_t⁻¹): (Σ_t⁻¹ BBᵀ)ᵀ from two triangular solves.
             if (!SmallDense.TryCholesky(covariance, ws.L, n))
             {
                 throw new NotPositiveDefiniteException($"bridge covariance Σ_t at t = {frame.Time:R}", -1, 0);
             }
-            ws.T1.AsSpan(0, nn).CopyTo(ws.T2);
+            double scale = 0.5 * _eps;
+            if (_noiseCovariance is not null)
+            {
+                _noiseCovariance.CopyTo(ws.T2, 0);
+                scale = 0.5;
+            }
+            else
+            {
+                ws.T1.AsSpan(0, nn).CopyTo(ws.T2);
+            }
             SmallDense.ForwardSolve(ws.L, ws.T2, n, n);
             SmallDense.BackwardSolveTransposed(ws.L, ws.T2, n, n);
             for (int r = 0; r < n; r++)
             {
                 for (int c = 0; c < n; c++)
                 {
-                    gain[r * n + c] += 0.5 * _eps * ws.T2[c * n + r];
+                    gain[r * n + c] += scale * ws.T2[c * n + r];
                 }
             }
         }
@@ -356,6 +423,13 @@ public sealed class LinearGaussianBridge
         for (int i = 0; i < n; i++)
         {
             mean[i] += w.X[i];
+        }
+        if (_shooting is not null && !anchor)
+        {
+            SmallDense.MultiplyVector(f.PhiHt, true, _gramInvDelta, w.X, n, n);
+            SmallDense.MultiplyVector(f.B, true, w.X, v, n, m);
+            _shooting.Evaluate(f, pi, cov);
+            return;
         }
         // Σ_t = FΣ0Fᵀ + GΣ1Gᵀ + F S01 Gᵀ + (F S01 Gᵀ)ᵀ + ε(M(t,0) − G Φ(T,t) M(t,0)).
         SmallDense.Congruence(w.F, _s0, cov, w.T1, n, n);
