@@ -23,7 +23,7 @@ internal static class MultiMarginalCommand
               gmmflow multimarginal transport --plan plan.json --samples X0.npy --times 0.5,1,2.25 --out runs/
             """)
         {
-            PlanCommand(), TransportCommand(),
+            PlanCommand(), TransportCommand(), BenchCommand(),
         };
         return command;
     }
@@ -216,6 +216,99 @@ internal static class MultiMarginalCommand
             return CliApp.Success;
         });
         return command;
+    }
+
+    private static Command BenchCommand()
+    {
+        var gmms = new Option<string>("--gmms") { Description = "JSON with times, eps (noise variance), W[k][i], Mu[k][i][c], S[k][i][r][c] (optional repo_C: reference tuple costs).", Required = true };
+        var repeat = new Option<int>("--repeat") { Description = "Timed repetitions of the tuple-cost tensor.", DefaultValueFactory = _ => 3 };
+        AtLeast(repeat, 1);
+        var particles = new Option<int>("--particles") { Description = "Particles transported in the pipeline run.", DefaultValueFactory = _ => 2000 };
+        AtLeast(particles, 2);
+        var command = new Command("bench", "Time the tuple-cost tensor and the whole pipeline on given mixtures; held-out SWD/MMD against the Brownian baseline.")
+        {
+            gmms, repeat, particles,
+        };
+        command.SetAction(parse =>
+        {
+            var stdout = parse.InvocationConfiguration.Output;
+            string path = parse.GetValue(gmms)!;
+            var (times, noise, mixtures, reference) = ReadBenchMixtures(path);
+            long tuples = mixtures.Aggregate(1L, (p, m) => p * m.ComponentCount);
+            stdout.WriteLine($"{mixtures.Count} marginals × {string.Join("×", mixtures.Select(m => m.ComponentCount))} components in d = {mixtures[0].Dimension}, " +
+                $"σ² = {F(noise * noise)}: {tuples} tuples; {Environment.ProcessorCount} cores");
+            double[] costs = [];
+            for (int r = 0; r < parse.GetValue(repeat); r++)
+            {
+                var clock = Stopwatch.StartNew();
+                costs = MultiMarginalPlan.ComputeTupleCosts(times, mixtures, new MultiMarginalOptions { Noise = noise });
+                stdout.WriteLine($"tuple-cost tensor: {F(clock.Elapsed.TotalSeconds, "F2")} s");
+            }
+            if (reference is not null && reference.Length == costs.Length)
+            {
+                var ratio = costs.Select((c, i) => reference[i] / c).Order().ToArray();
+                stdout.WriteLine($"reference / ours: min {F(ratio[0], "F4")}, median {F(ratio[ratio.Length / 2], "F4")}, max {F(ratio[^1], "F4")}");
+                var shape = mixtures.Select(m => m.ComponentCount).ToArray();
+                var weights = mixtures.Select(m => m.Weights.ToArray()).ToArray();
+                var ours = Couplings.MultiMarginal(costs, shape, weights);
+                var theirs = Couplings.MultiMarginal(reference, shape, weights);
+                var a = Enumerable.Range(0, ours.Count).Select(e => string.Join(",", ours.GetIndex(e).ToArray())).ToHashSet();
+                int shared = Enumerable.Range(0, theirs.Count).Count(e => a.Contains(string.Join(",", theirs.GetIndex(e).ToArray())));
+                stdout.WriteLine($"LP on our costs: {ours.Count} active tuples, objective {F(ours.Objective)}; on the reference costs: {theirs.Count} active, " +
+                    $"objective {F(theirs.Objective)}; {shared} tuples in both supports");
+            }
+            var total = Stopwatch.StartNew();
+            var plan = MultiMarginalPlan.Create(times, mixtures, new MultiMarginalOptions { Noise = noise });
+            double planSeconds = total.Elapsed.TotalSeconds;
+            int count = parse.GetValue(particles);
+            var x0 = mixtures[0].Sample(count, 1);
+            var moved = plan.Transport(x0, times, new MomentumRunOptions { Seed = 2 });
+            stdout.WriteLine($"pipeline: plan (tensor + LP + {plan.Tuples.Count} policies) {F(planSeconds, "F2")} s, transport {count} particles " +
+                $"{F(total.Elapsed.TotalSeconds - planSeconds, "F2")} s, total {F(total.Elapsed.TotalSeconds, "F2")} s");
+            int n = plan.Dimension;
+            for (int k = 1; k < times.Length; k++)
+            {
+                var data = mixtures[k].Sample(count, 10 + (ulong)k);
+                var slice = moved.AsSpan(k * count * n, count * n);
+                stdout.WriteLine($"knot {k}: transported vs mixture SWD {F(MomentumHeldOut.Swd(slice, data, n), "F4")}, MMD² {F(MomentumHeldOut.Mmd(slice, data, n), "G3")}" +
+                    $" (two fresh mixture samples: SWD {F(MomentumHeldOut.Swd(mixtures[k].Sample(count, 99), data, n), "F4")})");
+            }
+            for (int k = 1; k + 1 < times.Length; k++)
+            {
+                var data = mixtures[k].Sample(count, 20 + (ulong)k);
+                var score = MomentumHeldOut.Evaluate(times, mixtures, k, data, noise, count, 3);
+                stdout.WriteLine($"held out t = {F(score.Time)}: momentum SWD {F(score.MomentumSwd, "F4")} MMD² {F(score.MomentumMmd, "G3")}; " +
+                    $"Brownian SWD {F(score.BrownianSwd, "F4")} MMD² {F(score.BrownianMmd, "G3")}");
+            }
+            return CliApp.Success;
+        });
+        return command;
+    }
+
+    /// <summary>Reads the benchmark mixtures file (reflection-free JSON).</summary>
+    private static (double[] Times, double Noise, List<GaussianMixture> Mixtures, double[]? Reference) ReadBenchMixtures(string path)
+    {
+        using var stream = CliFiles.OpenInput(path);
+        using var doc = System.Text.Json.JsonDocument.Parse(stream);
+        var root = doc.RootElement;
+        try
+        {
+            double[] Flat(System.Text.Json.JsonElement e) => e.ValueKind == System.Text.Json.JsonValueKind.Array
+                ? [.. e.EnumerateArray().SelectMany(Flat)] : [e.GetDouble()];
+            var times = Flat(root.GetProperty("times"));
+            double noise = Math.Sqrt(root.GetProperty("eps").GetDouble());
+            var mixtures = new List<GaussianMixture>();
+            for (int k = 0; k < times.Length; k++)
+            {
+                mixtures.Add(new GaussianMixture(Flat(root.GetProperty("W")[k]), Flat(root.GetProperty("Mu")[k]), Flat(root.GetProperty("S")[k])));
+            }
+            double[]? reference = root.TryGetProperty("repo_C", out var c) ? Flat(c) : null;
+            return (times, noise, mixtures, reference);
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException)
+        {
+            throw new InvalidDataException($"{path}: expected fields times, eps, W, Mu, S ({e.Message}).");
+        }
     }
 
     internal static List<(double Time, string File)> ParseKnots(string[] values)

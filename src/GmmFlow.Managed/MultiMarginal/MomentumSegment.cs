@@ -185,6 +185,20 @@ internal sealed class MomentumSegment
         pi.AsSpan(n * n2, n * n2).CopyTo(gain);
     }
 
+    /// <summary>Π(t) (2n×2n symmetric), the Riccati solution of this segment: u = BᵀΠ(t)(z − m_t) + v_t.</summary>
+    internal void Riccati(double t, Span<double> pi, SegmentScratch ws)
+    {
+        double s = Math.Clamp(t - Start, 0.0, End - Start), tau = End - Start;
+        if (s <= 0.5 * tau)
+        {
+            DirectRiccati(s, pi, ws);
+        }
+        else
+        {
+            PropagateRiccati(s - 0.5 * tau, pi, ws);
+        }
+    }
+
     private void Moments(double s, Span<double> mean, Span<double> cov, SegmentScratch ws)
     {
         int n = _n, n2 = 2 * n, nn = n2 * n2;
