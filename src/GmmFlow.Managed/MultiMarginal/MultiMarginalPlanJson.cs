@@ -76,8 +76,8 @@ public static class MultiMarginalPlanJson
             {
                 throw Bad(sourceName, $"{sourceName}: not a multi-marginal plan (field \"format\" must be \"{Format}\"; two-marginal plans use `gmmflow transport`).");
             }
-            double noise = Number(root, "noise", sourceName);
-            var times = Array(root, "times", sourceName).Select((e, i) => Number(e, sourceName, $"times[{i}]")).ToArray();
+            double noise = Number(root, "noise", sourceName, null);
+            var times = Array(root, "times", sourceName).Select((e, i) => Value(e, sourceName, $"times[{i}]")).ToArray();
             var marginals = new List<GaussianMixture>();
             int k = 0;
             foreach (var element in Array(root, "marginals", sourceName))
@@ -118,14 +118,14 @@ public static class MultiMarginalPlanJson
         => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array ? v.EnumerateArray()
             : throw Bad(sourceName, $"{sourceName}: field \"{name}\" (an array) is missing.");
 
-    private static double Number(JsonElement e, string sourceName, string where)
+    private static double Value(JsonElement e, string sourceName, string where)
         => e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out double x) && double.IsFinite(x) ? x
             : throw Bad(sourceName, $"{sourceName}: field \"{where}\" must be a finite number.");
 
     private static double Number(JsonElement e, string name, string sourceName, string? where = null)
     {
         string field = where is null ? name : $"{where}.{name}";
-        return e.TryGetProperty(name, out var v) ? Number(v, sourceName, field)
+        return e.TryGetProperty(name, out var v) ? Value(v, sourceName, field)
             : throw Bad(sourceName, $"{sourceName}: field \"{field}\" is missing.");
     }
 
