@@ -95,6 +95,11 @@ public sealed class LinearDynamics
     /// <summary>The grid times of a piecewise-linear system (empty otherwise).</summary>
     public ReadOnlySpan<double> GridTimes => _times;
 
+    /// <summary>Stored matrices for serialisation: A and B of a constant system, or the stacked grid values.</summary>
+    internal ReadOnlySpan<double> StoredA => Kind == LinearDynamicsKind.PiecewiseLinear ? _aGrid : _a;
+
+    internal ReadOnlySpan<double> StoredB => Kind == LinearDynamicsKind.PiecewiseLinear ? _bGrid : _b;
+
     /// <summary>Constant (A, B): A is n×n row-major, B n×m row-major.</summary>
     public static LinearDynamics TimeInvariant(ReadOnlySpan<double> a, ReadOnlySpan<double> b, int stateDimension, int controlDimension,
         double horizon = 1)
