@@ -69,7 +69,12 @@ public sealed class LinearDynamics
         Propagator(horizon, _phiT, _gramianT);
         _gramianFactor = new double[nn];
         CheckControllable();
+        AnchorFrame = new DynamicsFrame(this);
+        AnchorFrame.Fill(0.5 * horizon);
     }
+
+    /// <summary>The dynamics at the anchor time T/2, shared read-only by every bridge's set-up (never refilled).</summary>
+    internal DynamicsFrame AnchorFrame { get; }
 
     /// <summary>How the dynamics were specified.</summary>
     public LinearDynamicsKind Kind { get; }
