@@ -16,6 +16,7 @@ namespace GmmFlow.Benchmarks;
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- eigen-quick [d ...]              (lockstep vs dsyevd)
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- factor-quick [d K]               (GaussianFactors and its parts)
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- fma-peak [iterations]            (the machine's FMA rate, see Machine/)
+///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- linear-bridges --out DIR         (linear-bridge set-up, see Dynamics/)
 /// </summary>
 public static class Program
 {
@@ -37,6 +38,8 @@ public static class Program
                 return 0;
             case ["em-compare", ..]:
                 return EmCompare.Run(args[1..]);
+            case ["linear-bridges", ..]:
+                return Dynamics.LinearBridgeCompare.Run(args[1..]);
             default:
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
                 return 0;

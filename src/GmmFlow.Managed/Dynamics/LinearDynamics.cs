@@ -69,7 +69,12 @@ public sealed class LinearDynamics
         Propagator(horizon, _phiT, _gramianT);
         _gramianFactor = new double[nn];
         CheckControllable();
+        AnchorFrame = new DynamicsFrame(this);
+        AnchorFrame.Fill(0.5 * horizon);
     }
+
+    /// <summary>The dynamics at the anchor time T/2, shared read-only by every bridge's set-up (never refilled).</summary>
+    internal DynamicsFrame AnchorFrame { get; }
 
     /// <summary>How the dynamics were specified.</summary>
     public LinearDynamicsKind Kind { get; }
@@ -94,6 +99,11 @@ public sealed class LinearDynamics
 
     /// <summary>The grid times of a piecewise-linear system (empty otherwise).</summary>
     public ReadOnlySpan<double> GridTimes => _times;
+
+    /// <summary>Stored matrices for serialisation: A and B of a constant system, or the stacked grid values.</summary>
+    internal ReadOnlySpan<double> StoredA => Kind == LinearDynamicsKind.PiecewiseLinear ? _aGrid : _a;
+
+    internal ReadOnlySpan<double> StoredB => Kind == LinearDynamicsKind.PiecewiseLinear ? _bGrid : _b;
 
     /// <summary>Constant (A, B): A is n×n row-major, B n×m row-major.</summary>
     public static LinearDynamics TimeInvariant(ReadOnlySpan<double> a, ReadOnlySpan<double> b, int stateDimension, int controlDimension,

@@ -54,33 +54,13 @@ public sealed class LinearGaussianBridge
         SmallDense.Congruence(phi, s0, phiS0, work, n, n);
         var hatS0 = LowerCongruence(l, phiS0, n);
         var hatS1 = LowerCongruence(l, s1, n);
-        var brownian = GaussianBridge.Create(CostKind.SchrodingerBridge, hatM0, hatS0, hatM1, hatS1, n, noise);
-        Cost = brownian.Cost;
-
-        // Terms of J that depend on one endpoint only: tr Σ̂0 + tr Σ̂1 − ε log det Σ̂1 + nε(1 + log(ε/2)).
-        double single = 0;
-        for (int i = 0; i < n; i++)
-        {
-            single += hatS0[i * n + i] + hatS1[i * n + i];
-        }
-        if (_eps > 0)
-        {
-            var chol = new double[nn];
-            if (!SmallDense.TryCholesky(hatS1, chol, n))
-            {
-                throw new NotPositiveDefiniteException("target covariance Σ1 mapped by the Gramian factor, L⁻¹Σ1L⁻ᵀ", -1, 0);
-            }
-            single += -_eps * SmallDense.LogDetFromCholesky(chol, n) + n * _eps * (1 + Math.Log(_eps / 2));
-        }
-        PairDependentCost = Cost - single;
         for (int i = 0; i < n; i++)
         {
             MeanCost += (hatM1[i] - hatM0[i]) * (hatM1[i] - hatM0[i]);
         }
+        (Cost, PairDependentCost, var hatC) = ReducedBridge(hatS0, hatS1, MeanCost, _eps, n);
 
         // Cov(X0, XT) = Φ⁻¹ L Ĉ Lᵀ.
-        var hatC = new double[nn];
-        brownian.CrossCovariance(hatC);
         var lc = new double[nn];
         SmallDense.Multiply(l, false, hatC, false, lc, n, n, n);
         var lcl = new double[nn];
@@ -98,10 +78,8 @@ public sealed class LinearGaussianBridge
 
         // Π at the anchor t_a = T/2 by the closed form; later times propagate it by the Hamiltonian flow.
         _piAnchor = new double[nn];
-        var frame = new DynamicsFrame(dynamics);
-        frame.Fill(0.5 * dynamics.Horizon);
         var ws = Workspace.For(n, dynamics.ControlDimension);
-        Core(frame, ws.Mean, ws.Cov, _piAnchor, ws.V, ws, anchor: true);
+        Core(dynamics.AnchorFrame, ws.Mean, ws.Cov, _piAnchor, ws.V, ws, anchor: true);
         if (noiseMatrix is null)
         {
             return;
@@ -112,6 +90,7 @@ public sealed class LinearGaussianBridge
         _noiseMatrix = noiseMatrix;
         _noiseCovariance = new double[nn];
         SmallDense.Multiply(noiseMatrix, false, noiseMatrix, true, _noiseCovariance, n, noiseColumns, n);
+        var frame = new DynamicsFrame(dynamics);
         frame.Fill(0);
         var start = new double[nn];
         Core(frame, ws.Mean, ws.Cov, start, ws.V, ws, anchor: false);
@@ -533,6 +512,84 @@ public sealed class LinearGaussianBridge
         }
         SmallDense.Transpose(w.T3, pi, n, n);
         SmallDense.Symmetrize(pi, n);
+    }
+
+    /// <summary>
+    /// The Gaussian Schrödinger bridge on [0, 1] between the reduced endpoints (docs/theory/linear-dynamics.md#reduction):
+    /// with Σ̂0 = L̂0L̂0ᵀ and L̂0ᵀΣ̂1L̂0 = V diag(γ) Vᵀ, Ĉ = Cov(X̂0, X̂1) = L̂0 V diag(c) Vᵀ L̂0⁻¹, c_k = 2γ_k/(δ_k + ε),
+    /// δ_k = √(4γ_k + ε²), and J = |Δm̂|² + tr Σ̂0 + tr Σ̂1 − ε(Σ(g_k − log g_k) + log det Σ̂1) + nε(1 + log(ε/2)),
+    /// g_k = 1 + √(1 + 4γ_k/ε²) (ε = 0: J = |Δm̂|² + tr Σ̂0 + tr Σ̂1 − 2Σ√γ_k). Also returns J without the one-endpoint terms.
+    /// </summary>
+    private static (double Cost, double PairDependent, double[] Cross) ReducedBridge(double[] s0, double[] s1, double meanCost, double eps, int n)
+    {
+        int nn = n * n;
+        var l0 = new double[nn];
+        if (!SmallDense.TryCholesky(s0, l0, n))
+        {
+            throw new NotPositiveDefiniteException("source covariance mapped by the dynamics, L⁻¹ΦΣ0ΦᵀL⁻ᵀ", -1, 0);
+        }
+        var k = new double[nn];
+        var work = new double[nn];
+        SmallDense.Multiply(l0, true, s1, false, work, n, n, n);
+        SmallDense.Multiply(work, false, l0, false, k, n, n, n);
+        SmallDense.Symmetrize(k, n);
+        var gamma = new double[n];
+        Native.Lapack.Default.SymmetricEigen(k, n, gamma, vectors: true); // row j of k: eigenvector j
+        double trace = 0, sum = 0;
+        for (int i = 0; i < n; i++)
+        {
+            trace += s0[i * n + i] + s1[i * n + i];
+        }
+        var c = new double[n];
+        for (int j = 0; j < n; j++)
+        {
+            double g = Math.Max(0, gamma[j]), delta = Math.Sqrt(4 * g + eps * eps);
+            c[j] = 2 * g / (delta + eps); // = (δ − ε)/2 without cancellation when γ ≪ ε²
+            if (eps > 0)
+            {
+                double gj = 1 + Math.Sqrt(1 + 4 * g / (eps * eps));
+                sum += gj - Math.Log(gj);
+            }
+            else
+            {
+                sum += 2 * Math.Sqrt(g);
+            }
+        }
+        double single = trace, cost;
+        if (eps > 0)
+        {
+            var l1 = new double[nn];
+            if (!SmallDense.TryCholesky(s1, l1, n))
+            {
+                throw new NotPositiveDefiniteException("target covariance mapped by the Gramian factor, L⁻¹Σ1L⁻ᵀ", -1, 0);
+            }
+            double logDet = SmallDense.LogDetFromCholesky(l1, n), constant = n * eps * (1 + Math.Log(eps / 2));
+            cost = meanCost + trace - eps * (sum + logDet) + constant;
+            single += -eps * logDet + constant;
+        }
+        else
+        {
+            cost = meanCost + trace - sum;
+        }
+        // X = V diag(c) Vᵀ; Ĉ = L̂0 X L̂0⁻¹ = L̂0 (L̂0⁻ᵀ X)ᵀ (X symmetric).
+        var x = new double[nn];
+        for (int r = 0; r < n; r++)
+        {
+            for (int q = 0; q < n; q++)
+            {
+                double v = 0;
+                for (int j = 0; j < n; j++)
+                {
+                    v += k[j * n + r] * c[j] * k[j * n + q];
+                }
+                x[r * n + q] = v;
+            }
+        }
+        SmallDense.BackwardSolveTransposed(l0, x, n, n);
+        SmallDense.Transpose(x, work, n, n);
+        var cross = new double[nn];
+        SmallDense.Multiply(l0, false, work, false, cross, n, n, n);
+        return (cost, cost - single, cross);
     }
 
     /// <summary>L⁻¹ S L⁻ᵀ for lower-triangular L.</summary>

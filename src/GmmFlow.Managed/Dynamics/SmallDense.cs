@@ -1,3 +1,5 @@
+using GmmFlow.Simd.LinearAlgebra;
+
 namespace GmmFlow;
 
 /// <summary>
@@ -6,10 +8,40 @@ namespace GmmFlow;
 /// </summary>
 internal static class SmallDense
 {
-    /// <summary>C (r×c) = op(A)·op(B), op(A) r×k, op(B) k×c; C must not alias A or B.</summary>
+    /// <summary>C (r×c) = op(A)·op(B), op(A) r×k, op(B) k×c; C must not alias A or B. Rows are combined with the SIMD
+    /// dot/axpy kernels (contiguous rows in every case but Aᵀ·Bᵀ).</summary>
     public static void Multiply(ReadOnlySpan<double> a, bool transposeA, ReadOnlySpan<double> b, bool transposeB,
         Span<double> c, int r, int k, int cols)
     {
+        if (!transposeB)
+        {
+            for (int i = 0; i < r; i++)
+            {
+                Span<double> row = c.Slice(i * cols, cols);
+                row.Clear();
+                for (int l = 0; l < k; l++)
+                {
+                    double x = transposeA ? a[l * r + i] : a[i * k + l];
+                    if (x != 0)
+                    {
+                        DenseKernels.Axpy(x, b.Slice(l * cols, cols), row);
+                    }
+                }
+            }
+            return;
+        }
+        if (!transposeA)
+        {
+            for (int i = 0; i < r; i++)
+            {
+                ReadOnlySpan<double> ai = a.Slice(i * k, k);
+                for (int j = 0; j < cols; j++)
+                {
+                    c[i * cols + j] = DenseKernels.Dot(ai, b.Slice(j * k, k));
+                }
+            }
+            return;
+        }
         for (int i = 0; i < r; i++)
         {
             for (int j = 0; j < cols; j++)
@@ -17,9 +49,7 @@ internal static class SmallDense
                 double s = 0;
                 for (int l = 0; l < k; l++)
                 {
-                    double x = transposeA ? a[l * r + i] : a[i * k + l];
-                    double y = transposeB ? b[j * k + l] : b[l * cols + j];
-                    s += x * y;
+                    s += a[l * r + i] * b[j * k + l];
                 }
                 c[i * cols + j] = s;
             }
@@ -40,11 +70,7 @@ internal static class SmallDense
                 {
                     continue;
                 }
-                ReadOnlySpan<double> bl = b.Slice(l * n, n);
-                for (int j = 0; j < n; j++)
-                {
-                    row[j] += x * bl[j];
-                }
+                DenseKernels.Axpy(x, b.Slice(l * n, n), row);
             }
         }
     }
@@ -303,12 +329,13 @@ internal static class SmallDense
     {
         for (int i = 0; i < n; i++)
         {
+            Span<double> bi = b.Slice(i * cols, cols);
             for (int k = 0; k < i; k++)
             {
                 double f = l[i * n + k];
-                for (int j = 0; j < cols; j++)
+                if (f != 0)
                 {
-                    b[i * cols + j] -= f * b[k * cols + j];
+                    DenseKernels.Axpy(-f, b.Slice(k * cols, cols), bi);
                 }
             }
             double inv = 1 / l[i * n + i];
@@ -324,12 +351,13 @@ internal static class SmallDense
     {
         for (int i = n - 1; i >= 0; i--)
         {
+            Span<double> bi = b.Slice(i * cols, cols);
             for (int k = i + 1; k < n; k++)
             {
                 double f = l[k * n + i];
-                for (int j = 0; j < cols; j++)
+                if (f != 0)
                 {
-                    b[i * cols + j] -= f * b[k * cols + j];
+                    DenseKernels.Axpy(-f, b.Slice(k * cols, cols), bi);
                 }
             }
             double inv = 1 / l[i * n + i];
