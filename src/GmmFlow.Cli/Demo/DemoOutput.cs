@@ -25,6 +25,7 @@ internal sealed class DemoOutput
             names.AddRange(CaseFileNames(c));
         }
         names.AddRange(MomentumDemo.FileNames);
+        names.AddRange(MultiMarginalDemo.FileNames);
         return names;
     }
 

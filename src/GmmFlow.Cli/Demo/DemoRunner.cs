@@ -25,6 +25,7 @@ internal static class DemoRunner
             results.Add(RunCase(settings, c, fitCases[c], evalCases[c], output, progress, $"[{c + 1}/{fitCases.Count}]"));
         }
         var momentum = MomentumDemo.Execute(settings, output, progress, $"[{fitCases.Count + 1}/{fitCases.Count + 1}]");
+        MultiMarginalDemo.Execute(settings, output, progress, $"[{fitCases.Count + 1}/{fitCases.Count + 1}]");
         var result = new DemoResult(settings, output.Directory, results, clock.Elapsed.TotalSeconds, momentum);
         output.Write(DemoOutput.ResultsFile, DemoReport.Json(result));
         output.Write(DemoOutput.IndexFile, DemoReport.Markdown(result));
