@@ -58,15 +58,17 @@ internal static class TransportCommand
             }
             string planFile = parse.GetValue(planPath)!;
             string samplesPath = parse.GetValue(samples)!;
-            double[] x0 = LoadSamples(samplesPath, "--samples", out int d);
             // A plan with linear dynamics moves states on [0, T]; position-only samples are lifted, then projected back.
             TransportPlan? plan = null;
             LinearTransportPlan? linearPlan = null;
             bool lifted = false;
-            int inputDimension = d;
+            double[] x0;
+            int d, inputDimension;
             if (linear.Requested(parse) || LinearPlanJson.HasDynamics(planFile))
             {
                 linearPlan = linear.ReadPlan(parse, planFile);
+                x0 = LoadSamples(samplesPath, "--samples", out d);
+                inputDimension = d;
                 x0 = linear.StateSamples(parse, linearPlan, x0, d, parse.GetValue(seed), samplesPath, out lifted);
                 d = linearPlan.Dimension;
             }
@@ -80,6 +82,8 @@ internal static class TransportCommand
                 {
                     plan = PlanJson.Read(stream, planFile);
                 }
+                x0 = LoadSamples(samplesPath, "--samples", out d);
+                inputDimension = d;
                 if (d != plan.Dimension)
                 {
                     throw new InvalidDataException($"{samplesPath} has dimension {d} but the plan {planFile} has {plan.Dimension}.");

@@ -201,15 +201,7 @@ internal static class DemoReport
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
-                w.WriteStartArray("figures");
-                foreach (var f in c.Figures)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("file", f.FileName);
-                    w.WriteString("caption", f.Caption);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
+                WriteFigures(w, c.Figures);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -220,6 +212,20 @@ internal static class DemoReport
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <summary>The "figures" array: {"file", "caption"} per picture.</summary>
+    internal static void WriteFigures(Utf8JsonWriter w, IEnumerable<DemoFigure> figures)
+    {
+        w.WriteStartArray("figures");
+        foreach (var f in figures)
+        {
+            w.WriteStartObject();
+            w.WriteString("file", f.FileName);
+            w.WriteString("caption", f.Caption);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     private static void Number(Utf8JsonWriter w, string name, double? value)

@@ -163,15 +163,7 @@ internal static class MomentumDemo
             w.WriteEndObject();
         }
         w.WriteEndArray();
-        w.WriteStartArray("figures");
-        foreach (var f in m.Figures)
-        {
-            w.WriteStartObject();
-            w.WriteString("file", f.FileName);
-            w.WriteString("caption", f.Caption);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        DemoReport.WriteFigures(w, m.Figures);
         w.WriteEndObject();
     }
 

@@ -69,9 +69,23 @@ public sealed class LinearDynamics
         Propagator(horizon, _phiT, _gramianT);
         _gramianFactor = new double[nn];
         CheckControllable();
+        // L⁻¹Φ(T, 0) and its inverse Φ(T, 0)⁻¹L: the reduction's maps (docs/theory/linear-dynamics.md#reduction).
+        ReducedTransition = (double[])_phiT.Clone();
+        SmallDense.ForwardSolve(_gramianFactor, ReducedTransition, n, n);
+        InverseReducedTransition = new double[nn];
+        if (!SmallDense.TryInvert(ReducedTransition, InverseReducedTransition, n))
+        {
+            throw new InvalidOperationException("The state-transition matrix Φ(T, 0) is numerically singular.");
+        }
         AnchorFrame = new DynamicsFrame(this);
         AnchorFrame.Fill(0.5 * horizon);
     }
+
+    /// <summary>L⁻¹Φ(T, 0) with M(T, 0) = LLᵀ.</summary>
+    internal double[] ReducedTransition { get; }
+
+    /// <summary>Φ(T, 0)⁻¹L.</summary>
+    internal double[] InverseReducedTransition { get; }
 
     /// <summary>The dynamics at the anchor time T/2, shared read-only by every bridge's set-up (never refilled).</summary>
     internal DynamicsFrame AnchorFrame { get; }

@@ -41,18 +41,18 @@ public sealed class LinearGaussianBridge
         // Reduction (docs/theory/linear-dynamics.md#reduction): x̂0 = L⁻¹Φx0, x̂1 = L⁻¹x1.
         _delta = new double[n];
         SmallDense.MultiplyVector(phi, false, m0, _delta, n, n);
-        var hatM0 = (double[])_delta.Clone();
-        SmallDense.ForwardSolve(l, hatM0, n, 1);
         for (int i = 0; i < n; i++)
         {
             _delta[i] = m1[i] - _delta[i];
         }
+        var hatM0 = new double[n];
+        SmallDense.MultiplyVector(dynamics.ReducedTransition, false, m0, hatM0, n, n);
         var hatM1 = (double[])m1.Clone();
         SmallDense.ForwardSolve(l, hatM1, n, 1);
         var work = new double[nn];
-        var phiS0 = new double[nn];
-        SmallDense.Congruence(phi, s0, phiS0, work, n, n);
-        var hatS0 = LowerCongruence(l, phiS0, n);
+        var hatS0 = new double[nn];
+        SmallDense.Congruence(dynamics.ReducedTransition, s0, hatS0, work, n, n);
+        SmallDense.Symmetrize(hatS0, n);
         var hatS1 = LowerCongruence(l, s1, n);
         for (int i = 0; i < n; i++)
         {
@@ -62,14 +62,9 @@ public sealed class LinearGaussianBridge
 
         // Cov(X0, XT) = Φ⁻¹ L Ĉ Lᵀ.
         var lc = new double[nn];
-        SmallDense.Multiply(l, false, hatC, false, lc, n, n, n);
-        var lcl = new double[nn];
-        SmallDense.Multiply(lc, false, l, true, lcl, n, n, n);
-        if (!SmallDense.TrySolve(phi, lcl, n, n))
-        {
-            throw new InvalidOperationException("The state-transition matrix Φ(T, 0) is numerically singular.");
-        }
-        _cross = lcl;
+        SmallDense.Multiply(dynamics.InverseReducedTransition, false, hatC, false, lc, n, n, n);
+        _cross = new double[nn];
+        SmallDense.Multiply(lc, false, l, true, _cross, n, n, n);
 
         // M(T, 0)⁻¹δ for the feed-forward v_t = BᵀΦ(T, t)ᵀM(T, 0)⁻¹δ.
         _gramInvDelta = (double[])_delta.Clone();
@@ -382,23 +377,10 @@ public sealed class LinearGaussianBridge
     private void Core(DynamicsFrame f, Span<double> mean, Span<double> cov, Span<double> pi, Span<double> v, Workspace w,
         bool anchor, bool needPi = true)
     {
-        int n = Dimension, m = ControlDimension, nn = n * n;
-        ReadOnlySpan<double> phi = Dynamics.PhiHorizon, l = Dynamics.GramianFactor;
-        // H = M⁻¹ Φ(T,t) M(t,0); G_t = Hᵀ.
-        SmallDense.Multiply(f.PhiHt, f.GramT0, w.P, n); // P = Φ(T,t)M(t,0), kept for the noise term
-        w.P.AsSpan(0, nn).CopyTo(w.T1);
-        SmallDense.ForwardSolve(l, w.T1, n, n);
-        SmallDense.BackwardSolveTransposed(l, w.T1, n, n);
-        SmallDense.Transpose(w.T1, w.G, n, n);
-        // F_t = Φ(t,0) − G_t Φ(T,0).
-        SmallDense.Multiply(w.G, phi, w.F, n);
-        for (int k = 0; k < nn; k++)
-        {
-            w.F[k] = f.PhiT0[k] - w.F[k];
-        }
+        int n = Dimension, m = ControlDimension;
         // m_t = Φ(t,0)m0 + G_t δ.
         SmallDense.MultiplyVector(f.PhiT0, false, _m0, mean, n, n);
-        SmallDense.MultiplyVector(w.G, false, _delta, w.X, n, n);
+        SmallDense.MultiplyVector(f.G, false, _delta, w.X, n, n);
         for (int i = 0; i < n; i++)
         {
             mean[i] += w.X[i];
@@ -411,14 +393,10 @@ public sealed class LinearGaussianBridge
             return;
         }
         // Σ_t = FΣ0Fᵀ + GΣ1Gᵀ + F S01 Gᵀ + (F S01 Gᵀ)ᵀ + ε(M(t,0) − G Φ(T,t) M(t,0)).
-        SmallDense.Congruence(w.F, _s0, cov, w.T1, n, n);
-        SmallDense.Congruence(w.G, _s1, w.T2, w.T1, n, n);
-        SmallDense.Multiply(w.F, _cross, w.T1, n);
-        SmallDense.Multiply(w.T1, false, w.G, true, w.T3, n, n, n);
-        if (_eps > 0)
-        {
-            SmallDense.Multiply(w.G, w.P, w.T1, n);
-        }
+        SmallDense.Congruence(f.F, _s0, cov, w.T1, n, n);
+        SmallDense.Congruence(f.G, _s1, w.T2, w.T1, n, n);
+        SmallDense.Multiply(f.F, _cross, w.T1, n);
+        SmallDense.Multiply(w.T1, false, f.G, true, w.T3, n, n, n);
         for (int r = 0; r < n; r++)
         {
             for (int c = 0; c < n; c++)
@@ -427,7 +405,7 @@ public sealed class LinearGaussianBridge
                 double s = cov[k] + w.T2[k] + w.T3[k] + w.T3[c * n + r];
                 if (_eps > 0)
                 {
-                    s += _eps * (f.GramT0[k] - w.T1[k]);
+                    s += _eps * f.NoiseTerm[k];
                 }
                 cov[k] = s;
             }
@@ -455,8 +433,8 @@ public sealed class LinearGaussianBridge
     {
         int n = Dimension, nn = n * n;
         // T1 = Cov(X_t, X_T) = F S01 + G Σ1 (its transpose is Cov(X_T, X_t)).
-        SmallDense.Multiply(w.F, _cross, w.T1, n);
-        SmallDense.Multiply(w.G, _s1, w.T2, n);
+        SmallDense.Multiply(f.F, _cross, w.T1, n);
+        SmallDense.Multiply(f.G, _s1, w.T2, n);
         for (int k = 0; k < nn; k++)
         {
             w.T1[k] += w.T2[k];
@@ -474,13 +452,13 @@ public sealed class LinearGaussianBridge
                 w.T2[r * n + c] = w.T1[c * n + r] - f.PhiHt[r * n + c];
             }
         }
-        if (!SmallDense.TryCholesky(f.GramHt, w.L, n))
+        if (!f.GramHtFactored)
         {
             throw new UncontrollableSystemException(Dynamics.Horizon, double.PositiveInfinity,
                 $"The Gramian M(T, t) at t = {f.Time:R} is not positive definite.");
         }
-        SmallDense.ForwardSolve(w.L, w.T2, n, n);
-        SmallDense.BackwardSolveTransposed(w.L, w.T2, n, n);
+        SmallDense.ForwardSolve(f.GramHtFactor, w.T2, n, n);
+        SmallDense.BackwardSolveTransposed(f.GramHtFactor, w.T2, n, n);
         SmallDense.Multiply(f.PhiHt, true, w.T2, false, pi, n, n, n);
         SmallDense.Symmetrize(pi, n);
     }
@@ -490,13 +468,8 @@ public sealed class LinearGaussianBridge
     private void HamiltonianPi(DynamicsFrame f, Span<double> pi, Workspace w)
     {
         int n = Dimension, nn = n * n;
-        // Z = Φ⁻ᵀ Π_a: solve Φᵀ Z = Π_a.
-        SmallDense.Transpose(f.PhiAnchor, w.T1, n, n);
-        _piAnchor.CopyTo(w.T2, 0);
-        if (!SmallDense.TrySolve(w.T1, w.T2, n, n))
-        {
-            throw new InvalidOperationException($"The state-transition matrix Φ(t, T/2) at t = {f.Time:R} is numerically singular.");
-        }
+        // Z = Φ⁻ᵀ Π_a.
+        SmallDense.Multiply(f.PhiAnchorInverseTransposed, _piAnchor, w.T2, n);
         // X = Φ + M Z.
         SmallDense.Multiply(f.GramAnchor, w.T2, w.T3, n);
         for (int k = 0; k < nn; k++)
@@ -661,9 +634,6 @@ public sealed class LinearGaussianBridge
             T1 = new double[nn];
             T2 = new double[nn];
             T3 = new double[nn];
-            P = new double[nn];
-            G = new double[nn];
-            F = new double[nn];
             L = new double[nn];
             Pi = new double[nn];
             Cov = new double[nn];
@@ -675,7 +645,7 @@ public sealed class LinearGaussianBridge
 
         public int N { get; }
         public int M { get; }
-        public readonly double[] T1, T2, T3, P, G, F, L, Pi, Cov, Mean, X, Y, V;
+        public readonly double[] T1, T2, T3, L, Pi, Cov, Mean, X, Y, V;
 
         public static Workspace For(int n, int m)
         {

@@ -52,15 +52,15 @@ public static class LinearPlanJson
     /// <summary>True when the plan file at <paramref name="path"/> records dynamics (read it with <see cref="Read(Stream, string)"/>).</summary>
     public static bool HasDynamics(string path)
     {
-        using var stream = File.OpenRead(path);
         try
         {
+            using var stream = File.OpenRead(path);
             using var doc = JsonDocument.Parse(stream);
             return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("dynamics", out _);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
         {
-            return false; // the plan reader reports the syntax error with its context
+            return false; // the plan reader reports the missing file or the syntax error with its context
         }
     }
 

@@ -95,41 +95,7 @@ public sealed class LinearTransportPlan
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(pairs);
         Check(source, target, dynamics, options);
-        if (pairs.Count == 0)
-        {
-            throw new ArgumentException("The coupling has no entries.", nameof(pairs));
-        }
-        var rows = new double[source.ComponentCount];
-        var cols = new double[target.ComponentCount];
-        for (int p = 0; p < pairs.Count; p++)
-        {
-            var e = pairs[p];
-            if ((uint)e.Source >= (uint)rows.Length || (uint)e.Target >= (uint)cols.Length)
-            {
-                throw new ArgumentException($"Coupling entry {p} pairs source component {e.Source} with target component {e.Target}, " +
-                    $"but the mixtures have {rows.Length} and {cols.Length} components.", nameof(pairs));
-            }
-            if (!(e.Weight > 0) || !double.IsFinite(e.Weight))
-            {
-                throw new ArgumentException($"Coupling entry {p} ({e.Source}, {e.Target}) has weight {e.Weight}; weights must be finite and > 0.", nameof(pairs));
-            }
-            rows[e.Source] += e.Weight;
-            cols[e.Target] += e.Weight;
-        }
-        for (int k = 0; k < rows.Length; k++)
-        {
-            if (Math.Abs(rows[k] - source.Weights[k]) > marginalTolerance)
-            {
-                throw new ArgumentException($"The coupling's mass on source component {k} is {rows[k]:R}, but its weight is {source.Weights[k]:R}.");
-            }
-        }
-        for (int k = 0; k < cols.Length; k++)
-        {
-            if (Math.Abs(cols[k] - target.Weights[k]) > marginalTolerance)
-            {
-                throw new ArgumentException($"The coupling's mass on target component {k} is {cols[k]:R}, but its weight is {target.Weights[k]:R}.");
-            }
-        }
+        TransportPlan.CheckCoupling(source, target, pairs, marginalTolerance);
         var bridges = pairs.Select(e => Build(source, e.Source, target, e.Target, dynamics, options)).ToArray();
         return new LinearTransportPlan(source, target, dynamics, options, [.. pairs], bridges, objective, null);
     }
@@ -222,18 +188,9 @@ public sealed class LinearTransportPlan
         for (int i = 0; i < count; i++)
         {
             double u = rng.Uniform((ulong)i, 0) * total;
-            int p = Array.FindIndex(cumulative, c => c > u);
-            p = p < 0 ? pairs - 1 : p;
+            int p = Math.Min(TransportPlan.LowerBound(cumulative, u), pairs - 1);
             rng.FillNormal((ulong)i, 1, z);
-            for (int r = 0; r < n; r++)
-            {
-                double s = means[p * n + r];
-                for (int c = 0; c <= r; c++)
-                {
-                    s += factors[p * n * n + r * n + c] * z[c];
-                }
-                output[i * n + r] = s;
-            }
+            TransportPlan.AffineSample(means.AsSpan(p * n, n), factors.AsSpan(p * n * n, n * n), z, output.AsSpan(i * n, n));
         }
         return output;
     }
