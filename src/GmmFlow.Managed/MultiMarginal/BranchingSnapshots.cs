@@ -79,7 +79,8 @@ public static class BranchingSnapshots
             for (int i = 0; i < pointsPerSnapshot; i++)
             {
                 ulong stream = ((ulong)k << 32) | (uint)i;
-                int p = (int)(rng.Uniform(stream, 0) * populations);
+                // Populations in turn: equal masses at every snapshot, so no mass has to jump between populations.
+                int p = i % populations;
                 int b = rng.Uniform(stream, 1) < 0.5 ? 0 : 1;
                 rng.FillNormal(stream, 2, z);
                 double after = Math.Max(0, t - branch[p]);
