@@ -17,6 +17,7 @@ namespace GmmFlow.Benchmarks;
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- factor-quick [d K]               (GaussianFactors and its parts)
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- fma-peak [iterations]            (the machine's FMA rate, see Machine/)
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- tp-quick                         (hand-written loops vs TensorPrimitives)
+///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- linear-bridges --out DIR         (linear-bridge set-up, see Dynamics/)
 /// </summary>
 public static class Program
 {
@@ -41,6 +42,8 @@ public static class Program
                 return 0;
             case ["em-compare", ..]:
                 return EmCompare.Run(args[1..]);
+            case ["linear-bridges", ..]:
+                return Dynamics.LinearBridgeCompare.Run(args[1..]);
             default:
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
                 return 0;

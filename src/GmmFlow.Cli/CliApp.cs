@@ -34,6 +34,7 @@ internal static class CliApp
         root.Add(DemoCommand.Create());
         root.Add(BenchCommand.Create());
         root.Add(SamplerCommand.Create());
+        root.Add(MultiMarginalCommand.Create());
         return root;
     }
 

@@ -18,16 +18,19 @@ internal static class CostCommand
         var force = Force();
         var json = Json();
         var renormalize = RenormalizeWeights();
+        var linear = new DynamicsCli();
         var command = new Command("cost", """
             Compute the K0×K1 matrix of pairwise transport costs between the components of two mixtures.
 
             Examples:
               gmmflow cost --source a.json --target b.json --kind w2 --out costs.npy
               gmmflow cost --source a.json --target b.json --kind sb --noise 0.5 --out sb.npy --force
+              gmmflow cost --source a.json --target b.json --dynamics di.json --velocity-std 1 --noise 0.3 --out lin.npy
             """)
         {
             source, target, kind, noise, variant, output, force, json, renormalize,
         };
+        linear.AddTo(command);
         command.SetAction(parse =>
         {
             string outPath = parse.GetValue(output)!, sourcePath = parse.GetValue(source)!, targetPath = parse.GetValue(target)!;
@@ -38,6 +41,11 @@ internal static class CostCommand
             bool renorm = parse.GetValue(renormalize);
             var a = LoadMixture(sourcePath, "--source", renorm, stderr);
             var b = LoadMixture(targetPath, "--target", renorm, stderr);
+            linear.CheckUsage(parse, kind);
+            if (linear.Requested(parse))
+            {
+                return linear.RunCost(parse, a, b, parse.GetValue(noise), outPath, files, parse.GetValue(json));
+            }
             if (a.Dimension != b.Dimension)
             {
                 throw new InvalidDataException($"--source has dimension {a.Dimension} but --target has {b.Dimension}.");

@@ -24,6 +24,7 @@ internal static class PlanCommand
         var force = Force();
         var json = Json();
         var renormalize = RenormalizeWeights();
+        var linear = new DynamicsCli();
         var command = new Command("plan", """
             Build a transport plan between two mixtures: pair costs, the component coupling, one bridge per active pair.
 
@@ -31,10 +32,12 @@ internal static class PlanCommand
               gmmflow plan --source a.json --target b.json --cost w2 --out plan.json
               gmmflow plan --source a.json --target b.json --cost sb --noise 1 --out plan.json --force
               gmmflow plan --source a.json --target b.json --cost surrogate --coupling sinkhorn --tau 0.05 --out plan.json
+              gmmflow plan --source a.json --target b.json --dynamics di.json --velocity-std 1 --noise 0.3 --out plan.json
             """)
         {
             source, target, cost, noise, variant, coupling, tau, output, force, json, renormalize,
         };
+        linear.AddTo(command);
         command.SetAction(parse =>
         {
             string outPath = parse.GetValue(output)!, sourcePath = parse.GetValue(source)!, targetPath = parse.GetValue(target)!;
@@ -45,6 +48,15 @@ internal static class PlanCommand
             bool renorm = parse.GetValue(renormalize);
             var a = LoadMixture(sourcePath, "--source", renorm, stderr);
             var b = LoadMixture(targetPath, "--target", renorm, stderr);
+            linear.CheckUsage(parse, cost);
+            if (linear.Requested(parse))
+            {
+                if (parse.GetValue(coupling) != "lp")
+                {
+                    throw new CliUsageException("--dynamics plans use the exact LP coupling (--coupling lp).");
+                }
+                return linear.RunPlan(parse, a, b, parse.GetValue(noise), outPath, files, parse.GetValue(json));
+            }
             if (a.Dimension != b.Dimension)
             {
                 throw new InvalidDataException($"--source has dimension {a.Dimension} but --target has {b.Dimension}.");

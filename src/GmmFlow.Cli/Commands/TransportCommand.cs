@@ -23,6 +23,7 @@ internal static class TransportCommand
         var force = Force();
         var json = Json();
         var header = HeaderOptions();
+        var linear = new DynamicsCli();
         var command = new Command("transport", """
             Transport samples with a plan: integrate the mixture policy u(x, t) from t = 0 to t = 1.
 
@@ -30,10 +31,12 @@ internal static class TransportCommand
               gmmflow transport --plan plan.json --samples X.npy --out Y.npy
               gmmflow transport --plan sb.json --samples X.npy --steps 200 --seed 7 --trajectories T.npy --out Y.npy
               gmmflow transport --plan sb.json --samples X.npy --field probability-flow --integrator rk4 --out Y.npy
+              gmmflow transport --plan di-plan.json --samples positions.npy --velocity-std 1 --out Y.npy
             """)
         {
             planPath, samples, steps, seed, integrator, field, trajectories, saveEvery, output, force, json, header.Header, header.NoHeader,
         };
+        linear.AddTo(command);
         command.SetAction(parse =>
         {
             string outPath = parse.GetValue(output)!;
@@ -46,16 +49,38 @@ internal static class TransportCommand
             files.Output("--out", outPath, ".npy", ".csv");
             files.Output("--trajectories", trajPath, ".npy");
             var stderr = parse.InvocationConfiguration.Error;
-            TransportPlan plan;
-            using (var stream = CliFiles.OpenInput(planFile, "--plan"))
+            // A plan with linear dynamics moves states on [0, T]; position-only samples are lifted, then projected back.
+            TransportPlan? plan = null;
+            LinearTransportPlan? linearPlan = null;
+            bool lifted = false;
+            double[] x0;
+            int d, inputDimension;
+            if (linear.Requested(parse) || LinearPlanJson.HasDynamics(planFile))
             {
-                plan = PlanJson.Read(stream, planFile);
+                linearPlan = linear.ReadPlan(parse, planFile);
+                x0 = LoadSamples(samplesPath, "--samples", hasHeader, stderr, out d);
+                inputDimension = d;
+                x0 = linear.StateSamples(parse, linearPlan, x0, d, parse.GetValue(seed), samplesPath, out lifted);
+                d = linearPlan.Dimension;
             }
-            double[] x0 = LoadSamples(samplesPath, "--samples", hasHeader, stderr, out int d);
-            if (d != plan.Dimension)
+            else
             {
-                throw new InvalidDataException($"{samplesPath} has dimension {d} but the plan {planFile} has {plan.Dimension}.");
+                if (parse.GetValue(linear.VelocityStd) is not null || parse.GetValue(linear.NoiseMatrix) is not null)
+                {
+                    throw new CliUsageException("--velocity-std and --noise-matrix apply to plans with linear dynamics.");
+                }
+                using (var stream = CliFiles.OpenInput(planFile, "--plan"))
+                {
+                    plan = PlanJson.Read(stream, planFile);
+                }
+                x0 = LoadSamples(samplesPath, "--samples", hasHeader, stderr, out d);
+                inputDimension = d;
+                if (d != plan.Dimension)
+                {
+                    throw new InvalidDataException($"{samplesPath} has dimension {d} but the plan {planFile} has {plan.Dimension}.");
+                }
             }
+            int activePairs = plan?.Pairs.Count ?? linearPlan!.Pairs.Count;
             int n = x0.Length / d, stepCount = parse.GetValue(steps);
             int every = trajPath is null ? 0 : parse.GetValue(saveEvery) is > 0 and var k ? k : Math.Max(1, stepCount / 20);
             var run = new TransportRunOptions
@@ -71,7 +96,7 @@ internal static class TransportCommand
                     _ => Integrator.Auto,
                 },
                 Field = parse.GetValue(field) == "probability-flow" ? BridgeField.ProbabilityFlow : BridgeField.Drift,
-                Progress = (long)n * stepCount * plan.Pairs.Count > 50_000_000 ? new StderrProgress(stderr) : null,
+                Progress = (long)n * stepCount * activePairs > 50_000_000 ? new StderrProgress(stderr) : null,
                 CancellationToken = CliApp.Cancellation,
             };
             int snapshots = TransportPlan.TrajectorySnapshots(run);
@@ -85,13 +110,19 @@ internal static class TransportCommand
             double[] x1;
             try
             {
-                x1 = plan.Transport(x0, run, trajectory);
+                x1 = plan is not null ? plan.Transport(x0, run, trajectory) : linearPlan!.Transport(x0, run, trajectory);
             }
             catch (ArgumentException e) when (e.ParamName == "options")
             {
                 throw new CliUsageException(e.Message.Split(" (Parameter")[0]);
             }
             double seconds = clock.Elapsed.TotalSeconds;
+            if (lifted)
+            {
+                x1 = PhaseSpace.Positions(x1, inputDimension);
+                trajectory = PhaseSpace.Positions(trajectory, inputDimension);
+                d = inputDimension;
+            }
             files.Write(outPath, s => WriteSamples(s, outPath, x1, d));
             if (trajPath is not null)
             {
@@ -107,7 +138,7 @@ internal static class TransportCommand
                     w.WriteNumber("points", n);
                     w.WriteNumber("dimension", d);
                     w.WriteNumber("steps", stepCount);
-                    w.WriteNumber("activePairs", plan.Pairs.Count);
+                    w.WriteNumber("activePairs", activePairs);
                     w.WriteFinite("seconds", seconds);
                     w.WriteString("out", outPath);
                     if (trajPath is not null)
@@ -120,8 +151,9 @@ internal static class TransportCommand
             }
             else
             {
-                stdout.WriteLine($"transported {n} points in d = {d} over {stepCount} steps ({plan.Pairs.Count} active pairs, " +
-                    $"{PlanJson.CostName(plan.Options.Cost)}, σ = {F(plan.Options.Noise)}) in {F(seconds, "F3")} s");
+                string what = plan is not null ? $"{PlanJson.CostName(plan.Options.Cost)}, σ = {F(plan.Options.Noise)}"
+                    : $"{DynamicsCli.Describe(linearPlan!.Dynamics)}, σ = {F(linearPlan.Options.Noise)}";
+                stdout.WriteLine($"transported {n} points in d = {d} over {stepCount} steps ({activePairs} active pairs, {what}) in {F(seconds, "F3")} s");
                 stdout.WriteLine($"wrote {outPath}" + (trajPath is null ? "" : $" and {trajPath} ({snapshots} snapshots)"));
             }
             return CliApp.Success;

@@ -24,6 +24,8 @@ internal sealed class DemoOutput
         {
             names.AddRange(CaseFileNames(c));
         }
+        names.AddRange(MomentumDemo.FileNames);
+        names.AddRange(MultiMarginalDemo.FileNames);
         return names;
     }
 

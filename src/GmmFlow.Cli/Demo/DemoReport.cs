@@ -50,6 +50,10 @@ internal static class DemoReport
             }
             sb.AppendLine();
         }
+        if (result.Momentum is { } momentum)
+        {
+            sb.Append(MomentumDemo.Text(momentum, markdown: false));
+        }
         sb.AppendLine(Legend);
         sb.AppendLine(string.Create(Inv, $"total {result.TotalSeconds:F1} s; pictures and index in {result.OutputDirectory}"));
         return sb.ToString();
@@ -197,21 +201,31 @@ internal static class DemoReport
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
-                w.WriteStartArray("figures");
-                foreach (var f in c.Figures)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("file", f.FileName);
-                    w.WriteString("caption", f.Caption);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
+                WriteFigures(w, c.Figures);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            if (result.Momentum is { } momentum)
+            {
+                MomentumDemo.WriteJson(w, momentum);
+            }
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <summary>The "figures" array: {"file", "caption"} per picture.</summary>
+    internal static void WriteFigures(Utf8JsonWriter w, IEnumerable<DemoFigure> figures)
+    {
+        w.WriteStartArray("figures");
+        foreach (var f in figures)
+        {
+            w.WriteStartObject();
+            w.WriteString("file", f.FileName);
+            w.WriteString("caption", f.Caption);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     private static void Number(Utf8JsonWriter w, string name, double? value)
@@ -283,6 +297,10 @@ internal static class DemoReport
                 sb.AppendLine($"![{f.FileName}]({f.FileName})");
                 sb.AppendLine();
             }
+        }
+        if (result.Momentum is { } momentum)
+        {
+            sb.Append(MomentumDemo.Text(momentum, markdown: true));
         }
         sb.AppendLine("Columns: " + Legend.Replace("\n", " ", StringComparison.Ordinal));
         return sb.ToString();

@@ -240,7 +240,7 @@ public sealed partial class TransportPlan
     }
 
     // y = m + L z with L lower triangular (row-major).
-    private static void AffineSample(ReadOnlySpan<double> mean, ReadOnlySpan<double> lower, ReadOnlySpan<double> z, Span<double> y)
+    internal static void AffineSample(ReadOnlySpan<double> mean, ReadOnlySpan<double> lower, ReadOnlySpan<double> z, Span<double> y)
     {
         int d = mean.Length;
         for (int r = 0; r < d; r++)
@@ -254,7 +254,7 @@ public sealed partial class TransportPlan
         }
     }
 
-    private static int LowerBound(double[] cumulative, double u)
+    internal static int LowerBound(double[] cumulative, double u)
     {
         int lo = 0, hi = cumulative.Length - 1;
         while (lo < hi)

@@ -163,29 +163,7 @@ public sealed partial class TransportPlan
         ArgumentNullException.ThrowIfNull(pairs);
         options.Validate();
         CheckDimensions(source, target);
-        if (pairs.Count == 0)
-        {
-            throw new ArgumentException("The coupling has no entries.", nameof(pairs));
-        }
-        var rows = new double[source.ComponentCount];
-        var cols = new double[target.ComponentCount];
-        for (int p = 0; p < pairs.Count; p++)
-        {
-            var e = pairs[p];
-            if ((uint)e.Source >= (uint)rows.Length || (uint)e.Target >= (uint)cols.Length)
-            {
-                throw new ArgumentException($"Coupling entry {p} pairs source component {e.Source} with target component {e.Target}, " +
-                    $"but the mixtures have {rows.Length} and {cols.Length} components.", nameof(pairs));
-            }
-            if (!(e.Weight > 0) || !double.IsFinite(e.Weight))
-            {
-                throw new ArgumentException($"Coupling entry {p} ({e.Source}, {e.Target}) has weight {e.Weight}; weights must be finite and > 0.", nameof(pairs));
-            }
-            rows[e.Source] += e.Weight;
-            cols[e.Target] += e.Weight;
-        }
-        CheckMarginal(rows, source.Weights, "source", marginalTolerance);
-        CheckMarginal(cols, target.Weights, "target", marginalTolerance);
+        CheckCoupling(source, target, pairs, marginalTolerance);
         return new TransportPlan(source, target, options, [.. pairs], objective, 0, null);
     }
 
@@ -230,6 +208,37 @@ public sealed partial class TransportPlan
         return slot;
     }
 
+
+    /// <summary>
+    /// Validates a given coupling against the mixtures: indices in range, finite positive weights, row and column sums
+    /// equal to the weights within <paramref name="marginalTolerance"/> (also used by <see cref="LinearTransportPlan"/>).
+    /// </summary>
+    internal static void CheckCoupling(GaussianMixture source, GaussianMixture target, IReadOnlyList<CouplingEntry> pairs, double marginalTolerance)
+    {
+        if (pairs.Count == 0)
+        {
+            throw new ArgumentException("The coupling has no entries.", nameof(pairs));
+        }
+        var rows = new double[source.ComponentCount];
+        var cols = new double[target.ComponentCount];
+        for (int p = 0; p < pairs.Count; p++)
+        {
+            var e = pairs[p];
+            if ((uint)e.Source >= (uint)rows.Length || (uint)e.Target >= (uint)cols.Length)
+            {
+                throw new ArgumentException($"Coupling entry {p} pairs source component {e.Source} with target component {e.Target}, " +
+                    $"but the mixtures have {rows.Length} and {cols.Length} components.", nameof(pairs));
+            }
+            if (!(e.Weight > 0) || !double.IsFinite(e.Weight))
+            {
+                throw new ArgumentException($"Coupling entry {p} ({e.Source}, {e.Target}) has weight {e.Weight}; weights must be finite and > 0.", nameof(pairs));
+            }
+            rows[e.Source] += e.Weight;
+            cols[e.Target] += e.Weight;
+        }
+        CheckMarginal(rows, source.Weights, "source", marginalTolerance);
+        CheckMarginal(cols, target.Weights, "target", marginalTolerance);
+    }
 
     // Entropic transport shares the Schrödinger bridge's optimal coupling, hence its bridge (CostKind docs).
     private static CostKind BridgeKind(CostKind cost) => cost;

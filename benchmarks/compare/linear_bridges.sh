@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Linear-bridge set-up per pair (exact cost J + policy set-up) against numpy/scipy on identical inputs, n ∈ {2, 4, 8, 16}.
+#   benchmarks/compare/linear_bridges.sh [--rounds R] [--pairs K]
+# Each round runs GmmFlow (one thread, after a warm-up) and then the Python peer on the inputs it just wrote, so the
+# two sides of a ratio are seconds apart. numpy uses Debian's BLAS with one thread.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+rounds=3; pairs=200
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift ;;
+    --pairs) pairs="$2"; shift ;;
+    *) echo "usage: $0 [--rounds R] [--pairs K]" >&2; exit 2 ;;
+  esac
+  shift
+done
+dotnet build benchmarks/GmmFlow.Benchmarks -c Release -v quiet -nologo -clp:ErrorsOnly >/dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for r in $(seq 1 "$rounds"); do
+  echo "round $r"
+  GMMFLOW_LAPACK=${GMMFLOW_LAPACK:-mkl} DOTNET_TieredPGO=0 dotnet benchmarks/GmmFlow.Benchmarks/bin/Release/net10.0/GmmFlow.Benchmarks.dll \
+    linear-bridges --out "$work/r$r" --pairs "$pairs" >/dev/null
+  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 /usr/bin/python3 benchmarks/compare/linear_bridges.py "$work/r$r"
+done
