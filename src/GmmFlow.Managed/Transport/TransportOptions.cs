@@ -64,6 +64,7 @@ public sealed record TransportOptions
         {
             throw new ArgumentOutOfRangeException(nameof(Noise), Noise, "noise σ must be finite and ≥ 0.");
         }
+        SupportedRange.CheckNoise(Noise, nameof(Noise));
         if (SinkhornTemperature is { } tau && (!double.IsFinite(tau) || tau <= 0))
         {
             throw new ArgumentOutOfRangeException(nameof(SinkhornTemperature), tau, "the Sinkhorn temperature τ must be finite and > 0.");
