@@ -11,15 +11,17 @@ internal static class TransportCommand
     {
         var planPath = new Option<string>("--plan", "-p") { Description = "Plan file written by `gmmflow plan`.", Required = true };
         var samples = new Option<string>("--samples", "-s") { Description = "Source samples (.npy float64/float32 (N, d), or .csv).", Required = true };
-        var steps = new Option<int>("--steps") { Description = "Number of fixed time steps.", DefaultValueFactory = _ => 100 };
+        var steps = new Option<int>("--steps") { Description = "Fixed number of equal time steps (default: automatic — adaptive Dormand–Prince for deterministic fields, the stiffness rule for the SDE)." };
         AtLeast(steps, 1);
         var seed = new Option<ulong>("--seed") { Description = "Seed of the Brownian increments (sb with noise > 0); results do not depend on core count.", DefaultValueFactory = _ => 0 };
-        var integrator = new Option<string>("--integrator") { Description = "auto (Euler–Maruyama for a noisy SB drift, else Heun), euler-maruyama, heun or rk4.", DefaultValueFactory = _ => "auto" };
-        integrator.AcceptOnlyFromAmong("auto", "euler-maruyama", "heun", "rk4");
+        var integrator = new Option<string>("--integrator") { Description = "auto (Euler–Maruyama for a noisy SB drift, else dopri5; heun with --steps), euler-maruyama, heun, rk4 or dopri5.", DefaultValueFactory = _ => "auto" };
+        integrator.AcceptOnlyFromAmong("auto", "euler-maruyama", "heun", "rk4", "dopri5");
+        var tolerance = new Option<double>("--tol") { Description = "Relative error tolerance of the adaptive integrator (absolute: this × the plan's largest standard deviation).", DefaultValueFactory = _ => 1e-6 };
+        Positive(tolerance);
         var field = new Option<string>("--field") { Description = "For sb with noise > 0: drift (SDE) or probability-flow (deterministic ODE, same marginals).", DefaultValueFactory = _ => "drift" };
         field.AcceptOnlyFromAmong("drift", "probability-flow");
         var trajectories = new Option<string?>("--trajectories") { Description = "Also write the particle paths as .npy of shape (snapshots, N, d)." };
-        var saveEvery = new Option<int>("--save-every") { Description = "With --trajectories: a snapshot every this many steps (default: steps/20).", DefaultValueFactory = _ => 0 };
+        var saveEvery = new Option<int>("--save-every") { Description = "With --trajectories: a snapshot every this many steps (default: steps/20; automatic steps count a nominal grid of 100).", DefaultValueFactory = _ => 0 };
         AtLeast(saveEvery, 0);
         var output = new Option<string>("--out", "-o") { Description = "Transported samples (.npy or .csv).", Required = true };
         var force = Force();
@@ -33,7 +35,7 @@ internal static class TransportCommand
               gmmflow transport --plan sb.json --samples X.npy --field probability-flow --integrator rk4 --out Y.npy
             """)
         {
-            planPath, samples, steps, seed, integrator, field, trajectories, saveEvery, output, force, json,
+            planPath, samples, steps, tolerance, seed, integrator, field, trajectories, saveEvery, output, force, json,
         };
         command.SetAction(parse =>
         {
@@ -65,12 +67,15 @@ internal static class TransportCommand
             {
                 throw new InvalidDataException($"{samplesPath} has dimension {d} but the plan {planFile} has {plan.Dimension}.");
             }
-            int n = x0.Length / d, stepCount = parse.GetValue(steps);
+            int n = x0.Length / d;
+            int? fixedSteps = parse.GetResult(steps) is null ? null : parse.GetValue(steps);
+            int stepCount = fixedSteps ?? TransportPlan.NominalSteps;
             int every = trajPath is null ? 0 : parse.GetValue(saveEvery) is > 0 and var k ? k : Math.Max(1, stepCount / 20);
             var stderr = parse.InvocationConfiguration.Error;
             var run = new TransportRunOptions
             {
-                Steps = stepCount,
+                Steps = fixedSteps,
+                Tolerance = parse.GetValue(tolerance),
                 Seed = parse.GetValue(seed),
                 SaveEvery = every,
                 Integrator = parse.GetValue(integrator) switch
@@ -78,6 +83,7 @@ internal static class TransportCommand
                     "euler-maruyama" => Integrator.EulerMaruyama,
                     "heun" => Integrator.Heun,
                     "rk4" => Integrator.RungeKutta4,
+                    "dopri5" => Integrator.DormandPrince,
                     _ => Integrator.Auto,
                 },
                 Field = parse.GetValue(field) == "probability-flow" ? BridgeField.ProbabilityFlow : BridgeField.Drift,
@@ -86,16 +92,21 @@ internal static class TransportCommand
             int snapshots = TransportPlan.TrajectorySnapshots(run);
             var trajectory = new double[(long)snapshots * n * d];
             var clock = Stopwatch.StartNew();
-            double[] x1;
+            TransportResult result;
             try
             {
-                x1 = plan.Transport(x0, run, trajectory);
+                result = plan.TransportAndCheck(x0, run, trajectory);
             }
             catch (ArgumentException e) when (e.ParamName == "options")
             {
                 throw new CliUsageException(e.Message.Split(" (Parameter")[0]);
             }
             double seconds = clock.Elapsed.TotalSeconds;
+            double[] x1 = result.Points;
+            if (result.Check?.Warning is { } warning)
+            {
+                stderr.WriteLine($"gmmflow: warning: {warning}");
+            }
             CliFiles.WriteAtomic(outPath, overwrite, s =>
             {
                 if (SampleFiles.IsNpy(outPath))
@@ -119,7 +130,7 @@ internal static class TransportCommand
                     w.WriteStartObject();
                     w.WriteNumber("points", n);
                     w.WriteNumber("dimension", d);
-                    w.WriteNumber("steps", stepCount);
+                    TransportCheckJson.WriteRun(w, result);
                     w.WriteNumber("activePairs", plan.Pairs.Count);
                     w.WriteNumber("seconds", seconds);
                     w.WriteString("out", outPath);
@@ -133,8 +144,12 @@ internal static class TransportCommand
             }
             else
             {
-                stdout.WriteLine($"transported {n} points in d = {d} over {stepCount} steps ({plan.Pairs.Count} active pairs, " +
+                stdout.WriteLine($"transported {n} points in d = {d} with {TransportCheckJson.Describe(result)} ({plan.Pairs.Count} active pairs, " +
                     $"{PlanJson.CostName(plan.Options.Cost)}, σ = {F(plan.Options.Noise)}) in {F(seconds, "F3")} s");
+                if (result.Check is { } check)
+                {
+                    stdout.WriteLine(TransportCheckJson.Line(check));
+                }
                 stdout.WriteLine($"wrote {outPath}" + (trajPath is null ? "" : $" and {trajPath} ({snapshots} snapshots)"));
             }
             return CliApp.Success;

@@ -103,10 +103,10 @@ public sealed record TransportRunOptions
     public double Tolerance { get; init; } = 1e-6;
 
     /// <summary>
-    /// The SDE step rule's bound on max |λ(gain)|·h over each step (default 0.02): Euler–Maruyama's weak error on a
+    /// The SDE step rule's bound on max |λ(gain)|·h over each step (default 0.01): Euler–Maruyama's weak error on a
     /// direction contracting at rate λ is about λh/2 of its variance.
     /// </summary>
-    public double StiffnessBound { get; init; } = 0.02;
+    public double StiffnessBound { get; init; } = 0.01;
 
     /// <summary>Whether <see cref="TransportPlan.TransportAndCheck"/> computes the log-likelihood check (default true).</summary>
     public bool Check { get; init; } = true;

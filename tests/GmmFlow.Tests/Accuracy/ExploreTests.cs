@@ -12,6 +12,29 @@ public class ExploreTests
         var source = new GaussianMixture([0.5, 0.5], [-2.0, 2.0], [0.25, 0.25], CovarianceType.Spherical);
         var target = new GaussianMixture([1.0], [1.5], [0.86 * 0.86], CovarianceType.Spherical);
         var xs = source.Sample(20000, 1);
+        {
+            static double[] Rot(double angle, double a, double b) { double c = Math.Cos(angle), s = Math.Sin(angle); return [c * c * a + s * s * b, c * s * (a - b), c * s * (a - b), s * s * a + c * c * b]; }
+            foreach (var kind in new[] { CostKind.Wasserstein, CostKind.Surrogate })
+            foreach (double cond in new[] { 1e4, 1e6 })
+            {
+                var a = new GaussianMixture([0.5, 0.5], [-2.0, 0, 2, 0], [.. Rot(0.3, 1, 1 / cond), .. Rot(1.2, 1, 1 / cond)]);
+                var b = new GaussianMixture([0.5, 0.5], [0.0, -2, 0, 2], [.. Rot(2.0, 1 / cond, 1), .. Rot(0.7, 1, 1 / cond)]);
+                var plan = TransportPlan.Create(a, b, new TransportOptions { Cost = kind });
+                var x = a.Sample(20000, 2);
+                foreach (int? steps in new int?[] { 100, 1000, null })
+                {
+                    try
+                    {
+                        var clock = Stopwatch.StartNew();
+                        var r = plan.TransportAndCheck(x, new TransportRunOptions { Steps = steps });
+                        sb.AppendLine($"{kind} cond={cond:E0} steps={steps}: {r.Integrator} acc={r.Stats.AcceptedSteps} rej={r.Stats.RejectedSteps} ev={r.Stats.Evaluations} z={r.Check!.ZScore:F2} t={clock.ElapsedMilliseconds}ms");
+                    }
+                    catch (Exception e) { sb.AppendLine($"cond steps={steps}: {e.GetType().Name} {e.Message}"); }
+                }
+            }
+        }
+        File.WriteAllText("/tmp/hn/explore.txt", sb.ToString());
+        if (sb.Length > 0) return;
         foreach (double sigma in new[] { 10.0, 100.0 })
         {
             var plan = TransportPlan.Create(source, target, new TransportOptions { Cost = CostKind.SchrodingerBridge, Noise = sigma });
