@@ -35,6 +35,8 @@ internal static class TransportCheckJson
         w.WriteNumber("steps", result.Stats.AcceptedSteps);
         w.WriteNumber("rejectedSteps", result.Stats.RejectedSteps);
         w.WriteNumber("evaluations", result.Stats.Evaluations);
+        w.WriteNumber("integrationSeconds", result.IntegrationTime.TotalSeconds);
+        w.WriteNumber("checkSeconds", result.CheckTime.TotalSeconds);
         if (result.Check is not { } check)
         {
             w.WriteNull("check");

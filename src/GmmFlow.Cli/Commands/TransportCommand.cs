@@ -16,7 +16,7 @@ internal static class TransportCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the Brownian increments (sb with noise > 0); results do not depend on core count.", DefaultValueFactory = _ => 0 };
         var integrator = new Option<string>("--integrator") { Description = "auto (Euler–Maruyama for a noisy SB drift, else dopri5; heun with --steps), euler-maruyama, heun, rk4 or dopri5.", DefaultValueFactory = _ => "auto" };
         integrator.AcceptOnlyFromAmong("auto", "euler-maruyama", "heun", "rk4", "dopri5");
-        var tolerance = new Option<double>("--tol") { Description = "Relative error tolerance of the adaptive integrator (absolute: this × the plan's largest standard deviation).", DefaultValueFactory = _ => 1e-6 };
+        var tolerance = new Option<double>("--tol") { Description = "Relative error tolerance of the adaptive integrator (absolute: this × the plan's largest standard deviation).", DefaultValueFactory = _ => 1e-5 };
         Positive(tolerance);
         var field = new Option<string>("--field") { Description = "For sb with noise > 0: drift (SDE) or probability-flow (deterministic ODE, same marginals).", DefaultValueFactory = _ => "drift" };
         field.AcceptOnlyFromAmong("drift", "probability-flow");

@@ -126,4 +126,10 @@ public sealed record TransportResult
 
     /// <summary>The accuracy check, or null when <see cref="TransportRunOptions.Check"/> is off.</summary>
     public TransportCheck? Check { get; init; }
+
+    /// <summary>Wall time of the integration.</summary>
+    public TimeSpan IntegrationTime { get; init; }
+
+    /// <summary>Wall time of the check (reference samples and log-densities).</summary>
+    public TimeSpan CheckTime { get; init; }
 }

@@ -97,10 +97,10 @@ public sealed record TransportRunOptions
     public Integrator Integrator { get; init; } = Integrator.Auto;
 
     /// <summary>
-    /// Relative error tolerance per step of the adaptive integrator (default 1e-6); the absolute tolerance is this
+    /// Relative error tolerance per step of the adaptive integrator (default 1e-5); the absolute tolerance is this
     /// times the plan's length scale (the largest component standard deviation).
     /// </summary>
-    public double Tolerance { get; init; } = 1e-6;
+    public double Tolerance { get; init; } = 1e-5;
 
     /// <summary>
     /// The SDE step rule's bound on max |λ(gain)|·h over each step (default 0.01): Euler–Maruyama's weak error on a

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace GmmFlow;
 
 // Accuracy control of the transport (docs/theory/transport-accuracy.md): the scheme and its steps, the SDE step rule
@@ -18,7 +20,9 @@ public sealed partial class TransportPlan
     public TransportResult TransportAndCheck(ReadOnlySpan<double> samples, TransportRunOptions? options = null, Span<double> trajectory = default)
     {
         options ??= new TransportRunOptions();
+        long start = Stopwatch.GetTimestamp();
         double[] points = TransportCore(samples, options, trajectory, out Integrator scheme, out IntegrationStats stats);
+        TimeSpan integration = Stopwatch.GetElapsedTime(start);
         TransportCheck? check = null;
         if (options.Check && points.Length > 0)
         {
@@ -27,7 +31,11 @@ public sealed partial class TransportPlan
             TransportCheck source = TransportCheck.Compute(Source, samples, seed + 1);
             check = TransportCheck.Compute(Target, points, seed) with { SourceZScore = source.ZScore };
         }
-        return new TransportResult { Points = points, Integrator = scheme, Stats = stats, Check = check };
+        return new TransportResult
+        {
+            Points = points, Integrator = scheme, Stats = stats, Check = check,
+            IntegrationTime = integration, CheckTime = Stopwatch.GetElapsedTime(start) - integration,
+        };
     }
 
     /// <summary>

@@ -9,26 +9,13 @@ namespace GmmFlow.Tests.Accuracy;
 /// </summary>
 public class AdaptiveIntegratorTests
 {
-    // A = [[−a, w, 0], [−w, −a, 0], [0, 0, c]]: exp(τA) = e^{−aτ} R(wτ) ⊕ e^{cτ}.
-    private const double DecayA = 0.7, OmegaW = 2.3, GrowthC = 0.4;
-    private static readonly double[] RotationDecay = [-DecayA, OmegaW, 0, -OmegaW, -DecayA, 0, 0, 0, GrowthC];
+    // The rotating, decaying and growing linear field of the fixed-step tests, with its exact flow exp(τA).
+    private static readonly double[] RotationDecay = IntegratorsTests.RotationDecay;
     private static readonly double[] Start = [1.0, -0.5, 0.8, -1.2, 0.3, 0.1, 0.02, 3.0, -2.0];
 
-    private static double[] Exact(double[] x0, double tau)
-    {
-        var x = new double[x0.Length];
-        double e = Math.Exp(-DecayA * tau), c = Math.Cos(OmegaW * tau), s = Math.Sin(OmegaW * tau), g = Math.Exp(GrowthC * tau);
-        for (int p = 0; p < x0.Length / 3; p++)
-        {
-            double a = x0[3 * p], b = x0[3 * p + 1];
-            x[3 * p] = e * (c * a + s * b);
-            x[3 * p + 1] = e * (-s * a + c * b);
-            x[3 * p + 2] = g * x0[3 * p + 2];
-        }
-        return x;
-    }
+    private static double[] Exact(double[] x0, double tau) => IntegratorsTests.ExactRotationDecay(x0, tau);
 
-    private static double MaxError(double[] a, double[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+    private static double MaxError(double[] a, double[] b) => IntegratorsTests.MaxError(a, b);
 
     [Theory]
     [InlineData(false)]
