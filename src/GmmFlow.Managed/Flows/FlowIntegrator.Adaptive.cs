@@ -33,7 +33,8 @@ public static partial class FlowIntegrator
     /// The Dormand–Prince 5(4) embedded Runge–Kutta pair with step-size control for dx/dt = v(t, x): each step costs six
     /// field evaluations, estimates its local error from the embedded fourth-order solution and is accepted when every
     /// particle's error RMS, scaled by <see cref="IntegrationOptions.AbsoluteTolerance"/> +
-    /// <see cref="IntegrationOptions.Tolerance"/>·|x|, is at most 1; the next step is h·min(5, max(0.2, 0.9 err^(−1/5))).
+    /// <see cref="IntegrationOptions.Tolerance"/>·|x|, is at most 1; the next step is h·clamp(0.9 err^(−0.17) err_prev^0.04, 0.2, 5)
+    /// (PI control; after a rejection the factor is 0.9 err^(−1/5) and no step grows right after one).
     /// Steps are clipped to land exactly on the snapshot times of the grid that <see cref="IntegrationOptions.Steps"/> and
     /// <see cref="IntegrationOptions.SaveEvery"/> define (the same times a fixed-step run saves at), so
     /// <see cref="SnapshotCount"/> applies unchanged; Steps does not otherwise limit the steps taken.
@@ -102,6 +103,7 @@ public static partial class FlowIntegrator
         int evaluations = 2, accepted = 0, rejected = 0, stop = 0;
         double t = t0, smallest = double.PositiveInfinity, largest = 0, reported = 0;
         bool lastRejected = false;
+        double previousError = 1e-4;
         while (true)
         {
             options.CancellationToken.ThrowIfCancellationRequested();
@@ -145,7 +147,10 @@ public static partial class FlowIntegrator
                 t = clipped ? target : t + hStep;
                 (x, xNew) = (xNew, x);
                 (k[0], k[6]) = (k[6], k[0]); // first same as last
-                double factor = err == 0 ? 5 : Math.Clamp(0.9 * Math.Pow(err, -0.2), 0.2, 5);
+                // PI control (Hairer–Wanner's DOPRI5, β = 0.04): the previous accepted error damps the growth, which
+                // keeps the step from oscillating between growth and rejection.
+                double factor = err == 0 ? 5 : Math.Clamp(0.9 * Math.Pow(err, -0.17) * Math.Pow(previousError, 0.04), 0.2, 5);
+                previousError = Math.Max(err, 1e-4);
                 if (lastRejected)
                 {
                     factor = Math.Min(factor, 1);
