@@ -14,12 +14,12 @@ internal static class TransportCheckJson
         _ => "dopri5",
     };
 
-    /// <summary>"dopri5, 48 steps (17 rejected, 392 field evaluations)".</summary>
+    /// <summary>"dopri5: 48 steps, 17 rejected, 392 field evaluations".</summary>
     public static string Describe(TransportResult result)
     {
         var s = result.Stats;
-        string rejected = result.Integrator == Integrator.DormandPrince ? $"{s.RejectedSteps} rejected, " : "";
-        return $"{SchemeName(result.Integrator)}, {s.AcceptedSteps} steps ({rejected}{s.Evaluations} field evaluations)";
+        string rejected = result.Integrator == Integrator.DormandPrince ? $", {s.RejectedSteps} rejected" : "";
+        return $"{SchemeName(result.Integrator)}: {s.AcceptedSteps} steps{rejected}, {s.Evaluations} field evaluations";
     }
 
     /// <summary>The check in one line: ℓ̄ against E ± SE, z, and the verdict.</summary>

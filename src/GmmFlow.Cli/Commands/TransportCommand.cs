@@ -144,8 +144,8 @@ internal static class TransportCommand
             }
             else
             {
-                stdout.WriteLine($"transported {n} points in d = {d} with {TransportCheckJson.Describe(result)} ({plan.Pairs.Count} active pairs, " +
-                    $"{PlanJson.CostName(plan.Options.Cost)}, σ = {F(plan.Options.Noise)}) in {F(seconds, "F3")} s");
+                stdout.WriteLine($"transported {n} points in d = {d} ({plan.Pairs.Count} active pairs, {PlanJson.CostName(plan.Options.Cost)}, " +
+                    $"σ = {F(plan.Options.Noise)}) in {F(seconds, "F3")} s with {TransportCheckJson.Describe(result)}");
                 if (result.Check is { } check)
                 {
                     stdout.WriteLine(TransportCheckJson.Line(check));
