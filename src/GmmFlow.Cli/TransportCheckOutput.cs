@@ -28,30 +28,30 @@ internal static class TransportCheckJson
            $"({(check.ExpectedIsExact ? "exact" : $"Monte Carlo, {check.ReferenceSamples} samples")}), z = {F(check.ZScore, "F2")}: " +
            (check.Passed ? "passed" : check.InputsMatchSource ? "FAILED" : "off, but the inputs are not samples of the source mixture");
 
-    /// <summary>"integrator", "steps", "rejectedSteps", "evaluations" and "check" (null when off); non-finite numbers are written as null.</summary>
+    /// <summary>"integrator", "steps", "rejectedSteps", "evaluations", the two timings and "check" (null when off); non-finite numbers are written as null.</summary>
     public static void WriteRun(Utf8JsonWriter w, TransportResult result)
     {
         w.WriteString("integrator", SchemeName(result.Integrator));
         w.WriteNumber("steps", result.Stats.AcceptedSteps);
         w.WriteNumber("rejectedSteps", result.Stats.RejectedSteps);
         w.WriteNumber("evaluations", result.Stats.Evaluations);
-        w.WriteNumber("integrationSeconds", result.IntegrationTime.TotalSeconds);
-        w.WriteNumber("checkSeconds", result.CheckTime.TotalSeconds);
+        w.WriteFinite("integrationSeconds", result.IntegrationTime.TotalSeconds);
+        w.WriteFinite("checkSeconds", result.CheckTime.TotalSeconds);
         if (result.Check is not { } check)
         {
             w.WriteNull("check");
             return;
         }
         w.WriteStartObject("check");
-        Number(w, "meanLogLikelihood", check.MeanLogLikelihood);
-        Number(w, "expected", check.Expected);
-        Number(w, "standardError", check.StandardError);
-        Number(w, "z", check.ZScore);
+        w.WriteFinite("meanLogLikelihood", check.MeanLogLikelihood);
+        w.WriteFinite("expected", check.Expected);
+        w.WriteFinite("standardError", check.StandardError);
+        w.WriteFinite("z", check.ZScore);
         w.WriteBoolean("expectedExact", check.ExpectedIsExact);
         w.WriteNumber("referenceSamples", check.ReferenceSamples);
         if (check.SourceZScore is { } z)
         {
-            Number(w, "sourceZ", z);
+            w.WriteFinite("sourceZ", z);
         }
         w.WriteNumber("threshold", TransportCheck.Threshold);
         w.WriteBoolean("passed", check.Passed);
@@ -60,17 +60,5 @@ internal static class TransportCheckJson
             w.WriteString("warning", warning);
         }
         w.WriteEndObject();
-    }
-
-    private static void Number(Utf8JsonWriter w, string name, double value)
-    {
-        if (double.IsFinite(value))
-        {
-            w.WriteNumber(name, value);
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
     }
 }

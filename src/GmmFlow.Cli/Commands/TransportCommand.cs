@@ -10,22 +10,20 @@ internal static class TransportCommand
     public static Command Create()
     {
         var planPath = new Option<string>("--plan", "-p") { Description = "Plan file written by `gmmflow plan`.", Required = true };
-        var samples = new Option<string>("--samples", "-s") { Description = "Source samples (.npy float64/float32 (N, d), or .csv).", Required = true };
-        var steps = new Option<int>("--steps") { Description = "Fixed number of equal time steps (default: automatic — adaptive Dormand–Prince for deterministic fields, the stiffness rule for the SDE)." };
-        AtLeast(steps, 1);
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the Brownian increments (sb with noise > 0); results do not depend on core count.", DefaultValueFactory = _ => 0 };
+        var samples = new Option<string>("--samples", "-s") { Description = "Source samples (.npy float64/float32 (N, d), .npz, or .csv/.tsv).", Required = true };
+        var steps = CliNumbers.Integer("--steps", "Fixed number of equal time steps (default: automatic — adaptive Dormand–Prince for deterministic fields, the stiffness rule for the SDE).", minimum: 1);
+        var seed = CliNumbers.Seed("Seed of the Brownian increments (sb with noise > 0); results do not depend on core count.");
         var integrator = new Option<string>("--integrator") { Description = "auto (Euler–Maruyama for a noisy SB drift, else dopri5; heun with --steps), euler-maruyama, heun, rk4 or dopri5.", DefaultValueFactory = _ => "auto" };
         integrator.AcceptOnlyFromAmong("auto", "euler-maruyama", "heun", "rk4", "dopri5");
-        var tolerance = new Option<double>("--tol") { Description = "Relative error tolerance of the adaptive integrator (absolute: this × the plan's largest standard deviation).", DefaultValueFactory = _ => 1e-5 };
-        Positive(tolerance);
+        var tolerance = CliNumbers.Real("--tol", "Relative error tolerance of the adaptive integrator (absolute: this × the plan's largest standard deviation).", 1e-5, 0, strict: true);
         var field = new Option<string>("--field") { Description = "For sb with noise > 0: drift (SDE) or probability-flow (deterministic ODE, same marginals).", DefaultValueFactory = _ => "drift" };
         field.AcceptOnlyFromAmong("drift", "probability-flow");
         var trajectories = new Option<string?>("--trajectories") { Description = "Also write the particle paths as .npy of shape (snapshots, N, d)." };
-        var saveEvery = new Option<int>("--save-every") { Description = "With --trajectories: a snapshot every this many steps (default: steps/20; automatic steps count a nominal grid of 100).", DefaultValueFactory = _ => 0 };
-        AtLeast(saveEvery, 0);
+        var saveEvery = CliNumbers.Integer("--save-every", "With --trajectories: a snapshot every this many steps (default: steps/20; automatic steps count a nominal grid of 100).", minimum: 0, defaultValue: 0);
         var output = new Option<string>("--out", "-o") { Description = "Transported samples (.npy or .csv).", Required = true };
         var force = Force();
         var json = Json();
+        var header = HeaderOptions();
         var command = new Command("transport", """
             Transport samples with a plan: integrate the mixture policy u(x, t) from t = 0 to t = 1.
 
@@ -35,34 +33,26 @@ internal static class TransportCommand
               gmmflow transport --plan sb.json --samples X.npy --field probability-flow --integrator rk4 --out Y.npy
             """)
         {
-            planPath, samples, steps, tolerance, seed, integrator, field, trajectories, saveEvery, output, force, json,
+            planPath, samples, steps, tolerance, seed, integrator, field, trajectories, saveEvery, output, force, json, header.Header, header.NoHeader,
         };
         command.SetAction(parse =>
         {
             string outPath = parse.GetValue(output)!;
             string? trajPath = parse.GetValue(trajectories);
-            bool overwrite = parse.GetValue(force);
-            if (!SampleFiles.IsNpy(outPath) && !SampleFiles.IsCsv(outPath))
-            {
-                throw new CliUsageException($"--out {outPath}: use a .npy or .csv file.");
-            }
-            if (trajPath is not null && !SampleFiles.IsNpy(trajPath))
-            {
-                throw new CliUsageException($"--trajectories {trajPath}: trajectories are written as .npy.");
-            }
-            CliFiles.CheckWritable(outPath, overwrite);
-            if (trajPath is not null)
-            {
-                CliFiles.CheckWritable(trajPath, overwrite);
-            }
-            string planFile = parse.GetValue(planPath)!;
+            string planFile = parse.GetValue(planPath)!, samplesPath = parse.GetValue(samples)!;
+            bool? hasHeader = HeaderChoice(parse, header);
+            // Every output is checked before any work: extensions, existing files, collisions with each other and the inputs.
+            using var files = new CliOutputs(parse.GetValue(force));
+            files.Input("--plan", planFile).Input("--samples", samplesPath);
+            files.Output("--out", outPath, ".npy", ".csv");
+            files.Output("--trajectories", trajPath, ".npy");
+            var stderr = parse.InvocationConfiguration.Error;
             TransportPlan plan;
-            using (var stream = CliFiles.OpenInput(planFile))
+            using (var stream = CliFiles.OpenInput(planFile, "--plan"))
             {
                 plan = PlanJson.Read(stream, planFile);
             }
-            string samplesPath = parse.GetValue(samples)!;
-            double[] x0 = LoadSamples(samplesPath, "--samples", out int d);
+            double[] x0 = LoadSamples(samplesPath, "--samples", hasHeader, stderr, out int d);
             if (d != plan.Dimension)
             {
                 throw new InvalidDataException($"{samplesPath} has dimension {d} but the plan {planFile} has {plan.Dimension}.");
@@ -71,7 +61,6 @@ internal static class TransportCommand
             int? fixedSteps = parse.GetResult(steps) is null ? null : parse.GetValue(steps);
             int stepCount = fixedSteps ?? TransportPlan.NominalSteps;
             int every = trajPath is null ? 0 : parse.GetValue(saveEvery) is > 0 and var k ? k : Math.Max(1, stepCount / 20);
-            var stderr = parse.InvocationConfiguration.Error;
             var run = new TransportRunOptions
             {
                 Steps = fixedSteps,
@@ -88,8 +77,14 @@ internal static class TransportCommand
                 },
                 Field = parse.GetValue(field) == "probability-flow" ? BridgeField.ProbabilityFlow : BridgeField.Drift,
                 Progress = (long)n * stepCount * plan.Pairs.Count > 50_000_000 ? new StderrProgress(stderr) : null,
+                CancellationToken = CliApp.Cancellation,
             };
             int snapshots = TransportPlan.TrajectorySnapshots(run);
+            if (snapshots > 0 && (long)n * d > Array.MaxLength / snapshots)
+            {
+                throw new CliUsageException($"--trajectories: {snapshots} snapshots × {n} points × d = {d} are {(decimal)snapshots * n * d} values, more than one array " +
+                    $"holds ({Array.MaxLength}); raise --save-every or transport fewer points per run.");
+            }
             var trajectory = new double[(long)snapshots * n * d];
             var clock = Stopwatch.StartNew();
             TransportResult result;
@@ -107,21 +102,12 @@ internal static class TransportCommand
             {
                 stderr.WriteLine($"gmmflow: warning: {warning}");
             }
-            CliFiles.WriteAtomic(outPath, overwrite, s =>
-            {
-                if (SampleFiles.IsNpy(outPath))
-                {
-                    SampleFiles.WriteNpy(s, x1, d);
-                }
-                else
-                {
-                    SampleFiles.WriteCsv(s, x1, d);
-                }
-            });
+            files.Write(outPath, s => WriteSamples(s, outPath, x1, d));
             if (trajPath is not null)
             {
-                CliFiles.WriteAtomic(trajPath, overwrite, s => SampleFiles.WriteNpy(s, trajectory, [snapshots, n, d]));
+                files.Write(trajPath, s => SampleFiles.WriteNpy(s, trajectory, [snapshots, n, d]));
             }
+            files.Commit(); // both outputs or neither
             var stdout = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {
@@ -132,7 +118,7 @@ internal static class TransportCommand
                     w.WriteNumber("dimension", d);
                     TransportCheckJson.WriteRun(w, result);
                     w.WriteNumber("activePairs", plan.Pairs.Count);
-                    w.WriteNumber("seconds", seconds);
+                    w.WriteFinite("seconds", seconds);
                     w.WriteString("out", outPath);
                     if (trajPath is not null)
                     {

@@ -87,7 +87,6 @@ public sealed partial class GaussianMixture
         for (int c = 0; c < k; c++)
         {
             CheckFinite(means.Slice(c * d, d), "mean of component", c, nameof(means));
-            SupportedRange.CheckMean(means.Slice(c * d, d), "mean of component", c, nameof(means));
         }
         means.CopyTo(f.Means);
         covariances.CopyTo(f.Compact);
@@ -96,7 +95,6 @@ public sealed partial class GaussianMixture
         {
             ReadOnlySpan<double> cov = covariances.Slice(c * block, block);
             CheckFinite(cov, "covariance of component", c, nameof(covariances));
-            SupportedRange.CheckVariances(cov, d, covarianceType == CovarianceType.Full, "covariance of component", c, nameof(covariances));
             if (covarianceType == CovarianceType.Full)
             {
                 CheckSymmetric(cov, d, c);

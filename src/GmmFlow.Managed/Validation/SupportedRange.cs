@@ -3,9 +3,10 @@ using System.Globalization;
 namespace GmmFlow;
 
 /// <summary>
-/// The range of magnitudes GmmFlow's closed-form costs and bridges are exact in, checked wherever components enter
-/// (mixture construction and loading, <see cref="GaussianFactors"/>, the noise σ), and the final guard that no cost,
-/// objective or plan holds NaN or ±∞ (docs/theory/transport-accuracy.md#supported-range).
+/// The range of magnitudes GmmFlow's closed-form costs and bridges are exact in, checked where components enter a
+/// cost, cost matrix, bridge or plan (<see cref="GaussianFactors"/>, and the noise σ), and the final guard that no cost,
+/// objective or plan holds NaN or ±∞ (docs/theory/transport-accuracy.md#supported-range). Mixtures themselves accept
+/// any finite SPD covariance: fitting, sampling and scoring work at every scale.
 /// </summary>
 /// <remarks>
 /// The pair costs form products of two covariances (Σ0Σ1, L0ᵀΣ1L0, L0⁻¹Σ1L0⁻ᵀ) and the eigen-solvers square their

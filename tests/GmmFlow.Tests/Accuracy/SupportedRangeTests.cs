@@ -5,7 +5,8 @@ namespace GmmFlow.Tests.Accuracy;
 /// <summary>
 /// Extreme but finite covariances (docs/theory/transport-accuracy.md#supported-range): inside the supported range every
 /// cost kind equals the scaled exact value (costs are homogeneous of degree 1 in a common scale s of the covariances,
-/// with means scaled by √s and σ by √s); outside it construction refuses with a typed exception naming the component.
+/// with means scaled by √s and σ by √s); outside it costs, bridges and plans refuse with a typed exception naming the
+/// side and the component.
 /// </summary>
 public sealed class SupportedRangeTests : CliHarness
 {
@@ -128,9 +129,10 @@ public sealed class SupportedRangeTests : CliHarness
     [InlineData(CovarianceType.Diagonal, 1e-200)]
     [InlineData(CovarianceType.Spherical, 1e150)]
     [InlineData(CovarianceType.Spherical, 1e-300)]
-    public void Covariances_outside_the_range_are_refused_at_construction_naming_the_component(CovarianceType type, double scale)
+    public void Covariances_outside_the_range_are_refused_by_costs_and_plans_naming_the_component(CovarianceType type, double scale)
     {
-        // Component 1 alone is extreme (the mixed case): the message names it and the range.
+        // Component 1 alone is extreme (the mixed case): the message names the side, the component and the range. The
+        // mixture itself is valid (fitting, sampling and scoring work at any scale); costs, bridges and plans refuse it.
         var good = Mixture(type, 1, 1);
         double[] compact = good.CompactCovariances.ToArray();
         int block = compact.Length / 2;
@@ -138,11 +140,13 @@ public sealed class SupportedRangeTests : CliHarness
         {
             compact[i] *= scale;
         }
-        var e = Assert.Throws<OutOfSupportedRangeException>(() => new GaussianMixture(good.Weights, good.Means, compact, type));
+        var extreme = new GaussianMixture(good.Weights, good.Means, compact, type);
+        var e = Assert.Throws<OutOfSupportedRangeException>(() => TransportPlan.Create(good, extreme));
         Assert.Equal(1, e.Index);
-        Assert.Contains("component #1", e.Message);
+        Assert.Contains("covariance of target component #1", e.Message);
         Assert.Contains("[1E-50, 1E+50]", e.Message);
         Assert.DoesNotContain("\n", e.Message);
+        Assert.Throws<OutOfSupportedRangeException>(() => Costs(CostKind.Surrogate, extreme, good, 0));
         // The factor entry points (costs and bridges from raw spans) refuse the same values.
         double[] full = new double[2 * 9];
         for (int k = 0; k < 2; k++)
@@ -160,8 +164,9 @@ public sealed class SupportedRangeTests : CliHarness
     [Fact]
     public void Means_and_noise_outside_the_range_are_refused()
     {
-        Assert.Throws<OutOfSupportedRangeException>(() => new GaussianMixture([1.0], [0, 1e150], [1.0], CovarianceType.Spherical));
+        var far = new GaussianMixture([1.0], [0, 1e150], [1.0], CovarianceType.Spherical);
         var m = new GaussianMixture([1.0], [0.0, 0.0], [1.0], CovarianceType.Spherical);
+        Assert.Contains("mean of source component #0", Assert.Throws<OutOfSupportedRangeException>(() => TransportPlan.Create(far, m)).Message);
         Assert.Throws<OutOfSupportedRangeException>(() => TransportPlan.Create(m, m, new TransportOptions { Cost = CostKind.SchrodingerBridge, Noise = 1e30 }));
         Assert.Throws<OutOfSupportedRangeException>(() => GaussianCosts.PairDiagonal(CostKind.SchrodingerBridge, [0.0], [1.0], [0.0], [1.0], 1, noise: 1e30));
     }
@@ -190,7 +195,7 @@ public sealed class SupportedRangeTests : CliHarness
         var r = Run(args);
         Assert.Equal(1, r.Code);
         Assert.Contains("supported range", r.Err);
-        Assert.Contains("component #0", r.Err);
+        Assert.Contains("target component #0", r.Err);
         Assert.Single(r.Err.Trim().Split('\n'));
         Assert.Equal(["a.json", "b.json"], Files());
     }
