@@ -11,14 +11,15 @@ internal static class TransportCommand
     {
         var planPath = new Option<string>("--plan", "-p") { Description = "Plan file written by `gmmflow plan`.", Required = true };
         var samples = new Option<string>("--samples", "-s") { Description = "Source samples (.npy float64/float32 (N, d), .npz, or .csv/.tsv).", Required = true };
-        var steps = CliNumbers.Integer("--steps", "Number of fixed time steps.", minimum: 1, defaultValue: 100);
+        var steps = CliNumbers.Integer("--steps", "Fixed number of equal time steps (default: automatic — adaptive Dormand–Prince for deterministic fields, the stiffness rule for the SDE).", minimum: 1);
         var seed = CliNumbers.Seed("Seed of the Brownian increments (sb with noise > 0); results do not depend on core count.");
-        var integrator = new Option<string>("--integrator") { Description = "auto (Euler–Maruyama for a noisy SB drift, else Heun), euler-maruyama, heun or rk4.", DefaultValueFactory = _ => "auto" };
-        integrator.AcceptOnlyFromAmong("auto", "euler-maruyama", "heun", "rk4");
+        var integrator = new Option<string>("--integrator") { Description = "auto (Euler–Maruyama for a noisy SB drift, else dopri5; heun with --steps), euler-maruyama, heun, rk4 or dopri5.", DefaultValueFactory = _ => "auto" };
+        integrator.AcceptOnlyFromAmong("auto", "euler-maruyama", "heun", "rk4", "dopri5");
+        var tolerance = CliNumbers.Real("--tol", "Relative error tolerance of the adaptive integrator (absolute: this × the plan's largest standard deviation).", 1e-5, 0, strict: true);
         var field = new Option<string>("--field") { Description = "For sb with noise > 0: drift (SDE) or probability-flow (deterministic ODE, same marginals).", DefaultValueFactory = _ => "drift" };
         field.AcceptOnlyFromAmong("drift", "probability-flow");
         var trajectories = new Option<string?>("--trajectories") { Description = "Also write the particle paths as .npy of shape (snapshots, N, d)." };
-        var saveEvery = CliNumbers.Integer("--save-every", "With --trajectories: a snapshot every this many steps (default: steps/20).", minimum: 0, defaultValue: 0);
+        var saveEvery = CliNumbers.Integer("--save-every", "With --trajectories: a snapshot every this many steps (default: steps/20; automatic steps count a nominal grid of 100).", minimum: 0, defaultValue: 0);
         var output = new Option<string>("--out", "-o") { Description = "Transported samples (.npy or .csv).", Required = true };
         var force = Force();
         var json = Json();
@@ -34,7 +35,7 @@ internal static class TransportCommand
               gmmflow transport --plan di-plan.json --samples positions.npy --velocity-std 1 --out Y.npy
             """)
         {
-            planPath, samples, steps, seed, integrator, field, trajectories, saveEvery, output, force, json, header.Header, header.NoHeader,
+            planPath, samples, steps, tolerance, seed, integrator, field, trajectories, saveEvery, output, force, json, header.Header, header.NoHeader,
         };
         linear.AddTo(command);
         command.SetAction(parse =>
@@ -81,11 +82,19 @@ internal static class TransportCommand
                 }
             }
             int activePairs = plan?.Pairs.Count ?? linearPlan!.Pairs.Count;
-            int n = x0.Length / d, stepCount = parse.GetValue(steps);
+            int n = x0.Length / d;
+            int? fixedSteps = parse.GetResult(steps) is null ? null : parse.GetValue(steps);
+            // Plans with linear dynamics integrate on a fixed grid (the nominal one unless --steps says otherwise).
+            if (linearPlan is not null)
+            {
+                fixedSteps ??= TransportPlan.NominalSteps;
+            }
+            int stepCount = fixedSteps ?? TransportPlan.NominalSteps;
             int every = trajPath is null ? 0 : parse.GetValue(saveEvery) is > 0 and var k ? k : Math.Max(1, stepCount / 20);
             var run = new TransportRunOptions
             {
-                Steps = stepCount,
+                Steps = fixedSteps,
+                Tolerance = parse.GetValue(tolerance),
                 Seed = parse.GetValue(seed),
                 SaveEvery = every,
                 Integrator = parse.GetValue(integrator) switch
@@ -93,6 +102,7 @@ internal static class TransportCommand
                     "euler-maruyama" => Integrator.EulerMaruyama,
                     "heun" => Integrator.Heun,
                     "rk4" => Integrator.RungeKutta4,
+                    "dopri5" => Integrator.DormandPrince,
                     _ => Integrator.Auto,
                 },
                 Field = parse.GetValue(field) == "probability-flow" ? BridgeField.ProbabilityFlow : BridgeField.Drift,
@@ -107,16 +117,30 @@ internal static class TransportCommand
             }
             var trajectory = new double[(long)snapshots * n * d];
             var clock = Stopwatch.StartNew();
-            double[] x1;
+            TransportResult? result;
+            double[]? linearPoints = null;
             try
             {
-                x1 = plan is not null ? plan.Transport(x0, run, trajectory) : linearPlan!.Transport(x0, run, trajectory);
+                if (plan is not null)
+                {
+                    result = plan.TransportAndCheck(x0, run, trajectory);
+                }
+                else
+                {
+                    result = null;
+                    linearPoints = linearPlan!.Transport(x0, run, trajectory);
+                }
             }
             catch (ArgumentException e) when (e.ParamName == "options")
             {
                 throw new CliUsageException(e.Message.Split(" (Parameter")[0]);
             }
             double seconds = clock.Elapsed.TotalSeconds;
+            double[] x1 = result?.Points ?? linearPoints!;
+            if (result?.Check?.Warning is { } warning)
+            {
+                stderr.WriteLine($"gmmflow: warning: {warning}");
+            }
             if (lifted)
             {
                 x1 = PhaseSpace.Positions(x1, inputDimension);
@@ -137,7 +161,14 @@ internal static class TransportCommand
                     w.WriteStartObject();
                     w.WriteNumber("points", n);
                     w.WriteNumber("dimension", d);
-                    w.WriteNumber("steps", stepCount);
+                    if (result is not null)
+                    {
+                        TransportCheckJson.WriteRun(w, result);
+                    }
+                    else
+                    {
+                        w.WriteNumber("steps", stepCount);
+                    }
                     w.WriteNumber("activePairs", activePairs);
                     w.WriteFinite("seconds", seconds);
                     w.WriteString("out", outPath);
@@ -151,9 +182,20 @@ internal static class TransportCommand
             }
             else
             {
-                string what = plan is not null ? $"{PlanJson.CostName(plan.Options.Cost)}, σ = {F(plan.Options.Noise)}"
-                    : $"{DynamicsCli.Describe(linearPlan!.Dynamics)}, σ = {F(linearPlan.Options.Noise)}";
-                stdout.WriteLine($"transported {n} points in d = {d} over {stepCount} steps ({activePairs} active pairs, {what}) in {F(seconds, "F3")} s");
+                if (result is not null)
+                {
+                    stdout.WriteLine($"transported {n} points in d = {d} ({activePairs} active pairs, {PlanJson.CostName(plan!.Options.Cost)}, " +
+                        $"σ = {F(plan.Options.Noise)}) in {F(seconds, "F3")} s with {TransportCheckJson.Describe(result)}");
+                    if (result.Check is { } check)
+                    {
+                        stdout.WriteLine(TransportCheckJson.Line(check));
+                    }
+                }
+                else
+                {
+                    stdout.WriteLine($"transported {n} points in d = {d} over {stepCount} steps ({activePairs} active pairs, " +
+                        $"{DynamicsCli.Describe(linearPlan!.Dynamics)}, σ = {F(linearPlan.Options.Noise)}) in {F(seconds, "F3")} s");
+                }
                 stdout.WriteLine($"wrote {outPath}" + (trajPath is null ? "" : $" and {trajPath} ({snapshots} snapshots)"));
             }
             return CliApp.Success;

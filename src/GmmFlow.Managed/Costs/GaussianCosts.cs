@@ -72,6 +72,8 @@ public static class GaussianCosts
             ParallelRange.For(pairs, grain, body);
         }
         // The parallel body cannot hold the caller's span (it lives in a heap job), so it writes a per-thread buffer.
+        // Final guard (docs/theory/transport-accuracy.md#supported-range): a cost matrix never holds NaN or ±∞.
+        SupportedRange.CheckCostMatrix(output.AsSpan(0, pairs), target.Count, kind);
         output.AsSpan(0, pairs).CopyTo(destination);
     }
 
@@ -90,7 +92,7 @@ public static class GaussianCosts
         CheckOptions(kind, noise, variant);
         var s = GaussianFactors.FromDiagonal(mean0, variances0, 1, dimension, "source");
         var t = GaussianFactors.FromDiagonal(mean1, variances1, 1, dimension, "target");
-        return PairKernels.Cost(kind, noise * noise, variant, s, 0, t, 0, PairWorkspace.ForThread(dimension));
+        return CheckedPair(kind, PairKernels.Cost(kind, noise * noise, variant, s, 0, t, 0, PairWorkspace.ForThread(dimension)));
     }
 
     internal static double Pair(Lapack lapack, CostKind kind, ReadOnlySpan<double> mean0, ReadOnlySpan<double> covariance0,
@@ -99,7 +101,16 @@ public static class GaussianCosts
         CheckOptions(kind, noise, variant);
         var s = GaussianFactors.FromFull(lapack, mean0, covariance0, 1, dimension, "source");
         var t = GaussianFactors.FromFull(lapack, mean1, covariance1, 1, dimension, "target");
-        return PairKernels.Cost(kind, noise * noise, variant, s, 0, t, 0, PairWorkspace.ForThread(dimension));
+        return CheckedPair(kind, PairKernels.Cost(kind, noise * noise, variant, s, 0, t, 0, PairWorkspace.ForThread(dimension)));
+    }
+
+    private static double CheckedPair(CostKind kind, double cost)
+    {
+        if (!double.IsFinite(cost))
+        {
+            SupportedRange.CheckResult(cost, $"{SupportedRange.CostName(kind)} pair cost"); // the final guard: throws
+        }
+        return cost;
     }
 
     internal static void CheckCompatible(GaussianFactors source, GaussianFactors target)
@@ -132,6 +143,7 @@ public static class GaussianCosts
         {
             ThrowHelper.ThrowArgument($"noise (σ) must be finite and ≥ 0, got {noise}.", nameof(noise));
         }
+        SupportedRange.CheckNoise(noise, nameof(noise));
     }
 
     [ThreadStatic]

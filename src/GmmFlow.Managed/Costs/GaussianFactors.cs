@@ -212,6 +212,7 @@ public sealed class GaussianFactors
         {
             ReadOnlySpan<double> input = covariances.Slice(k * dd, dd);
             Lapack.CheckFinite(input, what, k, nameof(covariances));
+            SupportedRange.CheckVariances(input, d, full: true, what, k, nameof(covariances));
             Span<double> sigma = f.Covariances[k];
             double trace = 0;
             for (int i = 0; i < d; i++)
@@ -261,6 +262,7 @@ public sealed class GaussianFactors
         {
             ReadOnlySpan<double> s = variances.Slice(k * d, d);
             Lapack.CheckFinite(s, what, k, nameof(variances));
+            SupportedRange.CheckVariances(s, d, full: false, what, k, nameof(variances));
             double trace = 0, logDet = 0;
             for (int i = 0; i < d; i++)
             {
@@ -303,6 +305,7 @@ public sealed class GaussianFactors
         for (int k = 0; k < count; k++)
         {
             Lapack.CheckFinite(means.Slice(k * dimension, dimension), $"mean of {name} component", k, nameof(means));
+            SupportedRange.CheckMean(means.Slice(k * dimension, dimension), $"mean of {name} component", k, nameof(means));
         }
     }
 

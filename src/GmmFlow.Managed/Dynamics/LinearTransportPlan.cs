@@ -127,7 +127,7 @@ public sealed class LinearTransportPlan
         var integration = new IntegrationOptions
         {
             EndTime = Dynamics.Horizon,
-            Steps = options.Steps,
+            Steps = options.Steps ?? TransportPlan.NominalSteps, // linear plans integrate on a fixed grid
             SaveEvery = options.SaveEvery,
             Progress = options.Progress,
             CancellationToken = options.CancellationToken,

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using GmmFlow.Simd;
 
 namespace GmmFlow;
@@ -14,7 +15,7 @@ namespace GmmFlow;
 /// <para>Allocations: one copy of the states plus one to three scratch arrays of the same size per call (and a small
 /// noise buffer for Euler–Maruyama), none per step beyond what the field allocates.</para>
 /// </remarks>
-public static class FlowIntegrator
+public static partial class FlowIntegrator
 {
     /// <summary>Doubles per chunk for the elementwise updates (large enough to amortise the hand-off to a thread).</summary>
     private const int ElementsPerChunk = 16 * 1024;
@@ -105,23 +106,7 @@ public static class FlowIntegrator
     private static void Integrate(IVelocityField field, Span<double> states, IntegrationOptions options, Span<double> trajectory,
                                   Scheme scheme, double noise, ulong seed)
     {
-        ArgumentNullException.ThrowIfNull(field);
-        options.Validate();
-        int d = field.Dimension;
-        if (d < 1)
-        {
-            throw new ArgumentException($"The field's dimension is {d}; it must be at least 1.", nameof(field));
-        }
-        if (states.Length % d != 0)
-        {
-            throw new ArgumentException($"states has length {states.Length}, not a multiple of the dimension {d}.", nameof(states));
-        }
-        int snapshots = SnapshotCount(options);
-        if (trajectory.Length != (long)snapshots * states.Length)
-        {
-            ThrowHelper.ThrowSize(nameof(trajectory), (long)snapshots * states.Length, trajectory.Length);
-        }
-        FiniteCheck.ThrowIfNonFinite(states, d, "initial state of particle", nameof(states));
+        int snapshots = CheckArguments(field, states, options, trajectory, out int d);
         int n = states.Length / d;
         if (n == 0)
         {
@@ -147,43 +132,50 @@ public static class FlowIntegrator
         int reportEvery = Math.Max(1, options.Steps / 100);
         var rng = new CounterRng(seed);
 
+        int[]? substeps = options.Substeps;
+        long step = 0; // substeps taken so far: numbers the Euler–Maruyama noise counters
         for (int k = 0; k < options.Steps; k++)
         {
             options.CancellationToken.ThrowIfCancellationRequested();
-            // End-of-step evaluations use the grid time itself (not t + h, which can differ in the last bit), so a
-            // field that caches its per-time data sees the same t again at the start of the next step.
-            double t = options.TimeAt(k);
-            double tNext = options.TimeAt(k + 1);
-            double h = tNext - t;
-            switch (scheme)
+            double gridStart = options.TimeAt(k), gridEnd = options.TimeAt(k + 1);
+            int m = substeps?[k] ?? 1;
+            for (int s = 0; s < m; s++, step++)
             {
-                case Scheme.EulerMaruyama:
-                    field.Evaluate(t, x, v);
-                    if (noise == 0.0)
-                    {
-                        For(x.Length, ElementsPerChunk, new Axpy { Target = x, A = x, B = v, Scale = h }, parallel);
-                    }
-                    else
-                    {
-                        var body = new EulerMaruyamaStep
+                // End-of-step evaluations use the grid time itself (not t + h, which can differ in the last bit), so a
+                // field that caches its per-time data sees the same t again at the start of the next step.
+                double t = s == 0 ? gridStart : gridStart + (gridEnd - gridStart) * s / m;
+                double tNext = s + 1 == m ? gridEnd : gridStart + (gridEnd - gridStart) * (s + 1) / m;
+                double h = tNext - t;
+                switch (scheme)
+                {
+                    case Scheme.EulerMaruyama:
+                        field.Evaluate(t, x, v);
+                        if (noise == 0.0)
                         {
-                            X = x, V = v, Normals = normals!, Dimension = d, PerChunk = particlesPerChunk, H = h,
-                            NoiseScale = noise * Math.Sqrt(h), Rng = rng, FirstCounter = (ulong)k * (ulong)((d + 1) / 2),
-                        };
-                        For(n, particlesPerChunk, body, parallel);
-                    }
-                    break;
+                            For(x.Length, ElementsPerChunk, new Axpy { Target = x, A = x, B = v, Scale = h }, parallel);
+                        }
+                        else
+                        {
+                            var body = new EulerMaruyamaStep
+                            {
+                                X = x, V = v, Normals = normals!, Dimension = d, PerChunk = particlesPerChunk, H = h,
+                                NoiseScale = noise * Math.Sqrt(h), Rng = rng, FirstCounter = (ulong)step * (ulong)((d + 1) / 2),
+                            };
+                            For(n, particlesPerChunk, body, parallel);
+                        }
+                        break;
 
-                case Scheme.Heun:
-                    field.Evaluate(t, x, v);
-                    For(x.Length, ElementsPerChunk, new Axpy { Target = xt!, A = x, B = v, Scale = h }, parallel);
-                    field.Evaluate(tNext, xt!, acc!);
-                    For(x.Length, ElementsPerChunk, new HeunFinish { X = x, K1 = v, K2 = acc!, HalfH = 0.5 * h }, parallel);
-                    break;
+                    case Scheme.Heun:
+                        field.Evaluate(t, x, v);
+                        For(x.Length, ElementsPerChunk, new Axpy { Target = xt!, A = x, B = v, Scale = h }, parallel);
+                        field.Evaluate(tNext, xt!, acc!);
+                        For(x.Length, ElementsPerChunk, new HeunFinish { X = x, K1 = v, K2 = acc!, HalfH = 0.5 * h }, parallel);
+                        break;
 
-                default:
-                    RungeKutta4Step(field, t, tNext, x, v, xt!, acc!, parallel);
-                    break;
+                    default:
+                        RungeKutta4Step(field, t, tNext, x, v, xt!, acc!, parallel);
+                        break;
+                }
             }
 
             if (snapshots > 0 && ((k + 1) % options.SaveEvery == 0 || k + 1 == options.Steps))
@@ -235,12 +227,8 @@ public static class FlowIntegrator
 
         public readonly void Execute(int s, int e)
         {
-            Span<double> target = Target.AsSpan(s, e - s);
-            ReadOnlySpan<double> a = A.AsSpan(s, e - s), b = B.AsSpan(s, e - s);
-            for (int i = 0; i < target.Length; i++)
-            {
-                target[i] = a[i] + Scale * b[i];
-            }
+            // (b · Scale) + a, unfused: the same rounding as the scalar a + Scale·b.
+            TensorPrimitives.MultiplyAdd(B.AsSpan(s, e - s), Scale, A.AsSpan(s, e - s), Target.AsSpan(s, e - s));
         }
     }
 

@@ -37,8 +37,44 @@ public sealed class IntegrationOptions
     /// </summary>
     public CancellationToken CancellationToken { get; init; }
 
+    /// <summary>
+    /// Relative error tolerance per step of <see cref="FlowIntegrator.DormandPrince"/> (default 1e-6): a step is accepted
+    /// when every particle's scaled error RMS over its coordinates, with scale <see cref="AbsoluteTolerance"/> +
+    /// Tolerance·|x|, is at most 1 (docs/theory/transport-accuracy.md#adaptive). Fixed-step schemes ignore it.
+    /// </summary>
+    public double Tolerance { get; init; } = 1e-6;
+
+    /// <summary>Absolute error tolerance per coordinate of <see cref="FlowIntegrator.DormandPrince"/> (default 1e-6, for data of unit scale).</summary>
+    public double AbsoluteTolerance { get; init; } = 1e-6;
+
+    /// <summary>
+    /// Most accepted plus rejected steps <see cref="FlowIntegrator.DormandPrince"/> may take (default 100 000); beyond it the
+    /// run fails with <see cref="InvalidOperationException"/> instead of silently returning an inaccurate result.
+    /// </summary>
+    public int MaxSteps { get; init; } = 100_000;
+
+    /// <summary>
+    /// Optional refinement of the fixed grid: step k is split into Substeps[k] ≥ 1 equal substeps (length
+    /// <see cref="Steps"/>). The SDE step rule of <see cref="TransportPlan"/> uses it; snapshots and progress stay on the
+    /// coarse grid, and Euler–Maruyama's noise counters number the substeps.
+    /// </summary>
+    internal int[]? Substeps { get; init; }
+
     internal void Validate()
     {
+        if (!(Tolerance > 0 && Tolerance < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "The relative tolerance must be in (0, 1).");
+        }
+        if (!(AbsoluteTolerance > 0) || !double.IsFinite(AbsoluteTolerance))
+        {
+            throw new ArgumentOutOfRangeException(nameof(AbsoluteTolerance), AbsoluteTolerance, "The absolute tolerance must be finite and > 0.");
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxSteps, 1, nameof(MaxSteps));
+        if (Substeps is { } sub && (sub.Length != Steps || sub.Any(m => m < 1)))
+        {
+            throw new ArgumentException($"Substeps needs {Steps} entries ≥ 1.", nameof(Substeps));
+        }
         FiniteCheck.ThrowIfNonFinite(StartTime, "start time", nameof(StartTime));
         FiniteCheck.ThrowIfNonFinite(EndTime, "end time", nameof(EndTime));
         ArgumentOutOfRangeException.ThrowIfLessThan(Steps, 1, nameof(Steps));

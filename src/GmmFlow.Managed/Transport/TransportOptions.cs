@@ -13,7 +13,10 @@ public enum CouplingMethod
 /// <summary>Which ODE/SDE scheme moves the particles.</summary>
 public enum Integrator
 {
-    /// <summary>Euler–Maruyama for a noisy Schrödinger-bridge drift (σ &gt; 0), Heun otherwise.</summary>
+    /// <summary>
+    /// Euler–Maruyama for a noisy Schrödinger-bridge drift (σ &gt; 0) and adaptive Dormand–Prince otherwise; with fixed
+    /// <see cref="TransportRunOptions.Steps"/>, Euler–Maruyama or Heun.
+    /// </summary>
     Auto,
 
     /// <summary>Euler–Maruyama, dX = u dt + σ dW (σ = the plan's noise; with σ = 0 it is explicit Euler).</summary>
@@ -24,6 +27,9 @@ public enum Integrator
 
     /// <summary>Classical fourth-order Runge–Kutta, deterministic fields only.</summary>
     RungeKutta4,
+
+    /// <summary>Adaptive Dormand–Prince 5(4) with error control (<see cref="TransportRunOptions.Tolerance"/>), deterministic fields only.</summary>
+    DormandPrince,
 }
 
 /// <summary>How a <see cref="TransportPlan"/> is built from two mixtures.</summary>
@@ -64,6 +70,7 @@ public sealed record TransportOptions
         {
             throw new ArgumentOutOfRangeException(nameof(Noise), Noise, "noise σ must be finite and ≥ 0.");
         }
+        SupportedRange.CheckNoise(Noise, nameof(Noise));
         if (SinkhornTemperature is { } tau && (!double.IsFinite(tau) || tau <= 0))
         {
             throw new ArgumentOutOfRangeException(nameof(SinkhornTemperature), tau, "the Sinkhorn temperature τ must be finite and > 0.");
@@ -78,11 +85,31 @@ public sealed record TransportOptions
 /// <summary>How <see cref="TransportPlan.Transport"/> integrates particles.</summary>
 public sealed record TransportRunOptions
 {
-    /// <summary>Fixed number of time steps from t = 0 to 1.</summary>
-    public int Steps { get; init; } = 100;
+    /// <summary>
+    /// Fixed number of equal time steps from t = 0 to 1, or null (the default) to let the accuracy control choose them
+    /// (docs/theory/transport-accuracy.md): adaptive Dormand–Prince steps for deterministic fields and, for
+    /// Euler–Maruyama, the stiffness rule that keeps |λ(gain)|·h ≤ <see cref="StiffnessBound"/>. Heun and RK4 take
+    /// 100 steps when this is null.
+    /// </summary>
+    public int? Steps { get; init; }
 
-    /// <summary>Scheme; <see cref="Integrator.Auto"/> picks Euler–Maruyama for a noisy SB drift, Heun otherwise.</summary>
+    /// <summary>Scheme; <see cref="Integrator.Auto"/> picks Euler–Maruyama for a noisy SB drift, Dormand–Prince (fixed steps: Heun) otherwise.</summary>
     public Integrator Integrator { get; init; } = Integrator.Auto;
+
+    /// <summary>
+    /// Relative error tolerance per step of the adaptive integrator (default 1e-5); the absolute tolerance is this
+    /// times the plan's length scale (the largest component standard deviation).
+    /// </summary>
+    public double Tolerance { get; init; } = 1e-5;
+
+    /// <summary>
+    /// The SDE step rule's bound on max |λ(gain)|·h over each step (default 0.01): Euler–Maruyama's weak error on a
+    /// direction contracting at rate λ is about λh/2 of its variance.
+    /// </summary>
+    public double StiffnessBound { get; init; } = 0.01;
+
+    /// <summary>Whether <see cref="TransportPlan.TransportAndCheck"/> computes the log-likelihood check (default true).</summary>
+    public bool Check { get; init; } = true;
 
     /// <summary>
     /// For a Schrödinger bridge with σ &gt; 0: the SDE drift (stochastic paths, Euler–Maruyama) or the probability-flow
@@ -93,11 +120,35 @@ public sealed record TransportRunOptions
     /// <summary>Seed of the Brownian increments (results do not depend on thread count).</summary>
     public ulong Seed { get; init; }
 
-    /// <summary>Save a snapshot every k-th step (0: no trajectory); see <see cref="TransportPlan.TrajectorySnapshots"/>.</summary>
+    /// <summary>
+    /// Save a snapshot every k-th step (0: no trajectory); see <see cref="TransportPlan.TrajectorySnapshots"/>. Without
+    /// fixed <see cref="Steps"/> the steps counted are those of a nominal grid of 100 equal steps, which the automatic
+    /// schemes land on exactly.
+    /// </summary>
     public int SaveEvery { get; init; }
 
     /// <summary>Progress in [0, 1] for long runs.</summary>
     public IProgress<double>? Progress { get; init; }
 
     public CancellationToken CancellationToken { get; init; }
+
+    internal void Validate()
+    {
+        if (Steps is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must be at least 1 (or null for automatic steps).");
+        }
+        if (!(Tolerance > 0 && Tolerance < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "The tolerance must be in (0, 1).");
+        }
+        if (!(StiffnessBound > 0 && StiffnessBound <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(StiffnessBound), StiffnessBound, "The stiffness bound must be in (0, 1].");
+        }
+        if (Steps is not null && Integrator == Integrator.DormandPrince)
+        {
+            throw new ArgumentException("Dormand–Prince chooses its own steps: leave Steps null and set Tolerance, or pick a fixed-step integrator.", "options");
+        }
+    }
 }

@@ -13,40 +13,11 @@ public sealed partial class TransportPlan
     /// <summary>
     /// Moves source samples (N×d row-major) along the mixture policy from t = 0 to 1 and returns their positions at
     /// t = 1. With a trajectory span (<see cref="TrajectorySnapshots"/> × N × d) the snapshots are saved too.
-    /// Reproducible for a seed whatever the thread count.
+    /// Reproducible for a seed whatever the thread count. <see cref="TransportAndCheck"/> also reports the steps and
+    /// the accuracy check.
     /// </summary>
     public double[] Transport(ReadOnlySpan<double> samples, TransportRunOptions? options = null, Span<double> trajectory = default)
-    {
-        options ??= new TransportRunOptions();
-        int d = Dimension;
-        if (samples.Length % d != 0)
-        {
-            ThrowHelper.ThrowArgument($"samples has length {samples.Length}, not a multiple of d = {d}.", nameof(samples));
-        }
-        var states = samples.ToArray();
-        var field = new PlanVelocityField(this, options.Field);
-        var integration = ToIntegration(options);
-        bool noisy = Options.Noise > 0 && options.Field == BridgeField.Drift && IsSchrodinger;
-        Integrator scheme = options.Integrator == Integrator.Auto ? (noisy ? Integrator.EulerMaruyama : Integrator.Heun) : options.Integrator;
-        if (noisy && scheme != Integrator.EulerMaruyama)
-        {
-            throw new ArgumentException($"The SDE drift of a Schrödinger bridge with σ = {Options.Noise} needs Euler–Maruyama; " +
-                "use BridgeField.ProbabilityFlow for Heun or RK4 (same marginals, deterministic paths).", nameof(options));
-        }
-        switch (scheme)
-        {
-            case Integrator.EulerMaruyama:
-                FlowIntegrator.EulerMaruyama(field, states, noisy ? Options.Noise : 0.0, options.Seed, integration, trajectory);
-                break;
-            case Integrator.Heun:
-                FlowIntegrator.Heun(field, states, integration, trajectory);
-                break;
-            default:
-                FlowIntegrator.RungeKutta4(field, states, integration, trajectory);
-                break;
-        }
-        return states;
-    }
+        => TransportCore(samples, options ?? new TransportRunOptions(), trajectory, out _, out _);
 
     /// <summary>
     /// Draws <paramref name="count"/> exact samples of the time-t marginal ρ_t = Σ_p λ_p N(m_p(t), Σ_p(t)) without
@@ -274,7 +245,7 @@ public sealed partial class TransportPlan
 
     private static IntegrationOptions ToIntegration(TransportRunOptions options) => new()
     {
-        Steps = options.Steps,
+        Steps = options.Steps ?? NominalSteps,
         SaveEvery = options.SaveEvery,
         Progress = options.Progress,
         CancellationToken = options.CancellationToken,

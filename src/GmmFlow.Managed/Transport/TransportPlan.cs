@@ -39,7 +39,10 @@ public sealed partial class TransportPlan
         for (int p = 0; p < pairs.Length; p++)
         {
             _bridges[p] = GaussianBridge.Create(BridgeKind(options.Cost), sourceFactors, pairs[p].Source, targetFactors, pairs[p].Target, options.Noise);
+            SupportedRange.CheckResult(_bridges[p].Cost, $"bridge cost of active pair {p}");
         }
+        // Final guard (docs/theory/transport-accuracy.md#supported-range): no plan holds a NaN or infinite objective.
+        SupportedRange.CheckResult(objective, "plan objective");
     }
 
     /// <summary>The source mixture (t = 0).</summary>

@@ -6,9 +6,9 @@ public class IntegratorsTests
 {
     // A = [[−a, w, 0], [−w, −a, 0], [0, 0, c]]: exp(τA) = e^{−aτ} R(wτ) ⊕ e^{cτ}, R the rotation by wτ.
     private const double DecayA = 0.7, OmegaW = 2.3, GrowthC = 0.4;
-    private static readonly double[] RotationDecay = [-DecayA, OmegaW, 0, -OmegaW, -DecayA, 0, 0, 0, GrowthC];
+    internal static readonly double[] RotationDecay = [-DecayA, OmegaW, 0, -OmegaW, -DecayA, 0, 0, 0, GrowthC];
 
-    private static double[] ExactRotationDecay(double[] x0, double tau)
+    internal static double[] ExactRotationDecay(double[] x0, double tau)
     {
         var x = new double[x0.Length];
         double e = Math.Exp(-DecayA * tau), c = Math.Cos(OmegaW * tau), s = Math.Sin(OmegaW * tau), g = Math.Exp(GrowthC * tau);
@@ -22,7 +22,7 @@ public class IntegratorsTests
         return x;
     }
 
-    private static double MaxError(double[] a, double[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+    internal static double MaxError(double[] a, double[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
 
     private delegate void Integrator(IVelocityField field, Span<double> states, IntegrationOptions options);
 

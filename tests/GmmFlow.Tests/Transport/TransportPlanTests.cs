@@ -107,7 +107,7 @@ public class TransportPlanTests
         const int n = 800;
         var x0 = source.Sample(n, seed: 5);
         var run = new TransportRunOptions { Steps = noise > 0 && field == BridgeField.Drift ? 400 : 60, Field = field, Seed = 9, SaveEvery = 0 };
-        int stepsToHalf = run.Steps / 2;
+        int stepsToHalf = run.Steps!.Value / 2;
         run = run with { SaveEvery = stepsToHalf };
         var trajectory = new double[TransportPlan.TrajectorySnapshots(run) * n * d];
         var x1 = plan.Transport(x0, run, trajectory);
