@@ -36,23 +36,45 @@ internal static class CliApp
         return root;
     }
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    private static readonly AsyncLocal<CancellationToken> s_cancellation = new();
+
+    /// <summary>Cancelled when the running command is interrupted (SIGINT/SIGTERM); long loops observe it.</summary>
+    public static CancellationToken Cancellation => s_cancellation.Value;
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, interrupt: null);
+
+    /// <summary>Runs one command; <paramref name="interrupt"/> (if any) turns SIGINT/SIGTERM into cancellation, exit 130/143.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CliInterrupt? interrupt)
     {
         var root = Build();
+        CliNumbers.Harden(root); // every numeric option, whichever command built it, parses through one typed path
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors)
-            {
-                stderr.WriteLine($"gmmflow: {error.Message}");
-            }
-            stderr.WriteLine("Run 'gmmflow --help' (or 'gmmflow <command> --help') for usage.");
+            // One line: every parse error, then where to find the usage.
+            string errors = string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.').ReplaceLineEndings(" ")).Distinct());
+            stderr.WriteLine($"gmmflow: {errors}. Run 'gmmflow --help' (or 'gmmflow <command> --help') for usage.");
             return Usage;
         }
-        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        var config = new InvocationConfiguration
+        {
+            Output = stdout,
+            Error = stderr,
+            EnableDefaultExceptionHandler = false,
+            ProcessTerminationTimeout = null, // signals are handled by CliInterrupt
+        };
+        s_cancellation.Value = interrupt?.Token ?? CancellationToken.None;
         try
         {
             return parse.Invoke(config);
+        }
+        catch (OperationCanceledException) when (interrupt?.Signal is not null)
+        {
+            if (interrupt.ClaimReport())
+            {
+                stderr.WriteLine(interrupt.Message);
+            }
+            return interrupt.ExitCode;
         }
         catch (Exception e)
         {
@@ -64,6 +86,10 @@ internal static class CliApp
                 stderr.WriteLine(e.ToString());
             }
             return code;
+        }
+        finally
+        {
+            s_cancellation.Value = CancellationToken.None;
         }
     }
 

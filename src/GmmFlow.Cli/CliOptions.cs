@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.CommandLine.Parsing;
 using System.Text.Json;
 
 namespace GmmFlow.Cli;
@@ -24,15 +25,8 @@ internal static class CliOptions
 
     /// <summary>--noise σ ≥ 0 (ε = σ² is the noise variance; POT/OTT reg = 2σ²).</summary>
     public static Option<double> Noise()
-    {
-        var option = new Option<double>("--noise")
-        {
-            Description = "Diffusion coefficient σ ≥ 0 of dX = u dt + σ dW, for sb/entropic (noise variance ε = σ²; POT/OTT reg = 2σ²).",
-            DefaultValueFactory = _ => 0.0,
-        };
-        NonNegative(option);
-        return option;
-    }
+        => CliNumbers.Real("--noise",
+            "Diffusion coefficient σ ≥ 0 of dX = u dt + σ dW, for sb/entropic (noise variance ε = σ²; POT/OTT reg = 2σ²).", 0.0, 0, strict: false);
 
     public static Option<string> Variant()
     {
@@ -51,43 +45,57 @@ internal static class CliOptions
     public static SchrodingerCostVariant ParseVariant(string name)
         => name == "gmmflow-reference" ? SchrodingerCostVariant.GmmFlowReference : SchrodingerCostVariant.KineticEnergy;
 
+    /// <summary>Range check of an integer option, done by the shared typed parser (<see cref="CliNumbers"/>).</summary>
     public static void AtLeast(Option<int> option, int minimum)
-        => option.Validators.Add(r =>
-        {
-            int v = r.GetValueOrDefault<int>();
-            if (v < minimum)
-            {
-                r.AddError($"{option.Name} must be at least {minimum} (got {v}).");
-            }
-        });
+    {
+        string name = option.Name;
+        option.CustomParser = r => CliNumbers.ParseInteger(r, name, minimum);
+    }
 
+    /// <summary>A finite value ≥ 0, checked by the shared typed parser.</summary>
     public static void NonNegative(Option<double> option)
-        => option.Validators.Add(r =>
-        {
-            double v = r.GetValueOrDefault<double>();
-            if (!double.IsFinite(v) || v < 0)
-            {
-                r.AddError(string.Create(CultureInfo.InvariantCulture, $"{option.Name} must be a finite number ≥ 0 (got {v})."));
-            }
-        });
+    {
+        string name = option.Name;
+        option.CustomParser = r => CliNumbers.ParseReal(r, name, 0, strict: false);
+    }
 
+    /// <summary>A finite value &gt; 0, checked by the shared typed parser.</summary>
     public static void Positive(Option<double> option)
-        => option.Validators.Add(r =>
+    {
+        string name = option.Name;
+        option.CustomParser = r => CliNumbers.ParseReal(r, name, 0, strict: true);
+    }
+
+    /// <summary>--renormalize-weights: the one opt-in for mixture files whose weights do not sum to 1 (docs/cli-contract.md#weights).</summary>
+    public static Option<bool> RenormalizeWeights() => new("--renormalize-weights")
+    {
+        Description = "Accept mixture weights that do not sum to 1 (beyond 1e-6) by dividing them by their sum (reported on stderr).",
+    };
+
+    /// <summary>--header / --no-header for CSV/TSV sample inputs.</summary>
+    public static (Option<bool> Header, Option<bool> NoHeader) HeaderOptions() =>
+        (new Option<bool>("--header") { Description = "CSV/TSV input: the first line is a header (default: a header only when none of its fields is a number)." },
+         new Option<bool>("--no-header") { Description = "CSV/TSV input: the first line is data." });
+
+    /// <summary>The header choice of <see cref="HeaderOptions"/>: true, false, or null (the automatic rule).</summary>
+    public static bool? HeaderChoice(ParseResult parse, (Option<bool> Header, Option<bool> NoHeader) options)
+    {
+        bool header = parse.GetValue(options.Header), noHeader = parse.GetValue(options.NoHeader);
+        if (header && noHeader)
         {
-            double v = r.GetValueOrDefault<double>();
-            if (!double.IsFinite(v) || v <= 0)
-            {
-                r.AddError(string.Create(CultureInfo.InvariantCulture, $"{option.Name} must be a finite number > 0 (got {v})."));
-            }
-        });
+            throw new CliUsageException("--header and --no-header contradict each other; give one.");
+        }
+        return header ? true : noHeader ? false : null;
+    }
 
     /// <summary>
-    /// Loads a mixture file; weights that do not sum to 1 are renormalised and the renormalisation is reported on
-    /// stderr (never silently).
+    /// Loads a mixture file under the weight rule (docs/cli-contract.md#weights): a sum within 1e-6 of 1 is normalised
+    /// silently, a larger difference is refused unless <paramref name="renormalize"/>, which is then reported on stderr.
     /// </summary>
-    public static GaussianMixture LoadMixture(string path, TextWriter stderr)
+    public static GaussianMixture LoadMixture(string path, string option, bool renormalize, TextWriter stderr)
     {
-        var mixture = MixtureJson.Read(path, renormalizeWeights: true, out string? warning);
+        CliFiles.CheckInput(path, option);
+        var mixture = MixtureJson.Read(path, renormalize, out string? warning);
         if (warning is not null)
         {
             stderr.WriteLine($"gmmflow: warning: {warning}");
@@ -95,14 +103,58 @@ internal static class CliOptions
         return mixture;
     }
 
-    /// <summary>Loads sample points (.npy or .csv); a wrong extension is a usage error.</summary>
-    public static double[] LoadSamples(string path, string optionName, out int dimension)
+    /// <summary>Loads a mixture file refusing weights that do not sum to 1 (beyond round-off).</summary>
+    public static GaussianMixture LoadMixture(string path, TextWriter stderr) => LoadMixture(path, "input", renormalize: false, stderr);
+
+    /// <summary>Loads sample points (.npy, .npz, .csv, .tsv); a wrong extension is a usage error, notices go to stderr.</summary>
+    public static double[] LoadSamples(string path, string optionName, bool? header, TextWriter stderr, out int dimension)
     {
-        if (!SampleFiles.IsNpy(path) && !SampleFiles.IsCsv(path))
+        if (!SampleFiles.IsSampleFile(path))
         {
-            throw new CliUsageException($"{optionName} {path}: use a .npy or .csv file.");
+            throw new CliUsageException($"{optionName} {path}: use a .npy, .npz, .csv or .tsv file.");
         }
-        return SampleFiles.Read(path, out dimension);
+        string file = path.Contains(".npz:", StringComparison.OrdinalIgnoreCase) ? path[..(path.LastIndexOf(".npz:", StringComparison.OrdinalIgnoreCase) + 4)] : path;
+        CliFiles.CheckInput(file, optionName);
+        var options = new SampleReadOptions
+        {
+            Header = header,
+            CancellationToken = CliApp.Cancellation,
+            Notice = note => stderr.WriteLine($"gmmflow: note: {note}"),
+        };
+        return SampleFiles.Read(path, options, out dimension);
+    }
+
+    /// <summary>Loads sample points with the automatic header rule.</summary>
+    public static double[] LoadSamples(string path, string optionName, out int dimension)
+        => LoadSamples(path, optionName, header: null, TextWriter.Null, out dimension);
+
+    /// <summary>Writes sample points as .npy or .csv by the extension of <paramref name="path"/> (streaming).</summary>
+    public static void WriteSamples(Stream stream, string path, ReadOnlySpan<double> values, int dimension)
+    {
+        if (SampleFiles.IsNpy(path))
+        {
+            SampleFiles.WriteNpy(stream, values, dimension);
+        }
+        else
+        {
+            SampleFiles.WriteCsv(stream, values, dimension);
+        }
+    }
+
+    /// <summary>
+    /// Writes a number into a --json summary; JSON has no NaN or infinity, so a non-finite value is written as null
+    /// (docs/cli-contract.md#json). Every --json writer goes through this.
+    /// </summary>
+    public static void WriteFinite(this Utf8JsonWriter w, string name, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            w.WriteNumber(name, value);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
     }
 
     /// <summary>Renders an indented JSON document built by <paramref name="write"/> (reflection-free).</summary>

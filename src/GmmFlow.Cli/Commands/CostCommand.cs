@@ -17,6 +17,7 @@ internal static class CostCommand
         var output = new Option<string>("--out", "-o") { Description = "Output .npy file (float64, shape (K0, K1)).", Required = true };
         var force = Force();
         var json = Json();
+        var renormalize = RenormalizeWeights();
         var linear = new DynamicsCli();
         var command = new Command("cost", """
             Compute the K0×K1 matrix of pairwise transport costs between the components of two mixtures.
@@ -27,25 +28,24 @@ internal static class CostCommand
               gmmflow cost --source a.json --target b.json --dynamics di.json --velocity-std 1 --noise 0.3 --out lin.npy
             """)
         {
-            source, target, kind, noise, variant, output, force, json,
+            source, target, kind, noise, variant, output, force, json, renormalize,
         };
         linear.AddTo(command);
         command.SetAction(parse =>
         {
-            string outPath = parse.GetValue(output)!;
-            if (!SampleFiles.IsNpy(outPath))
-            {
-                throw new CliUsageException($"--out {outPath}: the cost matrix is written as .npy.");
-            }
-            bool overwrite = parse.GetValue(force);
-            CliFiles.CheckWritable(outPath, overwrite);
+            string outPath = parse.GetValue(output)!, sourcePath = parse.GetValue(source)!, targetPath = parse.GetValue(target)!;
+            using var files = new CliOutputs(parse.GetValue(force));
+            files.Input("--source", sourcePath).Input("--target", targetPath);
+            linear.RegisterInputs(parse, files);
+            files.Output("--out", outPath, ".npy");
             var stderr = parse.InvocationConfiguration.Error;
-            var a = LoadMixture(parse.GetValue(source)!, stderr);
-            var b = LoadMixture(parse.GetValue(target)!, stderr);
+            bool renorm = parse.GetValue(renormalize);
+            var a = LoadMixture(sourcePath, "--source", renorm, stderr);
+            var b = LoadMixture(targetPath, "--target", renorm, stderr);
             linear.CheckUsage(parse, kind);
             if (linear.Requested(parse))
             {
-                return linear.RunCost(parse, a, b, parse.GetValue(noise), outPath, overwrite, parse.GetValue(json));
+                return linear.RunCost(parse, a, b, parse.GetValue(noise), outPath, files, parse.GetValue(json));
             }
             if (a.Dimension != b.Dimension)
             {
@@ -57,7 +57,8 @@ internal static class CostCommand
             GaussianCosts.Compute(costKind, GaussianFactors.FromMixture(a, "source"), GaussianFactors.FromMixture(b, "target"), costs,
                 parse.GetValue(noise), ParseVariant(parse.GetValue(variant)!));
             double seconds = clock.Elapsed.TotalSeconds;
-            CliFiles.WriteAtomic(outPath, overwrite, s => SampleFiles.WriteNpy(s, costs, b.ComponentCount));
+            files.Write(outPath, s => SampleFiles.WriteNpy(s, costs, [a.ComponentCount, b.ComponentCount]));
+            files.Commit();
             var stdout = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {
@@ -65,12 +66,12 @@ internal static class CostCommand
                 {
                     w.WriteStartObject();
                     w.WriteString("kind", PlanJson.CostName(costKind));
-                    w.WriteNumber("noise", parse.GetValue(noise));
+                    w.WriteFinite("noise", parse.GetValue(noise));
                     w.WriteNumber("rows", a.ComponentCount);
                     w.WriteNumber("columns", b.ComponentCount);
-                    w.WriteNumber("min", costs.Min());
-                    w.WriteNumber("max", costs.Max());
-                    w.WriteNumber("seconds", seconds);
+                    w.WriteFinite("min", costs.Min());
+                    w.WriteFinite("max", costs.Max());
+                    w.WriteFinite("seconds", seconds);
                     w.WriteString("out", outPath);
                     w.WriteEndObject();
                 }));

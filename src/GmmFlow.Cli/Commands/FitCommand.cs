@@ -22,7 +22,7 @@ internal static class FitCommand
     {
         var samples = new Option<string>("--samples", "-s")
         {
-            Description = "Points to fit: a .npy (float64/float32, shape (N, d) or (N,)) or .csv file (one point per line, optional header).",
+            Description = "Points to fit: .npy (float64/float32, shape (N, d) or (N,)), .npz (one array, or file.npz:name), or .csv/.tsv (one point per line; see --header).",
             Required = true,
         };
         var components = new Option<string>("--components", "-k")
@@ -38,36 +38,33 @@ internal static class FitCommand
                 r.AddError($"--components must be a positive integer or 'auto' (got '{v}').");
             }
         });
-        var maxComponents = new Option<int>("--max-components") { Description = "Largest K tried with --components auto.", DefaultValueFactory = _ => 10 };
-        AtLeast(maxComponents, 1);
+        var maxComponents = CliNumbers.Integer("--max-components", "Largest K tried with --components auto.", minimum: 1, defaultValue: 10);
         var covariance = new Option<string>("--covariance") { Description = "Covariance type.", DefaultValueFactory = _ => "full" };
         covariance.AcceptOnlyFromAmong("full", "diag", "spherical");
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the initialisation (the same seed gives the same model on any core count).", DefaultValueFactory = _ => 0 };
-        var maxIter = new Option<int>("--max-iter") { Description = "Maximum EM iterations per initialisation.", DefaultValueFactory = _ => 100 };
-        AtLeast(maxIter, 0);
-        var tol = new Option<double>("--tol") { Description = "Stop when the mean log-likelihood changes by less than this.", DefaultValueFactory = _ => 1e-3 };
-        NonNegative(tol);
-        var regCovar = new Option<double>("--reg-covar") { Description = "Added to every covariance diagonal to keep it positive definite.", DefaultValueFactory = _ => 1e-6 };
-        NonNegative(regCovar);
-        var nInit = new Option<int>("--n-init") { Description = "Number of k-means++ initialisations; the best fit is kept.", DefaultValueFactory = _ => 1 };
-        AtLeast(nInit, 1);
+        var seed = CliNumbers.Seed("Seed of the initialisation (the same seed gives the same model on any core count).");
+        var maxIter = CliNumbers.Integer("--max-iter", "Maximum EM iterations per initialisation.", minimum: 0, defaultValue: 100);
+        var tol = CliNumbers.Real("--tol", "Stop when the mean log-likelihood changes by less than this.", 1e-3, 0, strict: false);
+        var regCovar = CliNumbers.Real("--reg-covar", "Added to every covariance diagonal to keep it positive definite.", 1e-6, 0, strict: false);
+        var nInit = CliNumbers.Integer("--n-init", "Number of k-means++ initialisations; the best fit is kept.", minimum: 1, defaultValue: 1);
         var init = new Option<string?>("--init") { Description = "Start EM from this mixture JSON (warm start) instead of k-means++." };
-        var output = new Option<string>("--out", "-o") { Description = "Mixture JSON to write.", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Mixture JSON to write (.json).", Required = true };
         var force = new Option<bool>("--force", "-f") { Description = "Overwrite --out if it exists." };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
+        var header = CliOptions.HeaderOptions();
+        var renormalize = CliOptions.RenormalizeWeights();
 
         var command = new Command("fit", "Fit a Gaussian mixture to samples by EM (k-means++ initialisation, scikit-learn's defaults) and write it as mixture JSON." + Examples)
         {
             samples, components, maxComponents, covariance, seed, maxIter, tol, regCovar, nInit, init, output, force, json,
+            header.Header, header.NoHeader, renormalize,
         };
         command.SetAction(parse =>
         {
             string samplesPath = parse.GetValue(samples)!;
             string outPath = parse.GetValue(output)!;
-            bool overwrite = parse.GetValue(force);
-            if (!SampleFiles.IsNpy(samplesPath) && !SampleFiles.IsCsv(samplesPath))
+            if (!SampleFiles.IsSampleFile(samplesPath))
             {
-                throw new CliUsageException($"--samples {samplesPath}: use a .npy or .csv file.");
+                throw new CliUsageException($"--samples {samplesPath}: use a .npy, .npz, .csv or .tsv file.");
             }
             string? initPath = parse.GetValue(init);
             string k = parse.GetValue(components)!;
@@ -75,20 +72,23 @@ internal static class FitCommand
             {
                 throw new CliUsageException("--init fixes the number of components; it cannot be combined with --components auto.");
             }
+            bool? hasHeader = CliOptions.HeaderChoice(parse, header);
             // Fail before a long fit, not after it.
-            CliFiles.CheckWritable(outPath, overwrite);
+            using var files = new CliOutputs(parse.GetValue(force));
+            files.Input("--samples", samplesPath).Input("--init", initPath);
+            files.Output("--out", outPath, ".json");
+            var stderr = parse.InvocationConfiguration.Error;
 
-            double[] points = SampleFiles.Read(samplesPath, out int dimension);
+            double[] points = CliOptions.LoadSamples(samplesPath, "--samples", hasHeader, stderr, out int dimension);
             GaussianMixture? initial = null;
             if (initPath is not null)
             {
-                initial = MixtureJson.Read(initPath);
+                initial = CliOptions.LoadMixture(initPath, "--init", parse.GetValue(renormalize), stderr);
                 if (initial.Dimension != dimension)
                 {
                     throw new InvalidDataException($"{initPath} has dimension {initial.Dimension} but {samplesPath} has {dimension}.");
                 }
             }
-            var stderr = parse.InvocationConfiguration.Error;
             var options = new GaussianMixtureFitOptions
             {
                 CovarianceType = parse.GetValue(covariance) switch { "diag" => CovarianceType.Diagonal, "spherical" => CovarianceType.Spherical, _ => CovarianceType.Full },
@@ -105,7 +105,8 @@ internal static class FitCommand
             IReadOnlyList<GaussianMixtureFit>? candidates = null;
             if (k == "auto")
             {
-                fit = GaussianMixtureFitter.FitBestByBic(points, dimension, 1, parse.GetValue(maxComponents), out candidates, options);
+                fit = GaussianMixtureFitter.FitBestByBic(points, dimension, 1, parse.GetValue(maxComponents), out candidates, options,
+                    cancellationToken: CliApp.Cancellation);
             }
             else
             {
@@ -114,9 +115,10 @@ internal static class FitCommand
                 {
                     throw new CliUsageException($"--init {initPath} has {initial.ComponentCount} components but --components is {kk}.");
                 }
-                fit = GaussianMixtureFitter.Fit(points, dimension, kk, options);
+                fit = GaussianMixtureFitter.Fit(points, dimension, kk, options, cancellationToken: CliApp.Cancellation);
             }
-            CliFiles.WriteAtomic(outPath, overwrite, stream => MixtureJson.Write(fit.Mixture, stream));
+            files.Write(outPath, stream => MixtureJson.Write(fit.Mixture, stream));
+            files.Commit();
 
             var stdout = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
@@ -131,13 +133,13 @@ internal static class FitCommand
                 {
                     foreach (var c in candidates)
                     {
-                        stdout.WriteLine(string.Create(inv, $"  K = {c.Mixture.ComponentCount,3}: BIC {c.Bic:F3}{(c == fit ? "  <- lowest" : "")}"));
+                        stdout.WriteLine(string.Create(inv, $"  K = {c.Mixture.ComponentCount,3}: BIC {c.Bic:G10}{(c == fit ? "  <- lowest" : "")}"));
                     }
                 }
                 stdout.WriteLine(string.Create(inv, $"iterations          : {fit.Iterations} ({(fit.Converged ? "converged" : "not converged")})"));
-                stdout.WriteLine(string.Create(inv, $"mean log-likelihood : {fit.MeanLogLikelihood:R}"));
-                stdout.WriteLine(string.Create(inv, $"BIC                 : {fit.Bic:F3}"));
-                stdout.WriteLine(string.Create(inv, $"AIC                 : {fit.Aic:F3}"));
+                stdout.WriteLine(string.Create(inv, $"mean log-likelihood : {fit.MeanLogLikelihood:G10}"));
+                stdout.WriteLine(string.Create(inv, $"BIC                 : {fit.Bic:G10}"));
+                stdout.WriteLine(string.Create(inv, $"AIC                 : {fit.Aic:G10}"));
                 stdout.WriteLine(string.Create(inv, $"time                : {fit.Elapsed.TotalSeconds:F3} s"));
                 stdout.WriteLine($"wrote {outPath}");
             }
@@ -169,9 +171,9 @@ internal static class FitCommand
             w.WriteNumber("dimension", d);
             w.WriteNumber("iterations", fit.Iterations);
             w.WriteBoolean("converged", fit.Converged);
-            w.WriteNumber("meanLogLikelihood", fit.MeanLogLikelihood);
-            w.WriteNumber("bic", fit.Bic);
-            w.WriteNumber("aic", fit.Aic);
+            w.WriteFinite("meanLogLikelihood", fit.MeanLogLikelihood);
+            w.WriteFinite("bic", fit.Bic);
+            w.WriteFinite("aic", fit.Aic);
             w.WriteNumber("seconds", fit.Elapsed.TotalSeconds);
             w.WriteString("out", outPath);
             if (candidates is not null)
@@ -181,8 +183,8 @@ internal static class FitCommand
                 {
                     w.WriteStartObject();
                     w.WriteNumber("components", c.Mixture.ComponentCount);
-                    w.WriteNumber("bic", c.Bic);
-                    w.WriteNumber("meanLogLikelihood", c.MeanLogLikelihood);
+                    w.WriteFinite("bic", c.Bic);
+                    w.WriteFinite("meanLogLikelihood", c.MeanLogLikelihood);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -197,26 +199,6 @@ internal static class FitCommand
         }
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
-
-    private static void AtLeast(Option<int> option, int minimum)
-        => option.Validators.Add(r =>
-        {
-            int v = r.GetValueOrDefault<int>();
-            if (v < minimum)
-            {
-                r.AddError($"{option.Name} must be at least {minimum} (got {v}).");
-            }
-        });
-
-    private static void NonNegative(Option<double> option)
-        => option.Validators.Add(r =>
-        {
-            double v = r.GetValueOrDefault<double>();
-            if (!double.IsFinite(v) || v < 0)
-            {
-                r.AddError(string.Create(CultureInfo.InvariantCulture, $"{option.Name} must be a finite number ≥ 0 (got {v})."));
-            }
-        });
 
     /// <summary>Progress on stderr for long fits only: the first line after one second, then at most one line per second.</summary>
     private sealed class ThrottledProgress(TextWriter stderr) : IProgress<FitProgress>

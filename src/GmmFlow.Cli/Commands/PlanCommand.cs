@@ -7,6 +7,9 @@ namespace GmmFlow.Cli.Commands;
 /// <summary>`gmmflow plan`: pair costs + component coupling (LP or Sinkhorn) between two mixtures, written as a plan file.</summary>
 internal static class PlanCommand
 {
+    /// <summary>More active pairs than this draw a warning (docs/cli-contract.md#dense-plans).</summary>
+    internal const int DensePlanWarning = 100_000;
+
     public static Command Create()
     {
         var source = Mixture("--source", "Source");
@@ -16,18 +19,11 @@ internal static class PlanCommand
         var variant = Variant();
         var coupling = new Option<string>("--coupling") { Description = "lp (exact, HiGHS; sparse) or sinkhorn (entropic, temperature --tau).", DefaultValueFactory = _ => "lp" };
         coupling.AcceptOnlyFromAmong("lp", "sinkhorn");
-        var tau = new Option<double?>("--tau") { Description = "Sinkhorn temperature τ in cost units (default 1e-2 × the largest pair cost)." };
-        tau.Validators.Add(r =>
-        {
-            double? v = r.GetValueOrDefault<double?>();
-            if (v is { } x && (!double.IsFinite(x) || x <= 0))
-            {
-                r.AddError($"--tau must be a finite number > 0 (got {x}).");
-            }
-        });
+        var tau = CliNumbers.OptionalReal("--tau", "Sinkhorn temperature τ in cost units (default 1e-2 × the largest pair cost).", 0, strict: true);
         var output = new Option<string>("--out", "-o") { Description = "Plan JSON to write (mixtures, cost, noise, active couplings, objective).", Required = true };
         var force = Force();
         var json = Json();
+        var renormalize = RenormalizeWeights();
         var linear = new DynamicsCli();
         var command = new Command("plan", """
             Build a transport plan between two mixtures: pair costs, the component coupling, one bridge per active pair.
@@ -39,17 +35,20 @@ internal static class PlanCommand
               gmmflow plan --source a.json --target b.json --dynamics di.json --velocity-std 1 --noise 0.3 --out plan.json
             """)
         {
-            source, target, cost, noise, variant, coupling, tau, output, force, json,
+            source, target, cost, noise, variant, coupling, tau, output, force, json, renormalize,
         };
         linear.AddTo(command);
         command.SetAction(parse =>
         {
-            string outPath = parse.GetValue(output)!;
-            bool overwrite = parse.GetValue(force);
-            CliFiles.CheckWritable(outPath, overwrite);
+            string outPath = parse.GetValue(output)!, sourcePath = parse.GetValue(source)!, targetPath = parse.GetValue(target)!;
+            using var files = new CliOutputs(parse.GetValue(force));
+            files.Input("--source", sourcePath).Input("--target", targetPath);
+            linear.RegisterInputs(parse, files);
+            files.Output("--out", outPath, ".json");
             var stderr = parse.InvocationConfiguration.Error;
-            var a = LoadMixture(parse.GetValue(source)!, stderr);
-            var b = LoadMixture(parse.GetValue(target)!, stderr);
+            bool renorm = parse.GetValue(renormalize);
+            var a = LoadMixture(sourcePath, "--source", renorm, stderr);
+            var b = LoadMixture(targetPath, "--target", renorm, stderr);
             linear.CheckUsage(parse, cost);
             if (linear.Requested(parse))
             {
@@ -57,7 +56,7 @@ internal static class PlanCommand
                 {
                     throw new CliUsageException("--dynamics plans use the exact LP coupling (--coupling lp).");
                 }
-                return linear.RunPlan(parse, a, b, parse.GetValue(noise), outPath, overwrite, parse.GetValue(json));
+                return linear.RunPlan(parse, a, b, parse.GetValue(noise), outPath, files, parse.GetValue(json));
             }
             if (a.Dimension != b.Dimension)
             {
@@ -79,7 +78,15 @@ internal static class PlanCommand
                 stderr.WriteLine($"gmmflow: warning: Sinkhorn stopped after {plan.CouplingIterations} iterations with marginal error " +
                     $"{F(plan.CouplingMarginalError, "G3")}; raise --tau or use --coupling lp.");
             }
-            CliFiles.WriteAtomic(outPath, overwrite, s => PlanJson.Write(plan, s));
+            if (plan.Pairs.Count > DensePlanWarning)
+            {
+                // docs/cli-contract.md#dense-plans: a Sinkhorn coupling is dense; a plan file takes ~85 bytes per pair on disk
+                // and every pair is a bridge evaluated at every transport step.
+                stderr.WriteLine($"gmmflow: warning: the plan has {plan.Pairs.Count} active pairs (about {plan.Pairs.Count * 85L / 1_000_000} MB in {outPath}, " +
+                    $"and {plan.Pairs.Count} bridges per transport step); --coupling lp keeps at most K0 + K1 − 1 = {a.ComponentCount + b.ComponentCount - 1}, a smaller --tau fewer.");
+            }
+            files.Write(outPath, s => PlanJson.Write(plan, s));
+            files.Commit();
             var stdout = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {
@@ -87,11 +94,11 @@ internal static class PlanCommand
                 {
                     w.WriteStartObject();
                     w.WriteString("cost", PlanJson.CostName(options.Cost));
-                    w.WriteNumber("noise", options.Noise);
+                    w.WriteFinite("noise", options.Noise);
                     w.WriteString("coupling", parse.GetValue(coupling));
-                    w.WriteNumber("objective", plan.Objective);
-                    w.WriteNumber("droppedMass", plan.DroppedMass);
-                    w.WriteNumber("seconds", seconds);
+                    w.WriteFinite("objective", plan.Objective);
+                    w.WriteFinite("droppedMass", plan.DroppedMass);
+                    w.WriteFinite("seconds", seconds);
                     PlanJson.WriteCouplings(w, plan);
                     w.WriteString("out", outPath);
                     w.WriteEndObject();

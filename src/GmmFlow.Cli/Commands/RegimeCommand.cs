@@ -3,26 +3,20 @@ using static GmmFlow.Cli.CliOptions;
 
 namespace GmmFlow.Cli.Commands;
 
-/// <summary>`gmmflow regime`: the surrogate-vs-exact regime map (seed 003) for every component pair.</summary>
+/// <summary>`gmmflow regime`: the surrogate-vs-exact regime map (docs/theory.md#regime-map) for every component pair.</summary>
 internal static class RegimeCommand
 {
     public static Command Create()
     {
         var source = Mixture("--source", "Source");
         var target = Mixture("--target", "Target");
-        var radius = new Option<double>("--radius")
-        {
-            Description = "Locality radius r for the path-splitting count n = ⌈‖ΔΣ‖₂ / (r λ_min)⌉.",
-            DefaultValueFactory = _ => RegimeDiagnostics.DefaultRadius,
-        };
-        Positive(radius);
-        var threshold = new Option<double>("--threshold")
-        {
-            Description = "Relative gap (C_sur − W2²)/W2² at or below which the surrogate is labelled accurate.",
-            DefaultValueFactory = _ => RegimeDiagnostics.DefaultThreshold,
-        };
-        Positive(threshold);
+        var radius = CliNumbers.Real("--radius", "Locality radius r for the path-splitting count n = ⌈‖ΔΣ‖₂ / (r λ_min)⌉.",
+            RegimeDiagnostics.DefaultRadius, 0, strict: true);
+        var threshold = CliNumbers.Real("--threshold",
+            "Relative gap (C_sur − W2²)/max(W2², ρ) at or below which the surrogate is labelled accurate (ρ: the round-off level, see docs/cli-contract.md).",
+            RegimeDiagnostics.DefaultThreshold, 0, strict: true);
         var json = Json();
+        var renormalize = RenormalizeWeights();
         var command = new Command("regime", """
             Print the regime map of every component pair: whitened perturbation δ, normalised commutator, condition
             numbers, exact W2² and surrogate cost, their gap, the path-splitting segment count and a regime label.
@@ -32,13 +26,14 @@ internal static class RegimeCommand
               gmmflow regime --source a.json --target b.json --threshold 1e-2 --json
             """)
         {
-            source, target, radius, threshold, json,
+            source, target, radius, threshold, json, renormalize,
         };
         command.SetAction(parse =>
         {
             var stderr = parse.InvocationConfiguration.Error;
-            var a = LoadMixture(parse.GetValue(source)!, stderr);
-            var b = LoadMixture(parse.GetValue(target)!, stderr);
+            bool renorm = parse.GetValue(renormalize);
+            var a = LoadMixture(parse.GetValue(source)!, "--source", renorm, stderr);
+            var b = LoadMixture(parse.GetValue(target)!, "--target", renorm, stderr);
             if (a.Dimension != b.Dimension)
             {
                 throw new InvalidDataException($"--source has dimension {a.Dimension} but --target has {b.Dimension}.");
@@ -51,8 +46,8 @@ internal static class RegimeCommand
                 stdout.WriteLine(JsonText(w =>
                 {
                     w.WriteStartObject();
-                    w.WriteNumber("radius", table.Radius);
-                    w.WriteNumber("threshold", table.Threshold);
+                    w.WriteFinite("radius", table.Radius);
+                    w.WriteFinite("threshold", table.Threshold);
                     w.WriteString("recommendation", Label(table.Recommendation));
                     w.WriteStartArray("pairs");
                     for (int i = 0; i < table.SourceCount; i++)
@@ -63,14 +58,14 @@ internal static class RegimeCommand
                             w.WriteStartObject();
                             w.WriteNumber("i", i);
                             w.WriteNumber("j", j);
-                            w.WriteNumber("delta", r.WhitenedPerturbation);
-                            w.WriteNumber("commutator", r.Commutator);
-                            w.WriteNumber("kappaSource", r.SourceCondition);
-                            w.WriteNumber("kappaTarget", r.TargetCondition);
-                            w.WriteNumber("w2", r.Wasserstein);
-                            w.WriteNumber("surrogate", r.Surrogate);
-                            w.WriteNumber("gap", r.Gap);
-                            w.WriteNumber("relativeGap", r.RelativeGap);
+                            w.WriteFinite("delta", r.WhitenedPerturbation);
+                            w.WriteFinite("commutator", r.Commutator);
+                            w.WriteFinite("kappaSource", r.SourceCondition);
+                            w.WriteFinite("kappaTarget", r.TargetCondition);
+                            w.WriteFinite("w2", r.Wasserstein);
+                            w.WriteFinite("surrogate", r.Surrogate);
+                            w.WriteFinite("gap", r.Gap);
+                            w.WriteFinite("relativeGap", r.RelativeGap);
                             w.WriteNumber("segments", r.Segments);
                             w.WriteString("regime", Label(r.Regime));
                             w.WriteEndObject();

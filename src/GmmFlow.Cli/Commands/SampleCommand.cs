@@ -1,59 +1,50 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
+using static GmmFlow.Cli.CliOptions;
 
 namespace GmmFlow.Cli.Commands;
 
 /// <summary>`gmmflow sample`: reproducible samples of a mixture JSON, written as .npy or .csv.</summary>
 internal static class SampleCommand
 {
+    /// <summary>Points drawn per chunk between cancellation checks (the samples do not depend on it).</summary>
+    private const int ChunkPoints = 1 << 20;
+
     public static Command Create()
     {
         var model = new Option<string>("--model", "-m") { Description = "Mixture JSON to sample from.", Required = true };
-        var count = new Option<int>("-n", "--count") { Description = "Number of samples N.", Required = true };
-        count.Validators.Add(r =>
-        {
-            int v = r.GetValueOrDefault<int>();
-            if (v < 1)
-            {
-                r.AddError($"-n must be at least 1 (got {v}).");
-            }
-        });
-        var seed = new Option<ulong>("--seed") { Description = "Seed: the same seed gives the same samples on any number of cores.", DefaultValueFactory = _ => 0 };
+        var count = CliNumbers.Integer("-n", "Number of samples N.", minimum: 1, defaultValue: null, "--count");
+        count.Required = true;
+        var seed = CliNumbers.Seed("Seed: the same seed gives the same samples on any number of cores.");
         var output = new Option<string>("--out", "-o") { Description = "Output file: .npy (float64, shape (N, d)) or .csv (header x0,x1,…).", Required = true };
-        var force = new Option<bool>("--force", "-f") { Description = "Overwrite --out if it exists." };
-        var renormalize = new Option<bool>("--renormalize-weights") { Description = "Accept weights that do not sum to 1 by dividing them by their sum (reported on stderr)." };
+        var force = Force();
+        var renormalize = RenormalizeWeights();
         var command = new Command("sample", "Draw samples from a Gaussian mixture JSON.\n\nExamples:\n  gmmflow sample --model model.json -n 10000 --out X.npy\n  gmmflow sample --model model.json -n 500 --seed 3 --out X.csv --force")
         {
             model, count, seed, output, force, renormalize,
         };
         command.SetAction(parse =>
         {
-            string outPath = parse.GetValue(output)!;
-            bool overwrite = parse.GetValue(force);
-            if (!SampleFiles.IsNpy(outPath) && !SampleFiles.IsCsv(outPath))
+            string outPath = parse.GetValue(output)!, modelPath = parse.GetValue(model)!;
+            using var files = new CliOutputs(parse.GetValue(force));
+            files.Input("--model", modelPath);
+            files.Output("--out", outPath, ".npy", ".csv");
+            var mixture = LoadMixture(modelPath, "--model", parse.GetValue(renormalize), parse.InvocationConfiguration.Error);
+            int n = parse.GetValue(count), d = mixture.Dimension;
+            if ((long)n * d > Array.MaxLength)
             {
-                throw new CliUsageException($"--out {outPath}: use a .npy or .csv file.");
+                throw new CliUsageException($"-n {n} points of dimension {d} are {(long)n * d} values, more than one array holds ({Array.MaxLength}); " +
+                    "draw fewer points per file (several runs with different --seed).");
             }
-            CliFiles.CheckWritable(outPath, overwrite);
-            var mixture = MixtureJson.Read(parse.GetValue(model)!, parse.GetValue(renormalize), out string? warning);
-            if (warning is not null)
+            var samples = new double[(long)n * d];
+            ulong s = parse.GetValue(seed);
+            for (long start = 0; start < n; start += ChunkPoints)
             {
-                parse.InvocationConfiguration.Error.WriteLine($"gmmflow: warning: {warning}");
+                CliApp.Cancellation.ThrowIfCancellationRequested();
+                int points = (int)Math.Min(ChunkPoints, n - start);
+                mixture.Sample(s, samples.AsSpan((int)(start * d), points * d), default, start);
             }
-            int n = parse.GetValue(count);
-            double[] samples = mixture.Sample(n, parse.GetValue(seed));
-            int d = mixture.Dimension;
-            CliFiles.WriteAtomic(outPath, overwrite, stream =>
-            {
-                if (SampleFiles.IsNpy(outPath))
-                {
-                    SampleFiles.WriteNpy(stream, samples, d);
-                }
-                else
-                {
-                    SampleFiles.WriteCsv(stream, samples, d);
-                }
-            });
+            files.Write(outPath, stream => WriteSamples(stream, outPath, samples, d));
+            files.Commit();
             parse.InvocationConfiguration.Output.WriteLine($"wrote {n} samples of dimension {d} to {outPath}");
             return CliApp.Success;
         });

@@ -10,21 +10,20 @@ internal static class TransportCommand
     public static Command Create()
     {
         var planPath = new Option<string>("--plan", "-p") { Description = "Plan file written by `gmmflow plan`.", Required = true };
-        var samples = new Option<string>("--samples", "-s") { Description = "Source samples (.npy float64/float32 (N, d), or .csv).", Required = true };
-        var steps = new Option<int>("--steps") { Description = "Number of fixed time steps.", DefaultValueFactory = _ => 100 };
-        AtLeast(steps, 1);
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the Brownian increments (sb with noise > 0); results do not depend on core count.", DefaultValueFactory = _ => 0 };
+        var samples = new Option<string>("--samples", "-s") { Description = "Source samples (.npy float64/float32 (N, d), .npz, or .csv/.tsv).", Required = true };
+        var steps = CliNumbers.Integer("--steps", "Number of fixed time steps.", minimum: 1, defaultValue: 100);
+        var seed = CliNumbers.Seed("Seed of the Brownian increments (sb with noise > 0); results do not depend on core count.");
         var integrator = new Option<string>("--integrator") { Description = "auto (Euler–Maruyama for a noisy SB drift, else Heun), euler-maruyama, heun or rk4.", DefaultValueFactory = _ => "auto" };
         integrator.AcceptOnlyFromAmong("auto", "euler-maruyama", "heun", "rk4");
         var field = new Option<string>("--field") { Description = "For sb with noise > 0: drift (SDE) or probability-flow (deterministic ODE, same marginals).", DefaultValueFactory = _ => "drift" };
         field.AcceptOnlyFromAmong("drift", "probability-flow");
         var trajectories = new Option<string?>("--trajectories") { Description = "Also write the particle paths as .npy of shape (snapshots, N, d)." };
-        var saveEvery = new Option<int>("--save-every") { Description = "With --trajectories: a snapshot every this many steps (default: steps/20).", DefaultValueFactory = _ => 0 };
-        AtLeast(saveEvery, 0);
+        var saveEvery = CliNumbers.Integer("--save-every", "With --trajectories: a snapshot every this many steps (default: steps/20).", minimum: 0, defaultValue: 0);
         var output = new Option<string>("--out", "-o") { Description = "Transported samples (.npy or .csv).", Required = true };
         var force = Force();
         var json = Json();
         var linear = new DynamicsCli();
+        var header = HeaderOptions();
         var command = new Command("transport", """
             Transport samples with a plan: integrate the mixture policy u(x, t) from t = 0 to t = 1.
 
@@ -35,29 +34,22 @@ internal static class TransportCommand
               gmmflow transport --plan di-plan.json --samples positions.npy --velocity-std 1 --out Y.npy
             """)
         {
-            planPath, samples, steps, seed, integrator, field, trajectories, saveEvery, output, force, json,
+            planPath, samples, steps, seed, integrator, field, trajectories, saveEvery, output, force, json, header.Header, header.NoHeader,
         };
         linear.AddTo(command);
         command.SetAction(parse =>
         {
             string outPath = parse.GetValue(output)!;
             string? trajPath = parse.GetValue(trajectories);
-            bool overwrite = parse.GetValue(force);
-            if (!SampleFiles.IsNpy(outPath) && !SampleFiles.IsCsv(outPath))
-            {
-                throw new CliUsageException($"--out {outPath}: use a .npy or .csv file.");
-            }
-            if (trajPath is not null && !SampleFiles.IsNpy(trajPath))
-            {
-                throw new CliUsageException($"--trajectories {trajPath}: trajectories are written as .npy.");
-            }
-            CliFiles.CheckWritable(outPath, overwrite);
-            if (trajPath is not null)
-            {
-                CliFiles.CheckWritable(trajPath, overwrite);
-            }
-            string planFile = parse.GetValue(planPath)!;
-            string samplesPath = parse.GetValue(samples)!;
+            string planFile = parse.GetValue(planPath)!, samplesPath = parse.GetValue(samples)!;
+            bool? hasHeader = HeaderChoice(parse, header);
+            // Every output is checked before any work: extensions, existing files, collisions with each other and the inputs.
+            using var files = new CliOutputs(parse.GetValue(force));
+            files.Input("--plan", planFile).Input("--samples", samplesPath);
+            linear.RegisterInputs(parse, files);
+            files.Output("--out", outPath, ".npy", ".csv");
+            files.Output("--trajectories", trajPath, ".npy");
+            var stderr = parse.InvocationConfiguration.Error;
             // A plan with linear dynamics moves states on [0, T]; position-only samples are lifted, then projected back.
             TransportPlan? plan = null;
             LinearTransportPlan? linearPlan = null;
@@ -67,7 +59,7 @@ internal static class TransportCommand
             if (linear.Requested(parse) || LinearPlanJson.HasDynamics(planFile))
             {
                 linearPlan = linear.ReadPlan(parse, planFile);
-                x0 = LoadSamples(samplesPath, "--samples", out d);
+                x0 = LoadSamples(samplesPath, "--samples", hasHeader, stderr, out d);
                 inputDimension = d;
                 x0 = linear.StateSamples(parse, linearPlan, x0, d, parse.GetValue(seed), samplesPath, out lifted);
                 d = linearPlan.Dimension;
@@ -78,11 +70,11 @@ internal static class TransportCommand
                 {
                     throw new CliUsageException("--velocity-std and --noise-matrix apply to plans with linear dynamics.");
                 }
-                using (var stream = CliFiles.OpenInput(planFile))
+                using (var stream = CliFiles.OpenInput(planFile, "--plan"))
                 {
                     plan = PlanJson.Read(stream, planFile);
                 }
-                x0 = LoadSamples(samplesPath, "--samples", out d);
+                x0 = LoadSamples(samplesPath, "--samples", hasHeader, stderr, out d);
                 inputDimension = d;
                 if (d != plan.Dimension)
                 {
@@ -92,7 +84,6 @@ internal static class TransportCommand
             int activePairs = plan?.Pairs.Count ?? linearPlan!.Pairs.Count;
             int n = x0.Length / d, stepCount = parse.GetValue(steps);
             int every = trajPath is null ? 0 : parse.GetValue(saveEvery) is > 0 and var k ? k : Math.Max(1, stepCount / 20);
-            var stderr = parse.InvocationConfiguration.Error;
             var run = new TransportRunOptions
             {
                 Steps = stepCount,
@@ -107,8 +98,14 @@ internal static class TransportCommand
                 },
                 Field = parse.GetValue(field) == "probability-flow" ? BridgeField.ProbabilityFlow : BridgeField.Drift,
                 Progress = (long)n * stepCount * activePairs > 50_000_000 ? new StderrProgress(stderr) : null,
+                CancellationToken = CliApp.Cancellation,
             };
             int snapshots = TransportPlan.TrajectorySnapshots(run);
+            if (snapshots > 0 && (long)n * d > Array.MaxLength / snapshots)
+            {
+                throw new CliUsageException($"--trajectories: {snapshots} snapshots × {n} points × d = {d} are {(decimal)snapshots * n * d} values, more than one array " +
+                    $"holds ({Array.MaxLength}); raise --save-every or transport fewer points per run.");
+            }
             var trajectory = new double[(long)snapshots * n * d];
             var clock = Stopwatch.StartNew();
             double[] x1;
@@ -127,21 +124,12 @@ internal static class TransportCommand
                 trajectory = PhaseSpace.Positions(trajectory, inputDimension);
                 d = inputDimension;
             }
-            CliFiles.WriteAtomic(outPath, overwrite, s =>
-            {
-                if (SampleFiles.IsNpy(outPath))
-                {
-                    SampleFiles.WriteNpy(s, x1, d);
-                }
-                else
-                {
-                    SampleFiles.WriteCsv(s, x1, d);
-                }
-            });
+            files.Write(outPath, s => WriteSamples(s, outPath, x1, d));
             if (trajPath is not null)
             {
-                CliFiles.WriteAtomic(trajPath, overwrite, s => SampleFiles.WriteNpy(s, trajectory, [snapshots, n, d]));
+                files.Write(trajPath, s => SampleFiles.WriteNpy(s, trajectory, [snapshots, n, d]));
             }
+            files.Commit(); // both outputs or neither
             var stdout = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {
@@ -152,7 +140,7 @@ internal static class TransportCommand
                     w.WriteNumber("dimension", d);
                     w.WriteNumber("steps", stepCount);
                     w.WriteNumber("activePairs", activePairs);
-                    w.WriteNumber("seconds", seconds);
+                    w.WriteFinite("seconds", seconds);
                     w.WriteString("out", outPath);
                     if (trajPath is not null)
                     {

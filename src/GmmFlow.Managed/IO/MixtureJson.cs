@@ -17,17 +17,28 @@ namespace GmmFlow;
 /// </summary>
 public static class MixtureJson
 {
-    /// <summary>Reads a mixture file; weights must sum to 1 within 1e-9.</summary>
+    /// <summary>
+    /// Weights whose sum is within this of 1 are divided by their sum without comment (round-off of a file written in
+    /// float32 or with few digits); a larger difference is an error unless renormalisation is asked for.
+    /// </summary>
+    public const double WeightSumTolerance = 1e-6;
+
+    /// <summary>Reads a mixture file; weights must sum to 1 within <see cref="WeightSumTolerance"/>.</summary>
     public static GaussianMixture Read(string path) => Read(path, renormalizeWeights: false, out _);
 
     /// <summary>
-    /// Reads a mixture file. With <paramref name="renormalizeWeights"/>, weights that sum to something else are
-    /// divided by their sum and <paramref name="warning"/> says so (naming the file); otherwise that is an error.
+    /// Reads a mixture file. Weights within <see cref="WeightSumTolerance"/> of summing to 1 are divided by their sum
+    /// silently. With <paramref name="renormalizeWeights"/>, weights that sum to something else are divided by their
+    /// sum and <paramref name="warning"/> says so (naming the file); otherwise that is an error.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DataFormatException">Malformed or truncated JSON, missing fields, wrong dimensions, non-finite values, a non-positive weight, a covariance that is not symmetric positive definite.</exception>
     public static GaussianMixture Read(string path, bool renormalizeWeights, out string? warning)
     {
+        if (Directory.Exists(path))
+        {
+            throw new FileNotFoundException($"{path} is a directory, not a file.", path);
+        }
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"{path}: no such file.", path);
@@ -45,12 +56,11 @@ public static class MixtureJson
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), new JsonDocumentOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Skip });
+            document = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), DocumentOptions);
         }
         catch (JsonException e)
         {
-            string where = e.LineNumber is long line ? $" at line {line + 1}, byte {e.BytePositionInLine + 1}" : "";
-            throw new DataFormatException(sourceName, null, -1, $"{sourceName}: not valid JSON (malformed or truncated){where}: {e.Message}", e);
+            throw JsonError(sourceName, e);
         }
         using (document)
         {
@@ -270,10 +280,19 @@ public static class MixtureJson
         {
             sum += w;
         }
-        bool off = Math.Abs(sum - 1) > GaussianMixture.WeightSumTolerance;
+        bool off = !(Math.Abs(sum - 1) <= WeightSumTolerance);
         if (off && !renormalize)
         {
-            throw Error(file, "weights", -1, $"sum to {sum.ToString("G12", CultureInfo.InvariantCulture)}, not 1 (tolerance 1e-9)");
+            throw Error(file, "weights", -1, $"sum to {sum.ToString("G12", CultureInfo.InvariantCulture)}, not 1 (tolerance {WeightSumTolerance:0e0}); fix the file or pass --renormalize-weights");
+        }
+        if (!off && Math.Abs(sum - 1) > GaussianMixture.WeightSumTolerance)
+        {
+            // Round-off of a float32 or short-printed file: make the sum 1, silently (docs/cli-contract.md#weights). A sum
+            // within 1e-9 is kept as written, so a file GmmFlow wrote reads back bit for bit.
+            for (int c = 0; c < k; c++)
+            {
+                weights[c] /= sum;
+            }
         }
         GaussianMixture mixture;
         try
@@ -293,6 +312,22 @@ public static class MixtureJson
             warning = $"{file}: {mixture.WeightWarning}";
         }
         return mixture;
+    }
+
+    /// <summary>How GmmFlow parses JSON inputs: comments skipped, no trailing commas, a key given twice is an error.</summary>
+    internal static JsonDocumentOptions DocumentOptions => new()
+    {
+        AllowTrailingCommas = false,
+        CommentHandling = JsonCommentHandling.Skip,
+        AllowDuplicateProperties = false,
+    };
+
+    /// <summary>The one-line error for a JSON document that does not parse (a duplicated key named as such).</summary>
+    internal static DataFormatException JsonError(string sourceName, JsonException e)
+    {
+        string where = e.LineNumber is long line ? $" at line {line + 1}, byte {e.BytePositionInLine + 1}" : "";
+        string what = e.Message.Contains("uplicate", StringComparison.Ordinal) ? "a key appears twice in one object" : "not valid JSON (malformed or truncated)";
+        return new DataFormatException(sourceName, null, -1, $"{sourceName}: {what}{where}: {e.Message.ReplaceLineEndings(" ")}", e);
     }
 
     private static JsonElement Required(JsonElement root, string name, string file)

@@ -1,41 +1,69 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.IO.Compression;
 using System.Runtime.InteropServices;
 using System.Text;
 
 namespace GmmFlow;
 
 /// <summary>
-/// Point sets (N×d, row-major) in NumPy .npy and CSV files. .npy: reads float64 and float32, little-endian,
-/// C order, shape (N, d) or (N,) (then d = 1); writes float64 (N, d), format version 1.0. CSV: comma-separated,
-/// one point per line, an optional header line (detected when its fields are not numbers), '#' comment lines
-/// ignored. Every problem is a <see cref="DataFormatException"/> naming the file and what is wrong; values
-/// must be finite.
+/// Point sets (N×d, row-major) in NumPy .npy/.npz and CSV/TSV files. .npy: reads float64 and float32 in either byte
+/// order, C order, shape (N, d) or (N,) (then d = 1), format versions 1–3, streaming in chunks (files of any size whose
+/// values fit one .NET array); writes float64 (N, d), format version 1.0, streaming. .npz: the zip of .npy files that
+/// np.savez / np.savez_compressed write (stored or deflated); one array, or the one named by "file.npz:name". CSV: the
+/// rules of <see cref="SampleReadOptions"/> (delimiter, header, pandas index column, quotes). Every problem is a
+/// <see cref="DataFormatException"/> naming the file and what is wrong; values must be finite.
 /// </summary>
 public static class SampleFiles
 {
     // "\x93NUMPY" as bytes: a u8 string literal would encode U+0093 as two UTF-8 bytes.
     private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
-    /// <summary>Reads a .npy or .csv file (chosen by extension, case-insensitive).</summary>
-    /// <param name="path">The file.</param>
+    /// <summary>
+    /// Bytes moved per read or write call when streaming .npy data (1 MiB). Internal so tests can shrink it and run
+    /// the same chunked code on small arrays.
+    /// </summary>
+    internal static int ChunkBytes { get; set; } = 1 << 20;
+
+    /// <summary>Reads a .npy, .npz, .csv or .tsv file (chosen by extension, case-insensitive).</summary>
+    /// <param name="path">The file; for .npz optionally "file.npz:name" to pick one array.</param>
     /// <param name="dimension">d, the number of coordinates per point.</param>
     /// <returns>The points, row-major N×d.</returns>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist or is a directory.</exception>
     /// <exception cref="DataFormatException">Unknown extension, malformed or truncated content, unsupported dtype or order, non-finite values.</exception>
-    public static double[] Read(string path, out int dimension)
+    public static double[] Read(string path, out int dimension) => Read(path, new SampleReadOptions(), out dimension);
+
+    /// <summary>Reads a sample file with explicit CSV rules, a cancellation token and a notice callback.</summary>
+    public static double[] Read(string path, SampleReadOptions options, out int dimension)
     {
-        bool npy = IsNpy(path);
-        if (!npy && !IsCsv(path))
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(options);
+        string file = path;
+        string? member = null;
+        int colon = path.LastIndexOf(".npz:", StringComparison.OrdinalIgnoreCase);
+        if (colon >= 0)
         {
-            throw new DataFormatException(path, null, -1, $"{path}: unknown sample file type; use a .npy or .csv file.");
+            file = path[..(colon + 4)];
+            member = path[(colon + 5)..];
         }
-        if (!File.Exists(path))
+        if (!IsSampleFile(file))
         {
-            throw new FileNotFoundException($"{path}: no such file.", path);
+            throw new DataFormatException(path, null, -1, $"{path}: unknown sample file type; use a .npy, .npz, .csv or .tsv file.");
         }
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        return npy ? ReadNpy(stream, path, out dimension) : ReadCsv(stream, path, out dimension);
+        if (Directory.Exists(file))
+        {
+            throw new FileNotFoundException($"{file} is a directory, not a file.", file);
+        }
+        if (!File.Exists(file))
+        {
+            throw new FileNotFoundException($"{file}: no such file.", file);
+        }
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        if (IsNpz(file))
+        {
+            return ReadNpz(stream, file, member, options.CancellationToken, out dimension);
+        }
+        return IsNpy(file) ? ReadNpy(stream, file, options.CancellationToken, out dimension) : ReadCsv(stream, file, options, out dimension);
     }
 
     /// <summary>Writes a .npy or .csv file (by extension) holding <paramref name="values"/> (row-major N×<paramref name="dimension"/>).</summary>
@@ -60,11 +88,24 @@ public static class SampleFiles
     /// <summary>True when <paramref name="path"/> ends in .npy (case-insensitive).</summary>
     public static bool IsNpy(string path) => path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>True when <paramref name="path"/> ends in .csv (case-insensitive).</summary>
-    public static bool IsCsv(string path) => path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase);
+    /// <summary>True when <paramref name="path"/> ends in .csv or .tsv (case-insensitive): the text formats.</summary>
+    public static bool IsCsv(string path) => path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || IsTsv(path);
 
-    /// <summary>Reads a .npy array from <paramref name="stream"/>; <paramref name="sourceName"/> names it in errors.</summary>
-    public static double[] ReadNpy(Stream stream, string sourceName, out int dimension)
+    /// <summary>True when <paramref name="path"/> ends in .tsv (case-insensitive).</summary>
+    public static bool IsTsv(string path) => path.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>True when <paramref name="path"/> ends in .npz (case-insensitive).</summary>
+    public static bool IsNpz(string path) => path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>True for every readable sample file: .npy, .npz (also "file.npz:name"), .csv, .tsv.</summary>
+    public static bool IsSampleFile(string path)
+        => IsNpy(path) || IsNpz(path) || IsCsv(path) || path.Contains(".npz:", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Reads a .npy array from <paramref name="stream"/> (in chunks); <paramref name="sourceName"/> names it in errors.</summary>
+    public static double[] ReadNpy(Stream stream, string sourceName, out int dimension) => ReadNpy(stream, sourceName, default, out dimension);
+
+    /// <summary>Reads a .npy array in chunks, observing <paramref name="cancellationToken"/> between chunks.</summary>
+    private static double[] ReadNpy(Stream stream, string sourceName, CancellationToken cancellationToken, out int dimension)
     {
         ArgumentNullException.ThrowIfNull(stream);
         Span<byte> prefix = stackalloc byte[12];
@@ -104,16 +145,19 @@ public static class SampleFiles
         string header = (major == 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(headerBytes);
         (string descr, bool fortran, long[] shape) = ParseHeader(header, sourceName);
 
-        int itemSize = descr switch
+        // '|' and '=' byte orders: '=' is the writer's native order, which NumPy only writes for one-byte types.
+        (int itemSize, bool bigEndian) = descr switch
         {
-            "<f8" => 8,
-            "<f4" => 4,
-            ">f8" or ">f4" => throw Npy(sourceName, "header", $"has big-endian dtype '{descr}'; save little-endian float64 (X.astype('<f8'))"),
-            _ => throw Npy(sourceName, "header", $"has dtype '{descr}'; samples must be float64 ('<f8') or float32 ('<f4')"),
+            "<f8" => (8, false),
+            ">f8" => (8, true),
+            "<f4" => (4, false),
+            ">f4" => (4, true),
+            _ => throw Npy(sourceName, "header", $"has dtype '{descr}'; samples must be float64 or float32 ('<f8', '>f8', '<f4', '>f4'): convert with X.astype('<f8')"),
         };
+        string shapeText = string.Join(", ", shape);
         if (shape.Length is 0 or > 2)
         {
-            throw Npy(sourceName, "header", $"has shape ({string.Join(", ", shape)}); expected (N, d) or (N,)");
+            throw Npy(sourceName, "header", $"has shape ({shapeText}); expected (N, d) or (N,)");
         }
         if (fortran && shape.Length == 2 && shape[0] > 1 && shape[1] > 1)
         {
@@ -122,50 +166,119 @@ public static class SampleFiles
         long n = shape[0], d = shape.Length == 2 ? shape[1] : 1;
         if (d < 1)
         {
-            throw Npy(sourceName, "header", $"has shape ({string.Join(", ", shape)}); points need at least one coordinate");
+            throw Npy(sourceName, "header", $"has shape ({shapeText}); points need at least one coordinate");
         }
-        if (n * d > Array.MaxLength)
+        // Overflow-safe: n·d ≤ Array.MaxLength checked as n ≤ Array.MaxLength / d.
+        if (n > Array.MaxLength / d)
         {
-            throw Npy(sourceName, "header", $"has shape ({string.Join(", ", shape)}), more values than one array can hold");
+            throw Npy(sourceName, "header", $"has shape ({shapeText}): {(decimal)n * d} values, more than one .NET array holds ({Array.MaxLength}); split the points into several files");
         }
         var values = new double[n * d];
         long expectedBytes = n * d * itemSize;
-        long read;
-        if (itemSize == 8)
-        {
-            Span<byte> bytes = MemoryMarshal.AsBytes(values.AsSpan());
-            read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
-            if (!BitConverter.IsLittleEndian)
-            {
-                for (int i = 0; i < values.Length; i++)
-                {
-                    values[i] = BitConverter.Int64BitsToDouble(BinaryPrimitives.ReverseEndianness(BitConverter.DoubleToInt64Bits(values[i])));
-                }
-            }
-        }
-        else
-        {
-            var floats = new float[n * d];
-            Span<byte> bytes = MemoryMarshal.AsBytes(floats.AsSpan());
-            read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
-            for (int i = 0; i < floats.Length; i++)
-            {
-                float f = BitConverter.IsLittleEndian ? floats[i] : BitConverter.Int32BitsToSingle(BinaryPrimitives.ReverseEndianness(BitConverter.SingleToInt32Bits(floats[i])));
-                values[i] = f;
-            }
-        }
+        long read = ReadValues(stream, values, itemSize, bigEndian, cancellationToken);
         if (read < expectedBytes)
         {
-            throw Npy(sourceName, "data", $"is truncated: shape ({string.Join(", ", shape)}) needs {expectedBytes} bytes of data, the file has {read}");
+            throw Npy(sourceName, "data", $"is truncated: shape ({shapeText}) needs {expectedBytes} bytes of data, the file has {read}");
         }
         Span<byte> extra = stackalloc byte[1];
         if (stream.Read(extra) > 0)
         {
-            throw Npy(sourceName, "data", $"has bytes after the {expectedBytes} bytes that shape ({string.Join(", ", shape)}) declares; the header does not match the data");
+            throw Npy(sourceName, "data", $"has bytes after the {expectedBytes} bytes that shape ({shapeText}) declares; the header does not match the data");
         }
         dimension = (int)d;
-        CheckFinite(values, dimension, sourceName, csv: false);
+        CheckFinite(values, dimension, sourceName);
         return values;
+    }
+
+    /// <summary>Fills <paramref name="values"/> from the stream chunk by chunk; returns the bytes read (less than needed when truncated).</summary>
+    private static long ReadValues(Stream stream, double[] values, int itemSize, bool bigEndian, CancellationToken cancellationToken)
+    {
+        int perChunk = Math.Max(1, ChunkBytes / itemSize);
+        byte[] buffer = new byte[Math.Min((long)perChunk, Math.Max(1, values.Length)) * itemSize];
+        long total = 0;
+        for (int start = 0; start < values.Length; start += perChunk)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int count = Math.Min(perChunk, values.Length - start);
+            int bytes = stream.ReadAtLeast(buffer.AsSpan(0, count * itemSize), count * itemSize, throwOnEndOfStream: false);
+            total += bytes;
+            int whole = bytes / itemSize;
+            Span<double> target = values.AsSpan(start, whole);
+            ReadOnlySpan<byte> source = buffer.AsSpan(0, whole * itemSize);
+            if (itemSize == 8)
+            {
+                for (int i = 0; i < whole; i++)
+                {
+                    target[i] = bigEndian ? BinaryPrimitives.ReadDoubleBigEndian(source[(i * 8)..]) : BinaryPrimitives.ReadDoubleLittleEndian(source[(i * 8)..]);
+                }
+            }
+            else
+            {
+                for (int i = 0; i < whole; i++)
+                {
+                    target[i] = bigEndian ? BinaryPrimitives.ReadSingleBigEndian(source[(i * 4)..]) : BinaryPrimitives.ReadSingleLittleEndian(source[(i * 4)..]);
+                }
+            }
+            if (bytes < count * itemSize)
+            {
+                break;
+            }
+        }
+        return total;
+    }
+
+    /// <summary>
+    /// Reads one array of a .npz (zip of .npy files, stored or deflated): the only array in the file, or the one
+    /// named <paramref name="member"/> (with or without ".npy").
+    /// </summary>
+    public static double[] ReadNpz(Stream stream, string sourceName, string? member, CancellationToken cancellationToken, out int dimension)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ZipArchive zip;
+        try
+        {
+            zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DataFormatException(sourceName, null, -1, $"{sourceName}: not a .npz file (not a valid zip archive: {e.Message})", e);
+        }
+        using (zip)
+        {
+            var arrays = zip.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.Ordinal)).ToList();
+            string names = string.Join(", ", arrays.Select(e => e.FullName[..^4]));
+            ZipArchiveEntry entry;
+            if (member is not null)
+            {
+                entry = arrays.FirstOrDefault(e => e.FullName == member || e.FullName == member + ".npy")
+                    ?? throw new DataFormatException(sourceName, null, -1, $"{sourceName}: has no array '{member}' (it holds: {(names.Length == 0 ? "none" : names)}).");
+            }
+            else if (arrays.Count == 1)
+            {
+                entry = arrays[0];
+            }
+            else
+            {
+                throw new DataFormatException(sourceName, null, -1, arrays.Count == 0
+                    ? $"{sourceName}: holds no .npy array."
+                    : $"{sourceName}: holds {arrays.Count} arrays ({names}); name one as {sourceName}:{arrays[0].FullName[..^4]}.");
+            }
+            string name = $"{sourceName}:{entry.FullName[..^4]}";
+            using Stream data = OpenEntry(entry, name);
+            return ReadNpy(data, name, cancellationToken, out dimension);
+        }
+    }
+
+    private static Stream OpenEntry(ZipArchiveEntry entry, string name)
+    {
+        try
+        {
+            return entry.Open();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DataFormatException(name, null, -1, $"{name}: the array cannot be unpacked ({e.Message}).", e);
+        }
     }
 
     /// <summary>Writes <paramref name="values"/> (row-major N×<paramref name="dimension"/>) as a float64 C-order .npy array of shape (N, d).</summary>
@@ -178,7 +291,8 @@ public static class SampleFiles
 
     /// <summary>
     /// Writes <paramref name="values"/> as a float64 C-order .npy array of any <paramref name="shape"/> (e.g. trajectories
-    /// as (snapshots, N, d)); the product of the shape must equal the number of values.
+    /// as (snapshots, N, d)); the product of the shape must equal the number of values. The data is written in chunks
+    /// (no single write exceeds <see cref="ChunkBytes"/>, so arrays over 2 GiB stream like small ones).
     /// </summary>
     public static void WriteNpy(Stream stream, ReadOnlySpan<double> values, ReadOnlySpan<long> shape)
     {
@@ -206,74 +320,110 @@ public static class SampleFiles
         BinaryPrimitives.WriteUInt16LittleEndian(prefix[8..], (ushort)header.Length);
         stream.Write(prefix);
         stream.Write(Encoding.ASCII.GetBytes(header));
-        if (BitConverter.IsLittleEndian)
+        int perChunk = Math.Max(1, ChunkBytes / 8);
+        byte[]? swapped = BitConverter.IsLittleEndian ? null : new byte[perChunk * 8];
+        for (int start = 0; start < values.Length; start += perChunk)
         {
-            stream.Write(MemoryMarshal.AsBytes(values));
-        }
-        else
-        {
-            Span<byte> b = stackalloc byte[8];
-            foreach (double v in values)
+            ReadOnlySpan<double> chunk = values.Slice(start, Math.Min(perChunk, values.Length - start));
+            if (swapped is null)
             {
-                BinaryPrimitives.WriteDoubleLittleEndian(b, v);
-                stream.Write(b);
+                stream.Write(MemoryMarshal.AsBytes(chunk));
+            }
+            else
+            {
+                for (int i = 0; i < chunk.Length; i++)
+                {
+                    BinaryPrimitives.WriteDoubleLittleEndian(swapped.AsSpan(i * 8), chunk[i]);
+                }
+                stream.Write(swapped, 0, chunk.Length * 8);
             }
         }
     }
 
-    /// <summary>Reads CSV points from <paramref name="stream"/> (UTF-8); <paramref name="sourceName"/> names it in errors.</summary>
+    /// <summary>Reads CSV points from <paramref name="stream"/> (UTF-8) by the default rules; <paramref name="sourceName"/> names it in errors.</summary>
     public static double[] ReadCsv(Stream stream, string sourceName, out int dimension)
+        => ReadCsv(stream, sourceName, new SampleReadOptions(), out dimension);
+
+    /// <summary>Reads CSV/TSV points from <paramref name="stream"/> (UTF-8) by the rules of <paramref name="options"/>.</summary>
+    public static double[] ReadCsv(Stream stream, string sourceName, SampleReadOptions options, out int dimension)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(options);
         using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
         var values = new List<double>();
+        var fields = new List<string>();
         dimension = -1;
-        int lineNumber = 0, row = 0;
+        int lineNumber = 0, row = 0, skip = 0;
+        char delimiter = IsTsv(sourceName) ? '\t' : '\0';
         bool firstContent = true;
         string? line;
         while ((line = reader.ReadLine()) is not null)
         {
             lineNumber++;
+            if ((lineNumber & 0xFFFF) == 0)
+            {
+                options.CancellationToken.ThrowIfCancellationRequested();
+            }
             ReadOnlySpan<char> text = line.AsSpan().Trim();
             if (text.IsEmpty || text[0] == '#')
             {
                 continue;
             }
-            int fields = text.Count(',') + 1;
+            if (delimiter == '\0')
+            {
+                // The first content line decides: tab-separated when it has tabs and no commas.
+                delimiter = text.Contains('\t') && !text.Contains(',') ? '\t' : ',';
+            }
+            SplitFields(text, delimiter, fields, sourceName, lineNumber);
             if (firstContent)
             {
                 firstContent = false;
-                if (!AllNumbers(text))
+                int numeric = fields.Count(f => double.TryParse(f, NumberStyles.Float, CultureInfo.InvariantCulture, out _) || IsNonFinite(f));
+                bool header = options.Header ?? (numeric == 0 ? true
+                    : numeric == fields.Count ? false
+                    : throw new DataFormatException(sourceName, "header", 0,
+                        $"{sourceName}: line {lineNumber} mixes numbers and text ({string.Join(delimiter == '\t' ? " " : ",", fields)}); " +
+                        "it is neither a clear header nor a data row: pass --header or --no-header (or fix the value)."));
+                if (header)
                 {
-                    dimension = fields; // a header line: it fixes the column count
+                    // pandas' to_csv writes the row index as a first column with an empty (or "Unnamed: 0") name.
+                    if (fields.Count > 1 && fields[0] is "" or "Unnamed: 0")
+                    {
+                        skip = 1;
+                        options.Notice?.Invoke($"{sourceName}: the first column (unnamed in the header) is a row index, as pandas writes it; it was dropped.");
+                    }
+                    dimension = fields.Count - skip;
                     continue;
                 }
             }
             if (dimension < 0)
             {
-                dimension = fields;
+                dimension = fields.Count;
             }
-            else if (fields != dimension)
+            else if (fields.Count - skip != dimension)
             {
                 throw new DataFormatException(sourceName, "data", row,
-                    $"{sourceName}: line {lineNumber} has {fields} values, expected {dimension} (as in the first line).");
+                    $"{sourceName}: line {lineNumber} has {fields.Count - skip} values, expected {dimension} (as in the first line).");
             }
-            int column = 0;
-            foreach (Range r in text.Split(','))
+            for (int column = skip; column < fields.Count; column++)
             {
-                ReadOnlySpan<char> token = text[r].Trim();
+                string token = fields[column];
+                if (IsNonFinite(token))
+                {
+                    throw new DataFormatException(sourceName, "data", row,
+                        $"{sourceName}: line {lineNumber}, column {column + 1}: '{token}' is not a finite number; samples must be finite.");
+                }
                 if (!double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
                 {
                     throw new DataFormatException(sourceName, "data", row,
-                        $"{sourceName}: line {lineNumber}, column {column + 1}: '{token.ToString()}' is not a number.");
+                        $"{sourceName}: line {lineNumber}, column {column + 1}: '{token}' is not a number.");
                 }
                 if (!double.IsFinite(v))
                 {
                     throw new DataFormatException(sourceName, "data", row,
-                        $"{sourceName}: line {lineNumber}, column {column + 1}: {token.ToString()} is not finite.");
+                        $"{sourceName}: line {lineNumber}, column {column + 1}: '{token}' is not a finite number (it overflows a double); samples must be finite.");
                 }
                 values.Add(v);
-                column++;
             }
             row++;
         }
@@ -281,7 +431,84 @@ public static class SampleFiles
         {
             throw new DataFormatException(sourceName, null, -1, $"{sourceName}: the file has no data lines.");
         }
+        if (dimension < 1)
+        {
+            throw new DataFormatException(sourceName, null, -1, $"{sourceName}: the rows have no coordinates.");
+        }
         return [.. values];
+    }
+
+    /// <summary>NaN and infinity spelled any way NumPy, pandas or .NET write them.</summary>
+    private static bool IsNonFinite(string token)
+    {
+        ReadOnlySpan<char> t = token.AsSpan().TrimStart("+-");
+        return t.Equals("nan", StringComparison.OrdinalIgnoreCase) || t.Equals("inf", StringComparison.OrdinalIgnoreCase)
+            || t.Equals("infinity", StringComparison.OrdinalIgnoreCase) || t.SequenceEqual("∞");
+    }
+
+    /// <summary>Splits one line into trimmed fields; a field in double quotes may hold the delimiter, "" is a quote.</summary>
+    private static void SplitFields(ReadOnlySpan<char> text, char delimiter, List<string> fields, string sourceName, int lineNumber)
+    {
+        fields.Clear();
+        var field = new StringBuilder();
+        int i = 0;
+        while (true)
+        {
+            field.Clear();
+            while (i < text.Length && text[i] is ' ' && delimiter != ' ')
+            {
+                i++;
+            }
+            if (i < text.Length && text[i] == '"')
+            {
+                i++;
+                while (true)
+                {
+                    if (i >= text.Length)
+                    {
+                        throw new DataFormatException(sourceName, "data", -1, $"{sourceName}: line {lineNumber} has an unterminated quoted field.");
+                    }
+                    if (text[i] == '"')
+                    {
+                        if (i + 1 < text.Length && text[i + 1] == '"')
+                        {
+                            field.Append('"');
+                            i += 2;
+                            continue;
+                        }
+                        i++;
+                        break;
+                    }
+                    field.Append(text[i++]);
+                }
+                while (i < text.Length && text[i] != delimiter)
+                {
+                    if (!char.IsWhiteSpace(text[i]))
+                    {
+                        throw new DataFormatException(sourceName, "data", -1, $"{sourceName}: line {lineNumber} has text after a closing quote.");
+                    }
+                    i++;
+                }
+                fields.Add(field.ToString().Trim());
+            }
+            else
+            {
+                int end = text[i..].IndexOf(delimiter);
+                ReadOnlySpan<char> raw = end < 0 ? text[i..] : text.Slice(i, end);
+                fields.Add(raw.Trim().ToString());
+                i = end < 0 ? text.Length : i + end;
+            }
+            if (i >= text.Length)
+            {
+                return;
+            }
+            i++; // the delimiter
+            if (i == text.Length)
+            {
+                fields.Add(""); // a trailing delimiter: one more, empty field
+                return;
+            }
+        }
     }
 
     /// <summary>Writes CSV: an optional header x0,x1,… then one point per line, numbers in shortest round-trip form.</summary>
@@ -314,18 +541,6 @@ public static class SampleFiles
         }
     }
 
-    private static bool AllNumbers(ReadOnlySpan<char> text)
-    {
-        foreach (Range r in text.Split(','))
-        {
-            if (!double.TryParse(text[r].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out _))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
     private static void CheckShape(ReadOnlySpan<double> values, int dimension)
     {
         if (dimension < 1 || values.Length % dimension != 0)
@@ -334,16 +549,27 @@ public static class SampleFiles
         }
     }
 
-    private static void CheckFinite(double[] values, int d, string file, bool csv)
+    private static void CheckFinite(double[] values, int d, string file)
+    {
+        int bad = FirstNonFinite(values);
+        if (bad >= 0)
+        {
+            string value = double.IsNaN(values[bad]) ? "NaN" : values[bad] > 0 ? "inf" : "-inf";
+            throw new DataFormatException(file, "data", bad / d,
+                $"{file}: row {bad / d}, column {bad % d}: '{value}' is not a finite number; samples must be finite.");
+        }
+    }
+
+    private static int FirstNonFinite(double[] values)
     {
         for (int i = 0; i < values.Length; i++)
         {
             if (!double.IsFinite(values[i]))
             {
-                throw new DataFormatException(file, "data", i / d,
-                    $"{file}: row {i / d}, column {i % d} is {values[i]}; samples must be finite{(csv ? "" : " (NaN/inf in the array)")}.");
+                return i;
             }
         }
+        return -1;
     }
 
     private static DataFormatException Npy(string file, string field, string detail)

@@ -10,6 +10,7 @@ namespace GmmFlow;
 public static class PlanJson
 {
     private const string Format = "gmmflow-plan";
+    private const int Version = 1;
 
     /// <summary>Writes <paramref name="plan"/> to <paramref name="stream"/> (UTF-8 JSON, indented).</summary>
     public static void Write(TransportPlan plan, Stream stream)
@@ -18,7 +19,7 @@ public static class PlanJson
         using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         w.WriteStartObject();
         w.WriteString("format", Format);
-        w.WriteNumber("version", 1);
+        w.WriteNumber("version", Version);
         w.WriteString("cost", CostName(plan.Options.Cost));
         w.WriteNumber("noise", plan.Options.Noise);
         w.WriteString("cost_variant", plan.Options.CostVariant == SchrodingerCostVariant.KineticEnergy ? "kinetic" : "gmmflow-reference");
@@ -56,11 +57,11 @@ public static class PlanJson
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = false });
+            doc = JsonDocument.Parse(stream, MixtureJson.DocumentOptions);
         }
         catch (JsonException e)
         {
-            throw Bad(sourceName, $"{sourceName}: not valid JSON ({e.Message})");
+            throw MixtureJson.JsonError(sourceName, e);
         }
         using (doc)
         {
@@ -76,6 +77,11 @@ public static class PlanJson
             if (root.TryGetProperty("dynamics", out _))
             {
                 throw Bad(sourceName, $"{sourceName}: this plan was built with linear dynamics; read it with LinearPlanJson.Read.");
+            }
+            if (!root.TryGetProperty("version", out var version) || version.ValueKind != JsonValueKind.Number || !version.TryGetInt32(out int versionNumber) || versionNumber != Version)
+            {
+                throw Bad(sourceName, $"{sourceName}: field \"version\" is {(root.TryGetProperty("version", out var raw) ? raw.GetRawText() : "missing")}; " +
+                    $"this GmmFlow reads plan files of version {Version} (rebuild the plan with `gmmflow plan`).");
             }
             var options = new TransportOptions
             {
