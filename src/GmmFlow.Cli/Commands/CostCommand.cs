@@ -36,6 +36,7 @@ internal static class CostCommand
             string outPath = parse.GetValue(output)!, sourcePath = parse.GetValue(source)!, targetPath = parse.GetValue(target)!;
             using var files = new CliOutputs(parse.GetValue(force));
             files.Input("--source", sourcePath).Input("--target", targetPath);
+            linear.RegisterInputs(parse, files);
             files.Output("--out", outPath, ".npy");
             var stderr = parse.InvocationConfiguration.Error;
             bool renorm = parse.GetValue(renormalize);

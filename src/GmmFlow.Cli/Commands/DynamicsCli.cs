@@ -61,10 +61,14 @@ internal sealed class DynamicsCli
         }
     }
 
+    /// <summary>Registers --dynamics and --noise-matrix as inputs (an output may not overwrite them).</summary>
+    public void RegisterInputs(ParseResult parse, CliOutputs files)
+        => files.Input("--dynamics", parse.GetValue(Dynamics)).Input("--noise-matrix", parse.GetValue(NoiseMatrix));
+
     public LinearDynamics LoadDynamics(ParseResult parse)
     {
         string path = parse.GetValue(Dynamics)!;
-        using var stream = CliFiles.OpenInput(path);
+        using var stream = CliFiles.OpenInput(path, "--dynamics");
         return DynamicsJson.Read(stream, path);
     }
 
@@ -83,7 +87,7 @@ internal sealed class DynamicsCli
         }
         else
         {
-            using var stream = CliFiles.OpenInput(path);
+            using var stream = CliFiles.OpenInput(path, "--noise-matrix");
             d = DynamicsJson.ReadNoiseMatrix(stream, path, out rows, out columns);
         }
         if (rows != dynamics.StateDimension)
@@ -123,7 +127,7 @@ internal sealed class DynamicsCli
         var clock = Stopwatch.StartNew();
         var costs = LinearTransportPlan.ComputeCosts(a, b, dynamics, options);
         double seconds = clock.Elapsed.TotalSeconds;
-        files.Write(outPath, s => SampleFiles.WriteNpy(s, costs, b.ComponentCount));
+        files.Write(outPath, s => SampleFiles.WriteNpy(s, costs, [a.ComponentCount, b.ComponentCount]));
         files.Commit();
         var stdout = parse.InvocationConfiguration.Output;
         if (json)
@@ -133,12 +137,12 @@ internal sealed class DynamicsCli
                 w.WriteStartObject();
                 w.WriteString("kind", "sb");
                 w.WriteString("dynamics", dynamics.Kind.ToString());
-                w.WriteNumber("noise", noise);
+                w.WriteFinite("noise", noise);
                 w.WriteNumber("rows", a.ComponentCount);
                 w.WriteNumber("columns", b.ComponentCount);
-                w.WriteNumber("min", costs.Min());
-                w.WriteNumber("max", costs.Max());
-                w.WriteNumber("seconds", seconds);
+                w.WriteFinite("min", costs.Min());
+                w.WriteFinite("max", costs.Max());
+                w.WriteFinite("seconds", seconds);
                 w.WriteString("out", outPath);
                 w.WriteEndObject();
             }));
@@ -172,10 +176,10 @@ internal sealed class DynamicsCli
                 w.WriteStartObject();
                 w.WriteString("cost", "sb");
                 w.WriteString("dynamics", dynamics.Kind.ToString());
-                w.WriteNumber("noise", noise);
+                w.WriteFinite("noise", noise);
                 w.WriteString("coupling", "lp");
-                w.WriteNumber("objective", plan.Objective);
-                w.WriteNumber("seconds", seconds);
+                w.WriteFinite("objective", plan.Objective);
+                w.WriteFinite("seconds", seconds);
                 PlanJson.WriteCouplings(w, plan.Pairs);
                 w.WriteString("out", outPath);
                 w.WriteEndObject();
@@ -199,7 +203,7 @@ internal sealed class DynamicsCli
     public LinearTransportPlan ReadPlan(ParseResult parse, string planFile)
     {
         LinearTransportPlan plan;
-        using (var stream = CliFiles.OpenInput(planFile))
+        using (var stream = CliFiles.OpenInput(planFile, "--plan"))
         {
             plan = LinearPlanJson.Read(stream, planFile);
         }

@@ -43,6 +43,7 @@ internal static class PlanCommand
             string outPath = parse.GetValue(output)!, sourcePath = parse.GetValue(source)!, targetPath = parse.GetValue(target)!;
             using var files = new CliOutputs(parse.GetValue(force));
             files.Input("--source", sourcePath).Input("--target", targetPath);
+            linear.RegisterInputs(parse, files);
             files.Output("--out", outPath, ".json");
             var stderr = parse.InvocationConfiguration.Error;
             bool renorm = parse.GetValue(renormalize);

@@ -47,6 +47,7 @@ internal static class TransportCommand
             // Every output is checked before any work: extensions, existing files, collisions with each other and the inputs.
             using var files = new CliOutputs(parse.GetValue(force));
             files.Input("--plan", planFile).Input("--samples", samplesPath);
+            linear.RegisterInputs(parse, files);
             files.Output("--out", outPath, ".npy", ".csv");
             files.Output("--trajectories", trajPath, ".npy");
             var stderr = parse.InvocationConfiguration.Error;
