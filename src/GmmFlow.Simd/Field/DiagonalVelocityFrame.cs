@@ -14,8 +14,9 @@ namespace GmmFlow.Simd;
 /// </summary>
 /// <remarks>
 /// <para>Layout: one block per pair, <see cref="Stride"/> doubles apart, every part starting on a 64-byte boundary:
-/// <c>[c | 7 zeros | m | w | k | b]</c>, each vector <see cref="PaddedDimension"/> long (d rounded up to 8) and padded
-/// with zeros, so the kernel loads whole vectors at every width and the padding contributes exactly 0 (w = 0 there).</para>
+/// <c>[c | 7 zeros | m | w | k | b | −w⊙m]</c>, each vector <see cref="PaddedDimension"/> long (d rounded up to 8) and
+/// padded with zeros, so the kernel loads whole vectors at every width and the padding contributes exactly 0 (w = 0
+/// there). The last vector lets pass 1 form z = w⊙x − w⊙m in one fused multiply-add.</para>
 /// <para>Same contract as <see cref="VelocityFrame"/>: reusable (<see cref="Reset"/>, <see cref="SetPair"/>) without
 /// allocation within the capacity, read-only during evaluation, shapes checked here and values by the managed layer.</para>
 /// </remarks>
@@ -39,7 +40,7 @@ internal sealed class DiagonalVelocityFrame
         ArgumentOutOfRangeException.ThrowIfNegative(pairCapacity);
         Dimension = dimension;
         PaddedDimension = checked((dimension + 7) & ~7);
-        Stride = checked(8 + 4 * PaddedDimension);
+        Stride = checked(8 + 5 * PaddedDimension);
         _capacity = Math.Max(pairCapacity, 1);
         (_data, _base) = Allocate(checked(_capacity * Stride));
     }
@@ -60,6 +61,9 @@ internal sealed class DiagonalVelocityFrame
     internal int OffsetK => OffsetMean + 2 * PaddedDimension;
 
     internal int OffsetB => OffsetMean + 3 * PaddedDimension;
+
+    /// <summary>Where −w⊙m starts (rounded once here; see <see cref="DiagonalVelocityKernel"/>).</summary>
+    internal int OffsetShift => OffsetMean + 4 * PaddedDimension;
 
     internal ref double Pairs => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_data), _base);
 
@@ -93,13 +97,14 @@ internal sealed class DiagonalVelocityFrame
         }
         Span<double> block = _data.AsSpan(_base + index * Stride, Stride);
         block.Clear();
-        Span<double> w = block.Slice(OffsetW, d);
+        Span<double> w = block.Slice(OffsetW, d), shift = block.Slice(OffsetShift, d);
         double logDetL = 0.0;
         for (int j = 0; j < d; j++)
         {
             // The Cholesky factor of a diagonal matrix is its square root: the same w and log det L as the full frame.
             double root = Math.Sqrt(variances[j]);
             w[j] = 1.0 / root;
+            shift[j] = -(w[j] * mean[j]);
             logDetL += Math.Log(root);
         }
         block[0] = logWeight - logDetL - d * HalfLog2Pi;
@@ -112,7 +117,7 @@ internal sealed class DiagonalVelocityFrame
         }
     }
 
-    /// <summary>The first non-finite stored parameter (block order [c | m | w | k | b]), for the validating layer.</summary>
+    /// <summary>The first non-finite stored parameter (block order [c | m | w | k | b | −w⊙m]), for the validating layer.</summary>
     public bool TryFindNonFinite(out int pair, out int position, out double value)
     {
         for (pair = 0; pair < PairCount; pair++)

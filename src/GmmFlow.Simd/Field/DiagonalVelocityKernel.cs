@@ -7,8 +7,8 @@ namespace GmmFlow.Simd;
 
 /// <summary>
 /// Evaluates a <see cref="DiagonalVelocityFrame"/> over a batch of points, vector lanes along the coordinates:
-/// pass 1 forms every pair's log-weight ℓ_p, four points at a time (each loaded m_p and w_p vector serves four
-/// points, eight independent multiply-add chains); pass 2 takes the log-sum-exp and adds w_p u_p for the pairs whose
+/// pass 1 forms every pair's log-weight ℓ_p, four points at a time (each loaded w_p and −w_p⊙m_p vector serves four
+/// points, eight independent multiply-add chains, two multiply-adds per coordinate, point and pair); pass 2 takes the log-sum-exp and adds w_p u_p for the pairs whose
 /// weight is not negligible at that point. Large batches are split over all cores (<see cref="ParallelRange"/>).
 /// </summary>
 /// <remarks>
@@ -18,6 +18,10 @@ namespace GmmFlow.Simd;
 /// the largest), the rule of <see cref="VelocityKernelGeneral"/>: together they change v by at most P·2⁻⁶⁰ times the
 /// largest |u_p(x)|. In high dimension components separate, so usually one or two pairs remain and pass 2 costs little
 /// next to pass 1 (docs/theory/structured-covariances.md#field).</para>
+/// <para>Pass 1 forms z = w⊙x − w⊙m as one fused multiply-add with w⊙m rounded once when the frame is built: two
+/// operations per coordinate instead of three for w⊙(x − m), the bottleneck at d = 512. The product w x is exact inside
+/// the multiply-add, so the only extra error is w⊙m's rounding, ½ ulp of |w m| per coordinate (not the cancellation of
+/// the expanded quadratic x²/s − 2xm/s + m²/s, which loses |x|²/s·ulp).</para>
 /// </remarks>
 internal static class DiagonalVelocityKernel
 {
@@ -162,7 +166,7 @@ internal static class DiagonalVelocityKernel
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
-        int dp = frame.PaddedDimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count, offW = frame.OffsetW;
+        int dp = frame.PaddedDimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count, offW = frame.OffsetW, offShift = frame.OffsetShift;
         int pairsOfVectors = dp / (2 * lanes) * (2 * lanes);
         ref double x0 = ref xs;
         ref double x1 = ref Unsafe.Add(ref xs, dp);
@@ -171,7 +175,7 @@ internal static class DiagonalVelocityKernel
         for (int p = 0; p < pairCount; p++)
         {
             ref double blk = ref Unsafe.Add(ref frame.Pairs, p * stride);
-            ref double m = ref Unsafe.Add(ref blk, DiagonalVelocityFrame.OffsetMean);
+            ref double m = ref Unsafe.Add(ref blk, offShift);
             ref double w = ref Unsafe.Add(ref blk, offW);
             TV e0 = TOps.Zero, e1 = TOps.Zero, e2 = TOps.Zero, e3 = TOps.Zero;
             TV o0 = TOps.Zero, o1 = TOps.Zero, o2 = TOps.Zero, o3 = TOps.Zero;
@@ -210,12 +214,12 @@ internal static class DiagonalVelocityKernel
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
-        int dp = frame.PaddedDimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count, offW = frame.OffsetW;
+        int dp = frame.PaddedDimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count, offW = frame.OffsetW, offShift = frame.OffsetShift;
         int pairsOfVectors = dp / (2 * lanes) * (2 * lanes);
         for (int p = 0; p < pairCount; p++)
         {
             ref double blk = ref Unsafe.Add(ref frame.Pairs, p * stride);
-            ref double m = ref Unsafe.Add(ref blk, DiagonalVelocityFrame.OffsetMean);
+            ref double m = ref Unsafe.Add(ref blk, offShift);
             ref double w = ref Unsafe.Add(ref blk, offW);
             TV e = TOps.Zero, o = TOps.Zero;
             int j = 0;
@@ -232,13 +236,13 @@ internal static class DiagonalVelocityKernel
         }
     }
 
-    /// <summary>acc + (w (x − m))²: the centred form, not w·x − w·m, which cancels far from the mean.</summary>
+    /// <summary>acc + z², z = w x + shift with shift = −w⊙m (see the class remarks).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Square<TOps, TV>(ref double x, TV m, TV w, TV acc)
+    private static TV Square<TOps, TV>(ref double x, TV shift, TV w, TV acc)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
-        TV z = TOps.Multiply(TOps.Subtract(TOps.Load(ref x), m), w);
+        TV z = TOps.MultiplyAdd(w, TOps.Load(ref x), shift);
         return TOps.MultiplyAdd(z, z, acc);
     }
 
