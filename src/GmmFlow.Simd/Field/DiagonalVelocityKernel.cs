@@ -7,13 +7,13 @@ namespace GmmFlow.Simd;
 
 /// <summary>
 /// Evaluates a <see cref="DiagonalVelocityFrame"/> over a batch of points, vector lanes along the coordinates:
-/// pass 1 forms every pair's log-weight ℓ_p, four points at a time (each loaded w_p and −w_p⊙m_p vector serves four
-/// points, eight independent multiply-add chains, two multiply-adds per coordinate, point and pair); pass 2 takes the log-sum-exp and adds w_p u_p for the pairs whose
+/// pass 1 forms every pair's log-weight ℓ_p, eight points at a time (each loaded w_p and −w_p⊙m_p vector serves eight
+/// points in eight independent multiply-add chains, two multiply-adds per coordinate, point and pair); pass 2 takes the log-sum-exp and adds w_p u_p for the pairs whose
 /// weight is not negligible at that point. Large batches are split over all cores (<see cref="ParallelRange"/>).
 /// </summary>
 /// <remarks>
 /// <para>Determinism: a point's result depends only on the point, the frame and the SIMD width: each of its sums runs
-/// in the same order whether it is evaluated alone, in a block of four, at the end of a batch or on any thread.</para>
+/// in the same order whether it is evaluated alone, in a block of eight, at the end of a batch or on any thread.</para>
 /// <para>Pairs left out of pass 2 at a point: those with ℓ_p &lt; M − 60 ln 2, M = max_p ℓ_p (weight below 2⁻⁶⁰ of
 /// the largest), the rule of <see cref="VelocityKernelGeneral"/>: together they change v by at most P·2⁻⁶⁰ times the
 /// largest |u_p(x)|. In high dimension components separate, so usually one or two pairs remain and pass 2 costs little
@@ -32,7 +32,7 @@ internal static class DiagonalVelocityKernel
     private const long MinChunkWork = 1L << 17;
 
     /// <summary>Points per pass-1 block.</summary>
-    private const int BlockPoints = 4;
+    private const int BlockPoints = 8;
 
     /// <summary>−60 ln 2: a pair whose ℓ is further than this below the largest is left out (weight &lt; 2⁻⁶⁰).</summary>
     private const double NegligibleLogWeight = -41.588830833596717;
@@ -112,7 +112,7 @@ internal static class DiagonalVelocityKernel
         where TV : struct
     {
         int d = frame.Dimension, dp = frame.PaddedDimension, pairCount = frame.PairCount;
-        // Scratch: four padded point rows (coordinates d..dp−1 stay 0), the accumulator row, ℓ of four points (pair-major
+        // Scratch: eight padded point rows (coordinates d..dp−1 stay 0), the accumulator row, ℓ of eight points (pair-major
         // per point), plus slack to start on a 64-byte boundary.
         int need = 7 + BlockPoints * dp + dp + BlockPoints * pairCount;
         double[]? rented = null;
@@ -132,7 +132,7 @@ internal static class DiagonalVelocityKernel
             }
             if (real == BlockPoints)
             {
-                LogWeights4<TOps, TV>(frame, ref xs, ref ell);
+                LogWeights8<TOps, TV>(frame, ref xs, ref ell);
             }
             else
             {
@@ -158,81 +158,64 @@ internal static class DiagonalVelocityKernel
     }
 
     /// <summary>
-    /// ℓ_p for four points (rows of <paramref name="xs"/>, dp apart) into <paramref name="ell"/> (point q's at q·P + p).
-    /// Per point the squares go into two accumulators, even and odd vectors of the row, exactly as in
-    /// <see cref="LogWeights1{TOps, TV}"/>, so a point gets the same bits in either.
+    /// ℓ_p for eight points (rows of <paramref name="xs"/>, dp apart) into <paramref name="ell"/> (point q's at q·P + p):
+    /// each loaded vector of w_p and −w_p⊙m_p serves the eight points, whose sums are eight independent chains. Per
+    /// point the operations are those of <see cref="LogWeights1{TOps, TV}"/>, so a point gets the same bits in either.
     /// </summary>
-    private static void LogWeights4<TOps, TV>(DiagonalVelocityFrame frame, ref double xs, ref double ell)
+    private static void LogWeights8<TOps, TV>(DiagonalVelocityFrame frame, ref double xs, ref double ell)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
         int dp = frame.PaddedDimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count, offW = frame.OffsetW, offShift = frame.OffsetShift;
-        int pairsOfVectors = dp / (2 * lanes) * (2 * lanes);
-        ref double x0 = ref xs;
-        ref double x1 = ref Unsafe.Add(ref xs, dp);
-        ref double x2 = ref Unsafe.Add(ref xs, 2 * dp);
-        ref double x3 = ref Unsafe.Add(ref xs, 3 * dp);
         for (int p = 0; p < pairCount; p++)
         {
             ref double blk = ref Unsafe.Add(ref frame.Pairs, p * stride);
-            ref double m = ref Unsafe.Add(ref blk, offShift);
+            ref double shift = ref Unsafe.Add(ref blk, offShift);
             ref double w = ref Unsafe.Add(ref blk, offW);
-            TV e0 = TOps.Zero, e1 = TOps.Zero, e2 = TOps.Zero, e3 = TOps.Zero;
-            TV o0 = TOps.Zero, o1 = TOps.Zero, o2 = TOps.Zero, o3 = TOps.Zero;
-            int j = 0;
-            for (; j < pairsOfVectors; j += 2 * lanes)
+            TV a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero, a4 = TOps.Zero, a5 = TOps.Zero, a6 = TOps.Zero, a7 = TOps.Zero;
+            ref double x = ref xs;
+            for (int j = 0; j < dp; j += lanes)
             {
-                TV ma = TOps.Load(ref Unsafe.Add(ref m, j)), wa = TOps.Load(ref Unsafe.Add(ref w, j));
-                TV mb = TOps.Load(ref Unsafe.Add(ref m, j + lanes)), wb = TOps.Load(ref Unsafe.Add(ref w, j + lanes));
-                e0 = Square<TOps, TV>(ref Unsafe.Add(ref x0, j), ma, wa, e0);
-                e1 = Square<TOps, TV>(ref Unsafe.Add(ref x1, j), ma, wa, e1);
-                e2 = Square<TOps, TV>(ref Unsafe.Add(ref x2, j), ma, wa, e2);
-                e3 = Square<TOps, TV>(ref Unsafe.Add(ref x3, j), ma, wa, e3);
-                o0 = Square<TOps, TV>(ref Unsafe.Add(ref x0, j + lanes), mb, wb, o0);
-                o1 = Square<TOps, TV>(ref Unsafe.Add(ref x1, j + lanes), mb, wb, o1);
-                o2 = Square<TOps, TV>(ref Unsafe.Add(ref x2, j + lanes), mb, wb, o2);
-                o3 = Square<TOps, TV>(ref Unsafe.Add(ref x3, j + lanes), mb, wb, o3);
-            }
-            if (j < dp)
-            {
-                TV ma = TOps.Load(ref Unsafe.Add(ref m, j)), wa = TOps.Load(ref Unsafe.Add(ref w, j));
-                e0 = Square<TOps, TV>(ref Unsafe.Add(ref x0, j), ma, wa, e0);
-                e1 = Square<TOps, TV>(ref Unsafe.Add(ref x1, j), ma, wa, e1);
-                e2 = Square<TOps, TV>(ref Unsafe.Add(ref x2, j), ma, wa, e2);
-                e3 = Square<TOps, TV>(ref Unsafe.Add(ref x3, j), ma, wa, e3);
+                TV sj = TOps.Load(ref Unsafe.Add(ref shift, j)), wj = TOps.Load(ref Unsafe.Add(ref w, j));
+                ref double xj = ref Unsafe.Add(ref x, j);
+                a0 = Square<TOps, TV>(ref xj, sj, wj, a0);
+                a1 = Square<TOps, TV>(ref Unsafe.Add(ref xj, dp), sj, wj, a1);
+                a2 = Square<TOps, TV>(ref Unsafe.Add(ref xj, 2 * dp), sj, wj, a2);
+                a3 = Square<TOps, TV>(ref Unsafe.Add(ref xj, 3 * dp), sj, wj, a3);
+                a4 = Square<TOps, TV>(ref Unsafe.Add(ref xj, 4 * dp), sj, wj, a4);
+                a5 = Square<TOps, TV>(ref Unsafe.Add(ref xj, 5 * dp), sj, wj, a5);
+                a6 = Square<TOps, TV>(ref Unsafe.Add(ref xj, 6 * dp), sj, wj, a6);
+                a7 = Square<TOps, TV>(ref Unsafe.Add(ref xj, 7 * dp), sj, wj, a7);
             }
             double c = blk;
-            Unsafe.Add(ref ell, p) = c - 0.5 * TOps.Sum(TOps.Add(e0, o0));
-            Unsafe.Add(ref ell, pairCount + p) = c - 0.5 * TOps.Sum(TOps.Add(e1, o1));
-            Unsafe.Add(ref ell, 2 * pairCount + p) = c - 0.5 * TOps.Sum(TOps.Add(e2, o2));
-            Unsafe.Add(ref ell, 3 * pairCount + p) = c - 0.5 * TOps.Sum(TOps.Add(e3, o3));
+            Unsafe.Add(ref ell, p) = c - 0.5 * TOps.Sum(a0);
+            Unsafe.Add(ref ell, pairCount + p) = c - 0.5 * TOps.Sum(a1);
+            Unsafe.Add(ref ell, 2 * pairCount + p) = c - 0.5 * TOps.Sum(a2);
+            Unsafe.Add(ref ell, 3 * pairCount + p) = c - 0.5 * TOps.Sum(a3);
+            Unsafe.Add(ref ell, 4 * pairCount + p) = c - 0.5 * TOps.Sum(a4);
+            Unsafe.Add(ref ell, 5 * pairCount + p) = c - 0.5 * TOps.Sum(a5);
+            Unsafe.Add(ref ell, 6 * pairCount + p) = c - 0.5 * TOps.Sum(a6);
+            Unsafe.Add(ref ell, 7 * pairCount + p) = c - 0.5 * TOps.Sum(a7);
         }
     }
 
-    /// <summary>ℓ_p of one point (the tail of a batch, single-point calls); same operations per point as <see cref="LogWeights4{TOps, TV}"/>.</summary>
+    /// <summary>ℓ_p of one point (the tail of a batch, single-point calls); same operations per point as <see cref="LogWeights8{TOps, TV}"/>.</summary>
     private static void LogWeights1<TOps, TV>(DiagonalVelocityFrame frame, ref double x, ref double ell)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
         int dp = frame.PaddedDimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count, offW = frame.OffsetW, offShift = frame.OffsetShift;
-        int pairsOfVectors = dp / (2 * lanes) * (2 * lanes);
         for (int p = 0; p < pairCount; p++)
         {
             ref double blk = ref Unsafe.Add(ref frame.Pairs, p * stride);
-            ref double m = ref Unsafe.Add(ref blk, offShift);
+            ref double shift = ref Unsafe.Add(ref blk, offShift);
             ref double w = ref Unsafe.Add(ref blk, offW);
-            TV e = TOps.Zero, o = TOps.Zero;
-            int j = 0;
-            for (; j < pairsOfVectors; j += 2 * lanes)
+            TV a = TOps.Zero;
+            for (int j = 0; j < dp; j += lanes)
             {
-                e = Square<TOps, TV>(ref Unsafe.Add(ref x, j), TOps.Load(ref Unsafe.Add(ref m, j)), TOps.Load(ref Unsafe.Add(ref w, j)), e);
-                o = Square<TOps, TV>(ref Unsafe.Add(ref x, j + lanes), TOps.Load(ref Unsafe.Add(ref m, j + lanes)), TOps.Load(ref Unsafe.Add(ref w, j + lanes)), o);
+                a = Square<TOps, TV>(ref Unsafe.Add(ref x, j), TOps.Load(ref Unsafe.Add(ref shift, j)), TOps.Load(ref Unsafe.Add(ref w, j)), a);
             }
-            if (j < dp)
-            {
-                e = Square<TOps, TV>(ref Unsafe.Add(ref x, j), TOps.Load(ref Unsafe.Add(ref m, j)), TOps.Load(ref Unsafe.Add(ref w, j)), e);
-            }
-            Unsafe.Add(ref ell, p) = blk - 0.5 * TOps.Sum(TOps.Add(e, o));
+            Unsafe.Add(ref ell, p) = blk - 0.5 * TOps.Sum(a);
         }
     }
 
