@@ -119,23 +119,7 @@ internal sealed class DiagonalVelocityFrame
 
     /// <summary>The first non-finite stored parameter (block order [c | m | w | k | b | −w⊙m]), for the validating layer.</summary>
     public bool TryFindNonFinite(out int pair, out int position, out double value)
-    {
-        for (pair = 0; pair < PairCount; pair++)
-        {
-            ReadOnlySpan<double> block = _data.AsSpan(_base + pair * Stride, Stride);
-            for (position = 0; position < block.Length; position++)
-            {
-                if (!double.IsFinite(block[position]))
-                {
-                    value = block[position];
-                    return true;
-                }
-            }
-        }
-        pair = position = -1;
-        value = 0.0;
-        return false;
-    }
+        => VelocityFrame.FindNonFinite(_data.AsSpan(_base), Stride, PairCount, out pair, out position, out value);
 
     /// <summary>
     /// One point: writes v(x) and returns log Σ_p λ_p N(x; m_p, Σ_p). Allocation-free, and the same instructions as
@@ -201,19 +185,7 @@ internal sealed class DiagonalVelocityFrame
         _capacity = capacity;
     }
 
-    /// <summary>Pinned storage starting on a 64-byte boundary (as <see cref="VelocityFrame"/>'s).</summary>
-    private static (double[] Data, int Start) Allocate(int length)
-    {
-        double[] data = GC.AllocateArray<double>(checked(length + 7), pinned: true);
-        return (data, CacheLines.DoublesToBoundary(ref MemoryMarshal.GetArrayDataReference(data)));
-    }
+    private static (double[] Data, int Start) Allocate(int length) => VelocityFrame.Allocate(length);
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void CheckLength(ReadOnlySpan<double> span, long expected, string name)
-    {
-        if (span.Length != expected)
-        {
-            throw new ArgumentException($"{name} has length {span.Length}, expected {expected}.", name);
-        }
-    }
+    private static void CheckLength(ReadOnlySpan<double> span, long expected, string name) => VelocityFrame.CheckLength(span, expected, name);
 }
