@@ -206,34 +206,7 @@ public class DiagonalEquivalenceTests
         var referenceLd = new double[n];
         for (int i = 0; i < n; i++)
         {
-            // Direct: log-weights, log-sum-exp and the weighted drift in plain loops.
-            var ell = new double[pairs];
-            for (int p = 0; p < pairs; p++)
-            {
-                double q = 0, logDet = 0;
-                for (int j = 0; j < d; j++)
-                {
-                    double y = x[i * d + j] - m[p * d + j];
-                    q += y * y / s[p * d + j];
-                    logDet += Math.Log(s[p * d + j]);
-                }
-                ell[p] = logW[p] - 0.5 * (q + logDet + d * Math.Log(2 * Math.PI));
-            }
-            double max = ell.Max(), sum = 0;
-            for (int p = 0; p < pairs; p++)
-            {
-                double w = Math.Exp(ell[p] - max);
-                sum += w;
-                for (int j = 0; j < d; j++)
-                {
-                    reference[i * d + j] += w * (bOff[p * d + j] + k[p * d + j] * (x[i * d + j] - m[p * d + j]));
-                }
-            }
-            for (int j = 0; j < d; j++)
-            {
-                reference[i * d + j] /= sum;
-            }
-            referenceLd[i] = max + Math.Log(sum);
+            referenceLd[i] = DiagonalMixtures.DirectField(x.AsSpan(i * d, d), logW, m, s, k, bOff, reference.AsSpan(i * d, d));
         }
         var v = new double[n * d];
         var ld = new double[n];

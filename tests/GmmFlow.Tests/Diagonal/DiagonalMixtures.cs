@@ -70,4 +70,43 @@ internal static class DiagonalMixtures
         }
         return diag;
     }
+
+    /// <summary>
+    /// The diagonal mixture policy at one point in plain loops (the independent reference for the kernels):
+    /// ℓ_p = log λ_p + log N(x; m_p, diag s_p), v = Σ_p softmax(ℓ)_p (b_p + k_p ⊙ (x − m_p)); returns log Σ_p e^ℓ_p.
+    /// Pair-major arrays: means, variances, gains, offsets P×d.
+    /// </summary>
+    public static double DirectField(ReadOnlySpan<double> x, double[] logWeights, double[] means, double[] variances, double[] gains,
+                                     double[] offsets, Span<double> velocity)
+    {
+        int d = x.Length, pairs = logWeights.Length;
+        var ell = new double[pairs];
+        for (int p = 0; p < pairs; p++)
+        {
+            double q = 0, logDet = 0;
+            for (int j = 0; j < d; j++)
+            {
+                double y = x[j] - means[p * d + j];
+                q += y * y / variances[p * d + j];
+                logDet += Math.Log(variances[p * d + j]);
+            }
+            ell[p] = logWeights[p] - 0.5 * (q + logDet + d * Math.Log(2 * Math.PI));
+        }
+        double max = ell.Max(), sum = 0;
+        velocity.Clear();
+        for (int p = 0; p < pairs; p++)
+        {
+            double w = Math.Exp(ell[p] - max);
+            sum += w;
+            for (int j = 0; j < d; j++)
+            {
+                velocity[j] += w * (offsets[p * d + j] + gains[p * d + j] * (x[j] - means[p * d + j]));
+            }
+        }
+        for (int j = 0; j < d; j++)
+        {
+            velocity[j] /= sum;
+        }
+        return max + Math.Log(sum);
+    }
 }
