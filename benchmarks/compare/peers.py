@@ -22,7 +22,8 @@ Peers per case (each times the same work GmmFlow's case times):
             (em_sklearn.py: (t(T) - t(2)) / (T - 2) over tol = 0 fits), log-likelihood after T iterations compared;
   field     the mixture policy at t = 0.5 with GmmFlow's 19 active pairs, vectorised numpy with log-sum-exp;
   pipeline  GMMflow's shape end to end: sklearn EM fits of both sides (same start, same iteration count), batched
-            numpy Schrödinger-bridge costs, ot.emd, Euler–Maruyama of the mixture policy in vectorised numpy.
+            numpy Schrödinger-bridge costs, ot.emd, Euler–Maruyama of the mixture policy in vectorised numpy;
+  plan, latent, logo and field/diag: the diagonal / spherical cases (diagonal_peers.py).
 Single-point latency has no peer here (a Python call alone costs more than the whole evaluation).
 """
 import argparse
@@ -45,6 +46,7 @@ from sklearn.mixture import GaussianMixture
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cost_matrix import surrogate_matrix, w2_matrix  # noqa: E402  (the batched numpy cost matrices)
 from em_sklearn import fit_seconds  # noqa: E402  (sklearn EM from GmmFlow's initialisation)
+import diagonal_peers  # noqa: E402  (the diagonal / spherical cases: plan, field/diag, latent, logo)
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)  # tol = 0 never converges by design
 
@@ -166,6 +168,8 @@ class MixturePolicy:
 
 
 def field_case(directory, case, repeats):
+    if case["parameters"].get("covariance") == "diag":
+        return diagonal_peers.field_diag_case(directory, case, repeats, measure)
     d = case["parameters"]["d"]
     f = lambda n: load(directory, f"field_d{d}_{n}.npy")  # noqa: E731
     policy = MixturePolicy(f("logw"), f("means"), f("covs"), f("gains"), f("offsets"))
@@ -270,7 +274,9 @@ def pipeline_case(directory, case, repeats):
                  ok=bool(obj_diff < 1e-6 and abs(ll_ours - ll_theirs) < tolerance))]
 
 
-CASES = {"cost": cost_case, "lp": lp_case, "em": em_case, "field": field_case, "pipeline": pipeline_case}
+CASES = {"cost": cost_case, "lp": lp_case, "em": em_case, "field": field_case, "pipeline": pipeline_case,
+         "plan": lambda *a: diagonal_peers.plan_diag_case(*a, measure), "latent": lambda *a: diagonal_peers.latent_case(*a, measure),
+         "logo": lambda *a: diagonal_peers.logo_case(*a, measure)}
 
 
 def fmt_time(s):

@@ -3,7 +3,7 @@
 #
 #   benchmarks/compare/run_all.sh [--quick] [--keep DIR] [--markdown] [--repeats N] [--rounds R]
 #
-# Per case group (cost, lp, em, field, pipeline; point has no peer), one after the other:
+# Per case group (cost, lp, em, field, pipeline, plan, latent, logo; point has no peer), one after the other:
 # 1. `gmmflow bench --only GROUP --export DIR/roundR/GROUP`: GmmFlow times the group's standard cases and writes
 #    their inputs and its own results (.npy, JSON);
 # 2. peers.py on that directory with Debian's /usr/bin/python3 (numpy, scipy, POT, scikit-learn from apt), which
@@ -51,7 +51,7 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 peers=(env LD_LIBRARY_PATH="$work/lib" MKL_THREADING_LAYER=SEQUENTIAL /usr/bin/python3 benchmarks/compare/peers.py)
 reports=()
 for round in $(seq 1 "$rounds"); do
-  for group in cost lp em field point pipeline; do
+  for group in cost lp em field point pipeline plan latent logo; do
     dir="$data/round$round/$group"
     mkdir -p "$dir"
     echo "== round $round/$rounds, $group: gmmflow bench --only $group $quick"

@@ -30,7 +30,7 @@ internal sealed record BenchSizes(
         PointComponents: 10,
         PipelinePoints: 2_000, PipelineIterations: 10, PipelineParticles: 500, PipelineSteps: 10, PipelineRepeats: 1, PipelineNoise: 0.5);
 
-    public int CaseCount => 2 * Costs.Length + Lp.Length + EmDimensions.Length + Field.Length + 2;
+    public int CaseCount => 2 * Costs.Length + Lp.Length + EmDimensions.Length + Field.Length + 2 + 4;
 
     /// <summary>Cases in one group of <see cref="BenchRunner.Groups"/>.</summary>
     public int CaseCountOf(string group) => group switch
@@ -38,7 +38,7 @@ internal sealed record BenchSizes(
         "cost" => 2 * Costs.Length,
         "lp" => Lp.Length,
         "em" => EmDimensions.Length,
-        "field" => Field.Length,
+        "field" => Field.Length + BenchRunner.DiagonalCaseCount("field"),
         _ => 1,
     };
 }
@@ -49,11 +49,11 @@ internal sealed record BenchSizes(
 /// field, single-point velocity latency and an end-to-end fit → plan → transport pipeline. With an export folder it
 /// also writes every case's inputs and GmmFlow's outputs as .npy/JSON for benchmarks/compare.
 /// </summary>
-internal sealed class BenchRunner(BenchSizes sizes, BenchSettings settings, bool quick, TextWriter progress, string? exportDirectory,
+internal sealed partial class BenchRunner(BenchSizes sizes, BenchSettings settings, bool quick, TextWriter progress, string? exportDirectory,
     IReadOnlyCollection<string>? groups = null)
 {
     /// <summary>Case groups, in the order they run (the first segment of every case name).</summary>
-    public static readonly string[] Groups = ["cost", "lp", "em", "field", "point", "pipeline"];
+    public static readonly string[] Groups = ["cost", "lp", "em", "field", "point", "pipeline", "plan", "latent", "logo"];
 
     private readonly List<BenchRecord> _records = [];
 
@@ -81,6 +81,7 @@ internal sealed class BenchRunner(BenchSizes sizes, BenchSettings settings, bool
         if (Selected("field"))
         {
             VelocityField();
+            DiagonalField();
         }
         if (Selected("point"))
         {
@@ -89,6 +90,18 @@ internal sealed class BenchRunner(BenchSizes sizes, BenchSettings settings, bool
         if (Selected("pipeline"))
         {
             Pipeline();
+        }
+        if (Selected("plan"))
+        {
+            DiagonalPlan();
+        }
+        if (Selected("latent"))
+        {
+            Latent();
+        }
+        if (Selected("logo"))
+        {
+            Logo();
         }
         var report = new BenchReport(machine, quick, started, BenchMachine.LoadAverage(), _records);
         if (exportDirectory is not null)

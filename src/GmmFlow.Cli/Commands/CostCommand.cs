@@ -54,7 +54,8 @@ internal static class CostCommand
             var costKind = ParseCost(parse.GetValue(kind)!);
             var clock = Stopwatch.StartNew();
             var costs = new double[a.ComponentCount * b.ComponentCount];
-            GaussianCosts.Compute(costKind, GaussianFactors.FromMixture(a, "source"), GaussianFactors.FromMixture(b, "target"), costs,
+            var factors = GaussianFactors.ForTransport(a, b); // diagonal storage when both sides are diagonal or spherical
+            GaussianCosts.Compute(costKind, factors.Source, factors.Target, costs,
                 parse.GetValue(noise), ParseVariant(parse.GetValue(variant)!));
             double seconds = clock.Elapsed.TotalSeconds;
             files.Write(outPath, s => SampleFiles.WriteNpy(s, costs, [a.ComponentCount, b.ComponentCount]));

@@ -55,7 +55,8 @@ public static class GaussianCosts
         var body = new CostMatrixBody(kind, noise * noise, variant, source, target, output, targets, stride);
         int d = source.Dimension;
         // Tiny matrices are cheaper on one thread than waking the workers (~10 µs); otherwise ~8 chunks per thread.
-        bool small = d <= 2 ? pairs < 1024 : pairs < 2 * ParallelRange.Concurrency;
+        // Diagonal storage costs O(d) per pair (about 1 µs at d = 512): parallel only beyond ~100 µs of work.
+        bool small = d <= 2 ? pairs < 1024 : source.IsDiagonal ? (long)pairs * d < 1 << 17 : pairs < 2 * ParallelRange.Concurrency;
         if (small)
         {
             body.Execute(0, pairs);

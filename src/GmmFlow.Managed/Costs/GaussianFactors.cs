@@ -180,6 +180,53 @@ public sealed class GaussianFactors
     }
 
     /// <summary>
+    /// The factors of a mixture in diagonal storage (K×d variances, every cost and bridge in its O(d) closed form,
+    /// docs/theory/structured-covariances.md): for <see cref="CovarianceType.Diagonal"/> and
+    /// <see cref="CovarianceType.Spherical"/> mixtures, whose spherical variances are repeated over the d coordinates.
+    /// </summary>
+    /// <param name="mixture">A diagonal or spherical mixture.</param>
+    /// <param name="name">How errors name this side.</param>
+    /// <exception cref="ArgumentException">The mixture has full covariances (use <see cref="FromMixture(GaussianMixture, string)"/>).</exception>
+    public static GaussianFactors FromMixtureDiagonal(GaussianMixture mixture, string name = "source")
+    {
+        ArgumentNullException.ThrowIfNull(mixture);
+        if (mixture.CovarianceType == CovarianceType.Full)
+        {
+            ThrowHelper.ThrowArgument($"The {name} mixture has full covariances; diagonal storage needs a diagonal or spherical mixture.", nameof(mixture));
+        }
+        int k = mixture.ComponentCount, d = mixture.Dimension;
+        ReadOnlySpan<double> variances = mixture.CompactCovariances;
+        if (mixture.CovarianceType == CovarianceType.Spherical)
+        {
+            var expanded = new double[k * d];
+            for (int c = 0; c < k; c++)
+            {
+                expanded.AsSpan(c * d, d).Fill(variances[c]);
+            }
+            variances = expanded;
+        }
+        return FromDiagonal(mixture.Means, variances, k, d, name);
+    }
+
+    /// <summary>
+    /// Factors for a transport problem between two mixtures: diagonal storage when both are diagonal or spherical
+    /// (O(d) closed forms, no eigensolver), full storage otherwise (a diagonal side is then expanded to full matrices).
+    /// This is what <see cref="TransportPlan"/> and the CLI's cost command use.
+    /// </summary>
+    public static (GaussianFactors Source, GaussianFactors Target) ForTransport(GaussianMixture source, GaussianMixture target)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(target);
+        return SharesDiagonalStorage(source, target)
+            ? (FromMixtureDiagonal(source, "source"), FromMixtureDiagonal(target, "target"))
+            : (FromMixture(source, "source"), FromMixture(target, "target"));
+    }
+
+    /// <summary>True when neither mixture has full covariances, so their pairs can use diagonal storage.</summary>
+    public static bool SharesDiagonalStorage(GaussianMixture source, GaussianMixture target)
+        => source.CovarianceType != CovarianceType.Full && target.CovarianceType != CovarianceType.Full;
+
+    /// <summary>
     /// Factors K Gaussians with full covariances. <paramref name="means"/> is K×d and
     /// <paramref name="covariances"/> K×d×d, both row-major.
     /// </summary>

@@ -26,6 +26,8 @@ public static class PlanJson
         w.WriteString("coupling", plan.Options.Coupling == CouplingMethod.ExactLp ? "lp" : "sinkhorn");
         w.WriteNumber("objective", plan.Objective);
         w.WriteNumber("dropped_mass", plan.DroppedMass);
+        // How the bridges treat covariances (docs/theory/structured-covariances.md#plan-files); optional when read.
+        w.WriteString("covariance_type", CovarianceName(plan.CovarianceType));
         w.WritePropertyName("source");
         WriteMixture(w, plan.Source);
         w.WritePropertyName("target");
@@ -108,14 +110,26 @@ public static class PlanJson
             var source = ReadMixture(root, "source", sourceName);
             var target = ReadMixture(root, "target", sourceName);
             var entries = ReadCouplings(root, sourceName);
+            TransportPlan plan;
             try
             {
-                return TransportPlan.FromCoupling(source, target, options, entries, objective);
+                plan = TransportPlan.FromCoupling(source, target, options, entries, objective);
             }
             catch (ArgumentException e)
             {
                 throw Bad(sourceName, $"{sourceName}: {e.Message}");
             }
+            // Files written before plans recorded it have no "covariance_type": the mixtures decide, as they always did.
+            if (root.TryGetProperty("covariance_type", out var stored))
+            {
+                string expected = CovarianceName(plan.CovarianceType);
+                if (stored.ValueKind != JsonValueKind.String || stored.GetString() != expected)
+                {
+                    throw Bad(sourceName, $"{sourceName}: field \"covariance_type\" is {stored.GetRawText()}, but the source and target mixtures " +
+                        $"({CovarianceName(source.CovarianceType)}, {CovarianceName(target.CovarianceType)}) make the plan \"{expected}\".");
+                }
+            }
+            return plan;
         }
     }
 
@@ -140,6 +154,14 @@ public static class PlanJson
         }
         return entries;
     }
+
+    /// <summary>The file name of a covariance type, as in mixture files: full, diag, spherical.</summary>
+    public static string CovarianceName(CovarianceType type) => type switch
+    {
+        CovarianceType.Diagonal => "diag",
+        CovarianceType.Spherical => "spherical",
+        _ => "full",
+    };
 
     /// <summary>The CLI/file name of a cost kind: w2, surrogate, sb, entropic.</summary>
     public static string CostName(CostKind kind) => kind switch

@@ -6,8 +6,10 @@ namespace GmmFlow;
 /// <summary>
 /// The plan's mixture policy for the integrators: per time t, each active pair's m_p(t), Σ_p(t), gain and offset
 /// come from its bridge and Σ_p(t) is factorised by LAPACK once, then the SIMD kernel evaluates every point.
+/// Diagonal bridges in dimensions below <see cref="DiagonalVelocityFrame.MinimumDimension"/> come here too, as
+/// diagonal matrices (their Cholesky factor is the elementwise square root): the fixed-d kernels suit them best.
 /// </summary>
-internal sealed class PlanVelocityField : FrameVelocityField
+internal sealed class PlanVelocityField : FrameVelocityField, IPlanField
 {
     private readonly TransportPlan _plan;
     private readonly BridgeField _field;
@@ -32,18 +34,21 @@ internal sealed class PlanVelocityField : FrameVelocityField
 
     public TransportPlan Plan => _plan;
 
+    public double EvaluatePoint(double t, ReadOnlySpan<double> x, Span<double> velocity) => FrameAt(t).Evaluate(x, velocity);
+
     protected override void Prepare(double t, VelocityFrame frame)
     {
         if (!(t >= 0 && t <= 1))
         {
             throw new ArgumentOutOfRangeException(nameof(t), t, "The transport runs on t ∈ [0, 1].");
         }
-        var lapack = Lapack.Default;
+        Lapack? lapack = null; // diagonal bridges need no LAPACK
         int d = _plan.Dimension;
         for (int p = 0; p < _logWeights.Length; p++)
         {
-            _plan.Bridges[p].Evaluate(t, _mean, _covariance, _gain, _offset, _field);
-            int info = lapack.TryCholesky(_covariance, d);
+            var bridge = _plan.Bridges[p];
+            bridge.Evaluate(t, _mean, _covariance, _gain, _offset, _field);
+            int info = bridge.IsDiagonal ? ExpandDiagonal(d) : (lapack ??= Lapack.Default).TryCholesky(_covariance, d);
             if (info != 0)
             {
                 var e = _plan.Pairs[p];
@@ -52,5 +57,37 @@ internal sealed class PlanVelocityField : FrameVelocityField
             }
             frame.SetPair(p, _logWeights[p], _mean, _covariance, TriangularFactor.Cholesky, _gain, _offset);
         }
+    }
+
+    /// <summary>
+    /// Turns the d variances and the diagonal gain at the front of the buffers into the full d×d Cholesky factor and
+    /// gain (in place, last entry first); returns 0 or 1 + the first non-positive variance, like a Cholesky's info.
+    /// </summary>
+    private int ExpandDiagonal(int d)
+    {
+        for (int j = d - 1; j >= 0; j--)
+        {
+            double variance = _covariance[j], gain = _gain[j];
+            if (!(variance > 0))
+            {
+                return j + 1;
+            }
+            _covariance[j] = 0;
+            _gain[j] = 0;
+            _covariance[j * d + j] = Math.Sqrt(variance);
+            _gain[j * d + j] = gain;
+        }
+        for (int r = 0; r < d; r++)
+        {
+            for (int c = 0; c < d; c++)
+            {
+                if (r != c)
+                {
+                    _covariance[r * d + c] = 0;
+                    _gain[r * d + c] = 0;
+                }
+            }
+        }
+        return 0;
     }
 }

@@ -108,7 +108,7 @@ public sealed partial class TransportPlan
             ThrowHelper.ThrowArgument($"samples has length {samples.Length}, not a multiple of d = {d}.", nameof(samples));
         }
         var states = samples.ToArray();
-        var field = new PlanVelocityField(this, options.Field);
+        var field = CreatePlanField(options.Field);
         bool noisy = Options.Noise > 0 && options.Field == BridgeField.Drift && IsSchrodinger;
         scheme = options.Integrator != Integrator.Auto ? options.Integrator
             : noisy ? Integrator.EulerMaruyama

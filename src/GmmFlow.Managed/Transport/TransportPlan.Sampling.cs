@@ -31,15 +31,26 @@ public sealed partial class TransportPlan
         }
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         int d = Dimension, pairs = _pairs.Length;
+        // Diagonal plans: Σ_p(t) is its d variances and the factor their square roots (docs/theory/structured-covariances.md#sampling).
+        bool diagonal = CovarianceType != CovarianceType.Full;
+        int block = diagonal ? d : d * d;
         var means = new double[pairs * d];
-        var factors = new double[pairs * d * d];
+        var factors = new double[pairs * block];
         var cumulative = new double[pairs];
         double total = 0;
         for (int p = 0; p < pairs; p++)
         {
             _bridges[p].Mean(t, means.AsSpan(p * d, d));
-            _bridges[p].Covariance(t, factors.AsSpan(p * d * d, d * d));
-            Lapack.Default.Cholesky(factors.AsSpan(p * d * d, d * d), d, "bridge covariance at t of pair", p);
+            Span<double> factor = factors.AsSpan(p * block, block);
+            _bridges[p].Covariance(t, factor);
+            if (diagonal)
+            {
+                DiagonalRoots(factor, "bridge covariance at t of pair", p);
+            }
+            else
+            {
+                Lapack.Default.Cholesky(factor, d, "bridge covariance at t of pair", p);
+            }
             total += _pairs[p].Weight;
             cumulative[p] = total;
         }
@@ -51,7 +62,7 @@ public sealed partial class TransportPlan
             double u = rng.Uniform((ulong)i, 0) * total;
             int p = Math.Min(LowerBound(cumulative, u), pairs - 1);
             rng.FillNormal((ulong)i, 1, z);
-            AffineSample(means.AsSpan(p * d, d), factors.AsSpan(p * d * d, d * d), z, output.AsSpan(i * d, d));
+            AffineSample(means.AsSpan(p * d, d), factors.AsSpan(p * block, block), z, output.AsSpan(i * d, d));
         }
         return output;
     }
@@ -81,7 +92,7 @@ public sealed partial class TransportPlan
         ArgumentOutOfRangeException.ThrowIfLessThan(nodes, 1);
         (double[] ts, double[] ws) = GaussLegendre(nodes);
         int d = Dimension;
-        var field = new PlanVelocityField(this, BridgeField.Drift);
+        var field = CreatePlanField(BridgeField.Drift);
         var v = new double[samplesPerNode * d];
         double estimate = 0, variance = 0;
         for (int q = 0; q < nodes; q++)
@@ -120,22 +131,30 @@ public sealed partial class TransportPlan
         var responsibilities = new double[n * k0];
         Source.Responsibilities(points, responsibilities);
         int pairs = _pairs.Length;
-        var gains = new double[pairs * d * d];
-        var chol = random && Options.Noise > 0 && IsSchrodinger ? new double[pairs * d * d] : null;
+        int block = CovarianceType != CovarianceType.Full ? d : d * d; // diagonal plans: gains are d-vectors
+        var gains = new double[pairs * block];
+        var chol = random && Options.Noise > 0 && IsSchrodinger ? new double[pairs * block] : null;
         for (int p = 0; p < pairs; p++)
         {
-            _bridges[p].CouplingGain(gains.AsSpan(p * d * d, d * d));
+            _bridges[p].CouplingGain(gains.AsSpan(p * block, block));
             if (chol is not null)
             {
                 // Conditional covariance εG (G SPD for the SB): its Cholesky factor scales the normals.
-                var c = chol.AsSpan(p * d * d, d * d);
-                gains.AsSpan(p * d * d, d * d).CopyTo(c);
+                var c = chol.AsSpan(p * block, block);
+                gains.AsSpan(p * block, block).CopyTo(c);
                 double eps = Options.Noise * Options.Noise;
                 for (int k = 0; k < c.Length; k++)
                 {
                     c[k] *= eps;
                 }
-                Lapack.Default.Cholesky(c, d, "conditional covariance εG of pair", p);
+                if (block == d)
+                {
+                    DiagonalRoots(c, "conditional covariance εG of pair", p); // diagonal, or d = 1 (the same thing)
+                }
+                else
+                {
+                    Lapack.Default.Cholesky(c, d, "conditional covariance εG of pair", p);
+                }
             }
         }
         var output = new double[n * d];
@@ -185,7 +204,7 @@ public sealed partial class TransportPlan
             else
             {
                 rng.FillNormal((ulong)i, 1, z);
-                AffineSample(mean, chol.AsSpan(chosen * d * d, d * d), z, y);
+                AffineSample(mean, chol.AsSpan(chosen * block, block), z, y);
             }
         }
         return output;
@@ -198,6 +217,15 @@ public sealed partial class TransportPlan
         var e = _pairs[p];
         var mi = Source.Mean(e.Source);
         var mj = Target.Mean(e.Target);
+        if (CovarianceType != CovarianceType.Full)
+        {
+            var gd = gains.AsSpan(p * d, d);
+            for (int r = 0; r < d; r++)
+            {
+                result[r] = mj[r] + gd[r] * (x[r] - mi[r]);
+            }
+            return;
+        }
         var g = gains.AsSpan(p * d * d, d * d);
         for (int r = 0; r < d; r++)
         {
@@ -210,10 +238,31 @@ public sealed partial class TransportPlan
         }
     }
 
-    // y = m + L z with L lower triangular (row-major).
+    // Variances → standard deviations in place (the Cholesky factor of a diagonal matrix); names the pair if one is not > 0.
+    private static void DiagonalRoots(Span<double> variances, string what, int pair)
+    {
+        for (int k = 0; k < variances.Length; k++)
+        {
+            if (!(variances[k] > 0))
+            {
+                throw new NotPositiveDefiniteException(what, pair, k + 1);
+            }
+            variances[k] = Math.Sqrt(variances[k]);
+        }
+    }
+
+    // y = m + L z with L lower triangular (row-major), or L diagonal given as its d entries.
     internal static void AffineSample(ReadOnlySpan<double> mean, ReadOnlySpan<double> lower, ReadOnlySpan<double> z, Span<double> y)
     {
         int d = mean.Length;
+        if (lower.Length == d)
+        {
+            for (int r = 0; r < d; r++)
+            {
+                y[r] = mean[r] + lower[r] * z[r];
+            }
+            return;
+        }
         for (int r = 0; r < d; r++)
         {
             double s = mean[r];

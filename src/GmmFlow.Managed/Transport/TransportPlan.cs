@@ -19,12 +19,13 @@ public sealed partial class TransportPlan
     // Single-point evaluation cache: one field per thread and field kind, for the plan used last on that thread.
     // Bounded (it never keeps more than one plan per thread alive, unlike a ThreadLocal per plan would).
     [ThreadStatic]
-    private static PlanVelocityField? t_pointDrift;
+    private static IPlanField? t_pointDrift;
     [ThreadStatic]
-    private static PlanVelocityField? t_pointFlow;
+    private static IPlanField? t_pointFlow;
 
     private TransportPlan(GaussianMixture source, GaussianMixture target, TransportOptions options,
-        CouplingEntry[] pairs, double objective, double droppedMass, double[]? costMatrix)
+        CouplingEntry[] pairs, double objective, double droppedMass, double[]? costMatrix,
+        (GaussianFactors Source, GaussianFactors Target)? factors = null)
     {
         Source = source;
         Target = target;
@@ -33,8 +34,10 @@ public sealed partial class TransportPlan
         Objective = objective;
         DroppedMass = droppedMass;
         CostMatrix = costMatrix;
-        var sourceFactors = GaussianFactors.FromMixture(source, "source");
-        var targetFactors = GaussianFactors.FromMixture(target, "target");
+        CovarianceType = !GaussianFactors.SharesDiagonalStorage(source, target) ? CovarianceType.Full
+            : source.CovarianceType == CovarianceType.Spherical && target.CovarianceType == CovarianceType.Spherical ? CovarianceType.Spherical
+            : CovarianceType.Diagonal;
+        var (sourceFactors, targetFactors) = factors ?? GaussianFactors.ForTransport(source, target);
         _bridges = new GaussianBridge[pairs.Length];
         for (int p = 0; p < pairs.Length; p++)
         {
@@ -53,6 +56,14 @@ public sealed partial class TransportPlan
 
     /// <summary>How the plan was built (cost kind, noise σ, coupling method).</summary>
     public TransportOptions Options { get; }
+
+    /// <summary>
+    /// How the plan's costs, bridges and field treat covariances: <see cref="CovarianceType.Full"/> when either mixture
+    /// is full (a diagonal side is expanded), otherwise <see cref="CovarianceType.Diagonal"/> (or
+    /// <see cref="CovarianceType.Spherical"/> when both sides are spherical): closed forms in O(d) per pair, diagonal
+    /// Σ(t) and gains, and the O(P·d) field kernel (docs/theory/structured-covariances.md).
+    /// </summary>
+    public CovarianceType CovarianceType { get; }
 
     /// <summary>Dimension d of the points.</summary>
     public int Dimension => Source.Dimension;
@@ -97,8 +108,8 @@ public sealed partial class TransportPlan
         CheckDimensions(source, target);
         int k0 = source.ComponentCount, k1 = target.ComponentCount;
         var costs = new double[k0 * k1];
-        GaussianCosts.Compute(options.Cost, GaussianFactors.FromMixture(source, "source"), GaussianFactors.FromMixture(target, "target"), costs,
-            options.Noise, options.CostVariant);
+        var factors = GaussianFactors.ForTransport(source, target);
+        GaussianCosts.Compute(options.Cost, factors.Source, factors.Target, costs, options.Noise, options.CostVariant);
 
         if (options.Coupling == CouplingMethod.ExactLp)
         {
@@ -108,7 +119,7 @@ public sealed partial class TransportPlan
                 // Validated marginals of equal mass always admit a plan; anything else is a solver failure.
                 throw new InvalidOperationException($"The component coupling LP ended with status {lp.Status}.");
             }
-            return new TransportPlan(source, target, options, [.. lp.Entries], lp.Objective, 0, costs);
+            return new TransportPlan(source, target, options, [.. lp.Entries], lp.Objective, 0, costs, factors);
         }
 
         double max = 0;
@@ -144,7 +155,7 @@ public sealed partial class TransportPlan
         }
         // A Sinkhorn run that hit its iteration cap is kept but flagged (CouplingConverged, CouplingMarginalError):
         // the caller decides, and the CLI warns.
-        return new TransportPlan(source, target, options, [.. entries], objective, dropped, costs)
+        return new TransportPlan(source, target, options, [.. entries], objective, dropped, costs, factors)
         {
             CouplingConverged = sk.Converged,
             CouplingMarginalError = sk.MarginalError,
@@ -174,7 +185,13 @@ public sealed partial class TransportPlan
     /// The mixture-policy field of this plan as an <see cref="IVelocityField"/> for the integrators. Each call
     /// returns a new field with its own per-time cache: use one per thread.
     /// </summary>
-    public IVelocityField CreateField(BridgeField field = BridgeField.Drift) => new PlanVelocityField(this, field);
+    public IVelocityField CreateField(BridgeField field = BridgeField.Drift) => CreatePlanField(field);
+
+    /// <summary>The diagonal O(P·d) field for diagonal plans from d = 8 on, the full-covariance field otherwise.</summary>
+    internal IPlanField CreatePlanField(BridgeField field)
+        => CovarianceType != CovarianceType.Full && Dimension >= Simd.DiagonalVelocityFrame.MinimumDimension
+            ? new DiagonalPlanVelocityField(this, field)
+            : new PlanVelocityField(this, field);
 
     /// <summary>
     /// u(x, t) at one point (allocation-free once warm; per-time data is cached per thread for the plan used last on
@@ -194,19 +211,19 @@ public sealed partial class TransportPlan
                 ThrowHelper.ThrowNonFinite("point", -1, k, x[k], nameof(x));
             }
         }
-        return PointField(field).FrameAt(t).Evaluate(x, velocity);
+        return PointField(field).EvaluatePoint(t, x, velocity);
     }
 
     /// <summary>Velocities at N points (N×d row-major), on all cores.</summary>
     public void Velocities(double t, ReadOnlySpan<double> points, Span<double> velocities, BridgeField field = BridgeField.Drift)
         => PointField(field).Evaluate(t, points, velocities);
 
-    private PlanVelocityField PointField(BridgeField field)
+    private IPlanField PointField(BridgeField field)
     {
-        ref PlanVelocityField? slot = ref field == BridgeField.Drift ? ref t_pointDrift : ref t_pointFlow;
+        ref IPlanField? slot = ref field == BridgeField.Drift ? ref t_pointDrift : ref t_pointFlow;
         if (slot is null || !ReferenceEquals(slot.Plan, this))
         {
-            slot = new PlanVelocityField(this, field);
+            slot = CreatePlanField(field);
         }
         return slot;
     }

@@ -229,10 +229,14 @@ internal sealed class VelocityFrame
     /// layer. Returns false when all are finite; otherwise the pair, the offset in its block and the value.
     /// </summary>
     public bool TryFindNonFinite(out int pair, out int position, out double value)
+        => FindNonFinite(_data.AsSpan(_base), Stride, PairCount, out pair, out position, out value);
+
+    /// <summary>The first non-finite entry of <paramref name="pairCount"/> blocks of <paramref name="stride"/> doubles (shared with <see cref="DiagonalVelocityFrame"/>).</summary>
+    internal static bool FindNonFinite(ReadOnlySpan<double> blocks, int stride, int pairCount, out int pair, out int position, out double value)
     {
-        for (pair = 0; pair < PairCount; pair++)
+        for (pair = 0; pair < pairCount; pair++)
         {
-            ReadOnlySpan<double> block = _data.AsSpan(_base + pair * Stride, Stride);
+            ReadOnlySpan<double> block = blocks.Slice(pair * stride, stride);
             for (position = 0; position < block.Length; position++)
             {
                 if (!double.IsFinite(block[position]))
@@ -317,14 +321,14 @@ internal sealed class VelocityFrame
     /// Storage for <paramref name="length"/> doubles starting on a 64-byte boundary: a pinned array (the pinned heap
     /// never moves it, so the offset stays valid) with room to skip up to 7 doubles.
     /// </summary>
-    private static (double[] Data, int Start) Allocate(int length)
+    internal static (double[] Data, int Start) Allocate(int length)
     {
         double[] data = GC.AllocateArray<double>(checked(length + 7), pinned: true);
         return (data, CacheLines.DoublesToBoundary(ref MemoryMarshal.GetArrayDataReference(data)));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void CheckLength(ReadOnlySpan<double> span, long expected, string name)
+    internal static void CheckLength(ReadOnlySpan<double> span, long expected, string name)
     {
         if (span.Length != expected)
         {

@@ -28,7 +28,7 @@ public sealed class BenchCommandTests : IDisposable
         return (code, stdout.ToString(), stderr.ToString());
     }
 
-    private static readonly string[] Groups = ["cost", "lp", "em", "field", "point", "pipeline"];
+    private static readonly string[] Groups = ["cost", "lp", "em", "field", "point", "pipeline", "plan", "latent", "logo"];
 
     [Fact]
     public void Quick_json_lists_every_case_with_positive_times()
@@ -42,8 +42,9 @@ public sealed class BenchCommandTests : IDisposable
         Assert.True(machine.GetProperty("cores").GetInt32() >= 1);
         Assert.False(string.IsNullOrWhiteSpace(machine.GetProperty("lapack").GetString()));
         var cases = root.GetProperty("cases").EnumerateArray().ToList();
-        // 3 sizes × (W2, surrogate), 3 LPs, EM at d = 2 and 16, the field at d = 2 and 16, one point, one pipeline.
-        Assert.Equal(15, cases.Count);
+        // 3 sizes × (W2, surrogate), 3 LPs, EM at d = 2 and 16, the field at d = 2, 16 and diagonal d = 512, one point,
+        // one pipeline, the diagonal plan, the latent shape, the logo shape.
+        Assert.Equal(19, cases.Count);
         Assert.Equal(Groups, cases.Select(c => c.GetProperty("group").GetString()).Distinct());
         Assert.Equal(6, cases.Count(c => c.GetProperty("group").GetString() == "cost"));
         Assert.Equal(cases.Count, cases.Select(c => c.GetProperty("name").GetString()).Distinct().Count());
@@ -125,7 +126,7 @@ public sealed class BenchCommandTests : IDisposable
         }
 
         // Field: an independent log-sum-exp evaluation of the exported frame gives the exported velocities.
-        foreach (var c in cases.Where(c => c.GetProperty("group").GetString() == "field"))
+        foreach (var c in cases.Where(c => c.GetProperty("group").GetString() == "field" && !c.GetProperty("name").GetString()!.Contains("diag")))
         {
             var p = c.GetProperty("parameters");
             int d = p.GetProperty("d").GetInt32(), n = p.GetProperty("n").GetInt32(), pairs = p.GetProperty("pairs").GetInt32();
@@ -141,6 +142,45 @@ public sealed class BenchCommandTests : IDisposable
                     Assert.Equal(expected[k], v[i * d + k], 1e-9 * (1 + Math.Abs(expected[k])));
                 }
             }
+        }
+
+        // Diagonal field: a direct log-sum-exp evaluation of the exported pairs (variances, diagonal gains).
+        {
+            var p = cases.Single(c => c.GetProperty("name").GetString()!.StartsWith("field/diag", StringComparison.Ordinal)).GetProperty("parameters");
+            int d = p.GetProperty("d").GetInt32(), n = p.GetProperty("n").GetInt32(), pairs = p.GetProperty("pairs").GetInt32();
+            double[] x = Npy(export, "field_diag_points.npy", [n, d]), v = Npy(export, "field_diag_velocities.npy", [n, d]);
+            double[] s2 = Npy(export, "field_diag_variances.npy", [pairs, d]), k2 = Npy(export, "field_diag_gains.npy", [pairs, d]);
+            double[] logw = Npy(export, "field_diag_logw.npy", [pairs]), means = Npy(export, "field_diag_means.npy", [pairs, d]);
+            double[] offsets = Npy(export, "field_diag_offsets.npy", [pairs, d]);
+            var expected = new double[d];
+            for (int i = 0; i < n; i += n / 5)
+            {
+                Diagonal.DiagonalMixtures.DirectField(x.AsSpan(i * d, d), logw, means, s2, k2, offsets, expected);
+                for (int k = 0; k < d; k++)
+                {
+                    Assert.Equal(expected[k], v[i * d + k], 1e-9 * (1 + Math.Abs(expected[k])));
+                }
+            }
+        }
+
+        // Diagonal plan: the exported cost matrix is the library's on the exported mixtures.
+        {
+            var a = MixtureJson.Read(Path.Combine(export, "plan_diag_source.json"));
+            var b = MixtureJson.Read(Path.Combine(export, "plan_diag_target.json"));
+            Assert.Equal(CovarianceType.Diagonal, a.CovarianceType);
+            var (fs, ft) = GaussianFactors.ForTransport(a, b);
+            var costs = new double[a.ComponentCount * b.ComponentCount];
+            GaussianCosts.Compute(CostKind.SchrodingerBridge, fs, ft, costs, 1.0);
+            Assert.Equal(costs, Npy(export, "plan_diag_costs.npy", [a.ComponentCount, b.ComponentCount]));
+        }
+
+        // Latent and logo shapes: the starts, the fitted / given mixtures and the transported particles.
+        foreach (string group in new[] { "latent", "logo" })
+        {
+            var p = cases.Single(c => c.GetProperty("group").GetString() == group).GetProperty("parameters");
+            int d = p.GetProperty("d").GetInt32();
+            Assert.Equal(p.GetProperty("particles").GetInt32() * d, SampleFiles.Read(Path.Combine(export, $"{group}_result.npy"), out _).Length);
+            Assert.Equal(d, MixtureJson.Read(Path.Combine(export, $"{group}_init1.json")).Dimension);
         }
 
         // Pipeline: both samples, both initialisations and the transported particles.

@@ -1,0 +1,284 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace GmmFlow.Simd;
+
+/// <summary>
+/// Evaluates a <see cref="DiagonalVelocityFrame"/> over a batch of points, vector lanes along the coordinates:
+/// pass 1 forms every pair's log-weight ℓ_p, eight points at a time (each loaded w_p and −w_p⊙m_p vector serves eight
+/// points in eight independent multiply-add chains, two multiply-adds per coordinate, point and pair); pass 2 takes the log-sum-exp and adds w_p u_p for the pairs whose
+/// weight is not negligible at that point. Large batches are split over all cores (<see cref="ParallelRange"/>).
+/// </summary>
+/// <remarks>
+/// <para>Determinism: a point's result depends only on the point, the frame and the SIMD width: each of its sums runs
+/// in the same order whether it is evaluated alone, in a block of eight, at the end of a batch or on any thread.</para>
+/// <para>Pairs left out of pass 2 at a point: those with ℓ_p &lt; M − 60 ln 2, M = max_p ℓ_p (weight below 2⁻⁶⁰ of
+/// the largest), the rule of <see cref="VelocityKernelGeneral"/>: together they change v by at most P·2⁻⁶⁰ times the
+/// largest |u_p(x)|. In high dimension components separate, so usually one or two pairs remain and pass 2 costs little
+/// next to pass 1 (docs/theory/structured-covariances.md#field).</para>
+/// <para>Pass 1 forms z = w⊙x − w⊙m as one fused multiply-add with w⊙m rounded once when the frame is built: two
+/// operations per coordinate instead of three for w⊙(x − m), the bottleneck at d = 512. The product w x is exact inside
+/// the multiply-add, so the only extra error is w⊙m's rounding, ½ ulp of |w m| per coordinate (not the cancellation of
+/// the expanded quadratic x²/s − 2xm/s + m²/s, which loses |x|²/s·ulp).</para>
+/// </remarks>
+internal static class DiagonalVelocityKernel
+{
+    /// <summary>Scratch up to this many doubles (16 KB) lives on the stack; beyond it comes from ArrayPool.</summary>
+    private const int StackScratchDoubles = 2048;
+
+    /// <summary>Kernel work per parallel chunk below which splitting costs more than it saves (multiply-adds).</summary>
+    private const long MinChunkWork = 1L << 17;
+
+    /// <summary>Points per pass-1 block.</summary>
+    private const int BlockPoints = 8;
+
+    /// <summary>−60 ln 2: a pair whose ℓ is further than this below the largest is left out (weight &lt; 2⁻⁶⁰).</summary>
+    private const double NegligibleLogWeight = -41.588830833596717;
+
+    public static unsafe void Run(DiagonalVelocityFrame frame, ReadOnlySpan<double> points, Span<double> velocities,
+                                  Span<double> logDensities, bool parallel, SimdWidth width)
+    {
+        int d = frame.Dimension;
+        int n = points.Length / d;
+        long workPerPoint = (long)frame.PairCount * (3 * d + 8) + 4 * d;
+        int minPoints = (int)Math.Max(BlockPoints, Math.Min(n, MinChunkWork / workPerPoint));
+        bool wantLogDensity = !logDensities.IsEmpty;
+        double ignored = 0.0;
+        if (!parallel || ParallelRange.Concurrency == 1 || n <= minPoints)
+        {
+            RunRange(frame, ref MemoryMarshal.GetReference(points), ref MemoryMarshal.GetReference(velocities),
+                     ref wantLogDensity ? ref MemoryMarshal.GetReference(logDensities) : ref ignored, wantLogDensity, n, width);
+            return;
+        }
+        // About four chunks per thread, as VelocityBatch: uneven progress (other processes on the cores) balances out.
+        int threads = ParallelRange.Concurrency;
+        int grain = Math.Max(minPoints, (n + 4 * threads - 1) / (4 * threads));
+        grain = (grain + BlockPoints - 1) / BlockPoints * BlockPoints;
+        fixed (double* px = points)
+        fixed (double* pv = velocities)
+        fixed (double* pl = logDensities)
+        {
+            var body = new Chunk { Frame = frame, Points = px, Velocities = pv, LogDensities = pl, WantLogDensity = wantLogDensity, Width = width };
+            // ParallelRange.For returns when every chunk is done, so the pointers stay pinned throughout.
+            ParallelRange.For(n, grain, body);
+        }
+    }
+
+    private unsafe struct Chunk : IRangeBody
+    {
+        public DiagonalVelocityFrame Frame;
+        public double* Points;
+        public double* Velocities;
+        public double* LogDensities;
+        public bool WantLogDensity;
+        public SimdWidth Width;
+
+        public readonly void Execute(int start, int end)
+        {
+            int d = Frame.Dimension;
+            double ignored = 0.0;
+            RunRange(Frame, ref Unsafe.AsRef<double>(Points + (long)start * d), ref Unsafe.AsRef<double>(Velocities + (long)start * d),
+                     ref WantLogDensity ? ref Unsafe.AsRef<double>(LogDensities + start) : ref ignored, WantLogDensity, end - start, Width);
+        }
+    }
+
+    /// <summary>Evaluates <paramref name="count"/> consecutive points on the calling thread.</summary>
+    public static void RunRange(DiagonalVelocityFrame frame, ref double points, ref double velocities, ref double logDensities,
+                                bool wantLogDensity, int count, SimdWidth width)
+    {
+        switch (width)
+        {
+            case SimdWidth.V512:
+                RunRange<Simd512, Vector512<double>>(frame, ref points, ref velocities, ref logDensities, wantLogDensity, count);
+                break;
+            case SimdWidth.V256:
+                RunRange<Simd256, Vector256<double>>(frame, ref points, ref velocities, ref logDensities, wantLogDensity, count);
+                break;
+            case SimdWidth.V128:
+                RunRange<Simd128, Vector128<double>>(frame, ref points, ref velocities, ref logDensities, wantLogDensity, count);
+                break;
+            default:
+                RunRange<SimdScalar, double>(frame, ref points, ref velocities, ref logDensities, wantLogDensity, count);
+                break;
+        }
+    }
+
+    [SkipLocalsInit]
+    private static void RunRange<TOps, TV>(DiagonalVelocityFrame frame, ref double points, ref double velocities, ref double logDensities,
+                                           bool wantLogDensity, int count)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int d = frame.Dimension, dp = frame.PaddedDimension, pairCount = frame.PairCount;
+        // Scratch: eight padded point rows (coordinates d..dp−1 stay 0), the accumulator row, ℓ of eight points (pair-major
+        // per point), plus slack to start on a 64-byte boundary.
+        int need = 7 + BlockPoints * dp + dp + BlockPoints * pairCount;
+        double[]? rented = null;
+        Span<double> scratch = need <= StackScratchDoubles ? stackalloc double[need] : (rented = ArrayPool<double>.Shared.Rent(need));
+        ref double start = ref MemoryMarshal.GetReference(scratch);
+        ref double xs = ref Unsafe.Add(ref start, CacheLines.DoublesToBoundary(ref start));
+        ref double acc = ref Unsafe.Add(ref xs, BlockPoints * dp);
+        ref double ell = ref Unsafe.Add(ref acc, dp);
+        MemoryMarshal.CreateSpan(ref xs, BlockPoints * dp).Clear();
+
+        for (int i = 0; i < count; i += BlockPoints)
+        {
+            int real = Math.Min(BlockPoints, count - i);
+            for (int q = 0; q < real; q++)
+            {
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref points, (nint)(i + q) * d), d).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref xs, q * dp), d));
+            }
+            if (real == BlockPoints)
+            {
+                LogWeights8<TOps, TV>(frame, ref xs, ref ell);
+            }
+            else
+            {
+                for (int q = 0; q < real; q++)
+                {
+                    LogWeights1<TOps, TV>(frame, ref Unsafe.Add(ref xs, q * dp), ref Unsafe.Add(ref ell, q * pairCount));
+                }
+            }
+            for (int q = 0; q < real; q++)
+            {
+                double logDensity = Drift<TOps, TV>(frame, ref Unsafe.Add(ref xs, q * dp), ref Unsafe.Add(ref ell, q * pairCount), ref acc,
+                                                    ref Unsafe.Add(ref velocities, (nint)(i + q) * d));
+                if (wantLogDensity)
+                {
+                    Unsafe.Add(ref logDensities, i + q) = logDensity;
+                }
+            }
+        }
+        if (rented is not null)
+        {
+            ArrayPool<double>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// ℓ_p for eight points (rows of <paramref name="xs"/>, dp apart) into <paramref name="ell"/> (point q's at q·P + p):
+    /// each loaded vector of w_p and −w_p⊙m_p serves the eight points, whose sums are eight independent chains. Per
+    /// point the operations are those of <see cref="LogWeights1{TOps, TV}"/>, so a point gets the same bits in either.
+    /// </summary>
+    private static void LogWeights8<TOps, TV>(DiagonalVelocityFrame frame, ref double xs, ref double ell)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int dp = frame.PaddedDimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count, offW = frame.OffsetW, offShift = frame.OffsetShift;
+        for (int p = 0; p < pairCount; p++)
+        {
+            ref double blk = ref Unsafe.Add(ref frame.Pairs, p * stride);
+            ref double shift = ref Unsafe.Add(ref blk, offShift);
+            ref double w = ref Unsafe.Add(ref blk, offW);
+            TV a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero, a4 = TOps.Zero, a5 = TOps.Zero, a6 = TOps.Zero, a7 = TOps.Zero;
+            ref double x = ref xs;
+            for (int j = 0; j < dp; j += lanes)
+            {
+                TV sj = TOps.Load(ref Unsafe.Add(ref shift, j)), wj = TOps.Load(ref Unsafe.Add(ref w, j));
+                ref double xj = ref Unsafe.Add(ref x, j);
+                a0 = Square<TOps, TV>(ref xj, sj, wj, a0);
+                a1 = Square<TOps, TV>(ref Unsafe.Add(ref xj, dp), sj, wj, a1);
+                a2 = Square<TOps, TV>(ref Unsafe.Add(ref xj, 2 * dp), sj, wj, a2);
+                a3 = Square<TOps, TV>(ref Unsafe.Add(ref xj, 3 * dp), sj, wj, a3);
+                a4 = Square<TOps, TV>(ref Unsafe.Add(ref xj, 4 * dp), sj, wj, a4);
+                a5 = Square<TOps, TV>(ref Unsafe.Add(ref xj, 5 * dp), sj, wj, a5);
+                a6 = Square<TOps, TV>(ref Unsafe.Add(ref xj, 6 * dp), sj, wj, a6);
+                a7 = Square<TOps, TV>(ref Unsafe.Add(ref xj, 7 * dp), sj, wj, a7);
+            }
+            double c = blk;
+            Unsafe.Add(ref ell, p) = c - 0.5 * TOps.Sum(a0);
+            Unsafe.Add(ref ell, pairCount + p) = c - 0.5 * TOps.Sum(a1);
+            Unsafe.Add(ref ell, 2 * pairCount + p) = c - 0.5 * TOps.Sum(a2);
+            Unsafe.Add(ref ell, 3 * pairCount + p) = c - 0.5 * TOps.Sum(a3);
+            Unsafe.Add(ref ell, 4 * pairCount + p) = c - 0.5 * TOps.Sum(a4);
+            Unsafe.Add(ref ell, 5 * pairCount + p) = c - 0.5 * TOps.Sum(a5);
+            Unsafe.Add(ref ell, 6 * pairCount + p) = c - 0.5 * TOps.Sum(a6);
+            Unsafe.Add(ref ell, 7 * pairCount + p) = c - 0.5 * TOps.Sum(a7);
+        }
+    }
+
+    /// <summary>ℓ_p of one point (the tail of a batch, single-point calls); same operations per point as <see cref="LogWeights8{TOps, TV}"/>.</summary>
+    private static void LogWeights1<TOps, TV>(DiagonalVelocityFrame frame, ref double x, ref double ell)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int dp = frame.PaddedDimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count, offW = frame.OffsetW, offShift = frame.OffsetShift;
+        for (int p = 0; p < pairCount; p++)
+        {
+            ref double blk = ref Unsafe.Add(ref frame.Pairs, p * stride);
+            ref double shift = ref Unsafe.Add(ref blk, offShift);
+            ref double w = ref Unsafe.Add(ref blk, offW);
+            TV a = TOps.Zero;
+            for (int j = 0; j < dp; j += lanes)
+            {
+                a = Square<TOps, TV>(ref Unsafe.Add(ref x, j), TOps.Load(ref Unsafe.Add(ref shift, j)), TOps.Load(ref Unsafe.Add(ref w, j)), a);
+            }
+            Unsafe.Add(ref ell, p) = blk - 0.5 * TOps.Sum(a);
+        }
+    }
+
+    /// <summary>acc + z², z = w x + shift with shift = −w⊙m (see the class remarks).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Square<TOps, TV>(ref double x, TV shift, TV w, TV acc)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        TV z = TOps.MultiplyAdd(w, TOps.Load(ref x), shift);
+        return TOps.MultiplyAdd(z, z, acc);
+    }
+
+    /// <summary>
+    /// v = Σ_p w_p u_p / Σ_p w_p at one point from its ℓ (pairs in ascending order, negligible ones skipped), written to
+    /// the d entries at <paramref name="velocity"/>; returns the log-sum-exp M + log Σ_p w_p.
+    /// </summary>
+    private static double Drift<TOps, TV>(DiagonalVelocityFrame frame, ref double x, ref double ell, ref double acc, ref double velocity)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int d = frame.Dimension, dp = frame.PaddedDimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count;
+        int offK = frame.OffsetK, offB = frame.OffsetB;
+        double max = double.NegativeInfinity;
+        for (int p = 0; p < pairCount; p++)
+        {
+            max = Math.Max(max, Unsafe.Add(ref ell, p));
+        }
+        double floor = max + NegligibleLogWeight, sum = 0.0;
+        for (int j = 0; j < dp; j += lanes)
+        {
+            TOps.Store(TOps.Zero, ref Unsafe.Add(ref acc, j));
+        }
+        for (int p = 0; p < pairCount; p++)
+        {
+            double l = Unsafe.Add(ref ell, p);
+            if (l < floor)
+            {
+                continue; // NaN is kept, so a NaN point gets a NaN velocity
+            }
+            double weight = Math.Exp(l - max);
+            sum += weight;
+            TV wp = TOps.Create(weight);
+            ref double blk = ref Unsafe.Add(ref frame.Pairs, p * stride);
+            ref double m = ref Unsafe.Add(ref blk, DiagonalVelocityFrame.OffsetMean);
+            ref double k = ref Unsafe.Add(ref blk, offK);
+            ref double b = ref Unsafe.Add(ref blk, offB);
+            for (int j = 0; j < dp; j += lanes)
+            {
+                TV y = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, j)), TOps.Load(ref Unsafe.Add(ref m, j)));
+                TV u = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k, j)), y, TOps.Load(ref Unsafe.Add(ref b, j)));
+                ref double a = ref Unsafe.Add(ref acc, j);
+                TOps.Store(TOps.MultiplyAdd(wp, u, TOps.Load(ref a)), ref a);
+            }
+        }
+        // The largest weight is e^0 = 1, so sum ≥ 1 for finite ℓ.
+        TV s = TOps.Create(sum);
+        for (int j = 0; j < dp; j += lanes)
+        {
+            ref double a = ref Unsafe.Add(ref acc, j);
+            TOps.Store(TOps.Divide(TOps.Load(ref a), s), ref a);
+        }
+        MemoryMarshal.CreateReadOnlySpan(ref acc, d).CopyTo(MemoryMarshal.CreateSpan(ref velocity, d));
+        return max + Math.Log(sum);
+    }
+}
