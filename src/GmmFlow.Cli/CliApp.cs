@@ -33,6 +33,7 @@ internal static class CliApp
         root.Add(TransportCommand.Create());
         root.Add(DemoCommand.Create());
         root.Add(BenchCommand.Create());
+        root.Add(BridgeCommand.Create());
         return root;
     }
 
