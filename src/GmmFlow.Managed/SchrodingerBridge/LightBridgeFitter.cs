@@ -2,6 +2,22 @@ using GmmFlow.Native;
 
 namespace GmmFlow;
 
+/// <summary>Starting points of <see cref="LightBridgeFitter"/> (docs/theory/exact-sb.md#fitting).</summary>
+public enum LightBridgeInitialization
+{
+    /// <summary>An EM fit of the target; per component the Gaussian entropic-OT plan from the whole source.</summary>
+    TargetMixture,
+
+    /// <summary>
+    /// The GMMflow plan: EM fits of both sides coupled by the exact LP with the SB cost; per active pair (i, j) the
+    /// Gaussian entropic-OT plan from source component i to target component j (the K heaviest pairs).
+    /// </summary>
+    TransportPlan,
+
+    /// <summary>Both, each optimised; the lower objective wins (twice the work).</summary>
+    Best,
+}
+
 /// <summary>Settings of <see cref="LightBridgeFitter"/>.</summary>
 public sealed record LightBridgeFitOptions
 {
@@ -21,7 +37,10 @@ public sealed record LightBridgeFitOptions
     public int MaxIterations { get; init; } = 500;
 
     /// <summary>Stop when the objective fell by less than this (relative, at least 1 absolute) over 5 iterations.</summary>
-    public double Tolerance { get; init; } = 1e-9;
+    public double Tolerance { get; init; } = 1e-7;
+
+    /// <summary>How the potential is initialised (ignored when <see cref="Initial"/> is given).</summary>
+    public LightBridgeInitialization Initialization { get; init; } = LightBridgeInitialization.TargetMixture;
 
     /// <summary>Seeds the target EM fit of the initialisation and the held-out split.</summary>
     public ulong Seed { get; init; }
@@ -209,7 +228,18 @@ public static class LightBridgeFitter
         LightBridgeFitOptions options, LightBridge? start, CancellationToken cancellationToken)
     {
         bool diagonal = options.CovarianceType == CovarianceType.Diagonal;
-        start ??= Initialize(lapack, x, n0, y, n1, d, k, noise, options, cancellationToken);
+        if (start is null && options.Initialization == LightBridgeInitialization.Best)
+        {
+            var a = FitOne(lapack, x, n0, y, n1, d, k, noise, options with { Initialization = LightBridgeInitialization.TargetMixture }, null, cancellationToken);
+            var b = FitOne(lapack, x, n0, y, n1, d, k, noise, options with { Initialization = LightBridgeInitialization.TransportPlan }, null, cancellationToken);
+            return a.Item2.Value <= b.Item2.Value
+                ? (a.Item1, a.Item2 with { Iterations = a.Item2.Iterations + b.Item2.Iterations, Evaluations = a.Item2.Evaluations + b.Item2.Evaluations })
+                : (b.Item1, b.Item2 with { Iterations = a.Item2.Iterations + b.Item2.Iterations, Evaluations = a.Item2.Evaluations + b.Item2.Evaluations });
+        }
+        start ??= options.Initialization == LightBridgeInitialization.TransportPlan
+            ? InitializeFromPlan(lapack, x, n0, y, n1, d, k, noise, options, cancellationToken)
+            : Initialize(lapack, x, n0, y, n1, d, k, noise, options, cancellationToken);
+        k = start.ComponentCount;
         var objective = new LightBridgeObjective(lapack, x, n0, y, n1, d, k, noise, diagonal);
         var theta = new double[objective.ParameterCount()];
         var logAlpha = new double[k];
@@ -220,7 +250,88 @@ public static class LightBridgeFitter
         LightBridgeObjective.Pack(logAlpha, start.Centers, start.ScaleFactors, d, k, diagonal, theta);
         var result = Lbfgs.Minimize(objective.Evaluate, theta, options.MaxIterations, options.Tolerance,
             progress: options.Progress, cancellationToken: cancellationToken);
-        return (ToBridge(lapack, theta, d, k, noise, diagonal), result);
+        LightBridge bridge = ToBridge(lapack, theta, d, k, noise, diagonal);
+        // Dead components (no source mass left, hence no gradient) are revived by splitting the heaviest component,
+        // kept only when the objective improves (docs/theory/exact-sb.md#fitting).
+        var backup = new double[theta.Length];
+        for (int round = 0; round < MaxRevivals; round++)
+        {
+            double[] mass = SourceMasses(bridge, x, n0);
+            int heavy = Array.IndexOf(mass, mass.Max());
+            int[] dead = Enumerable.Range(0, k).Where(c => mass[c] < DeadMass).ToArray();
+            if (dead.Length == 0)
+            {
+                break;
+            }
+            theta.CopyTo(backup, 0);
+            Split(theta, d, k, diagonal, heavy, dead, noise, new CounterRng(options.Seed + 7919UL * (ulong)(round + 1)));
+            var again = Lbfgs.Minimize(objective.Evaluate, theta, options.MaxIterations, options.Tolerance,
+                progress: options.Progress, cancellationToken: cancellationToken);
+            if (!(again.Value < result.Value - 1e-9 * Math.Max(1, Math.Abs(result.Value))))
+            {
+                backup.CopyTo(theta, 0);
+                break;
+            }
+            result = again with { Iterations = result.Iterations + again.Iterations, Evaluations = result.Evaluations + again.Evaluations };
+            bridge = ToBridge(lapack, theta, d, k, noise, diagonal);
+        }
+        return (bridge, result);
+    }
+
+    private const int MaxRevivals = 3;
+    private const double DeadMass = 1e-3;
+
+    /// <summary>E_{p0}[w_k(X)] per component on (at most 4096 of) the source samples.</summary>
+    private static double[] SourceMasses(LightBridge bridge, double[] x, int n0)
+    {
+        int d = bridge.Dimension, k = bridge.ComponentCount, step = Math.Max(1, n0 / 4096), count = 0;
+        var mass = new double[k];
+        var logw = new double[k];
+        var means = new double[k * d];
+        for (int i = 0; i < n0; i += step, count++)
+        {
+            bridge.ConditionalComponents(x.AsSpan(i * d, d), logw, means);
+            for (int c = 0; c < k; c++)
+            {
+                mass[c] += Math.Exp(logw[c]);
+            }
+        }
+        for (int c = 0; c < k; c++)
+        {
+            mass[c] /= count;
+        }
+        return mass;
+    }
+
+    /// <summary>
+    /// Replaces every dead component by a copy of the heavy one whose centre is moved by one conditional standard
+    /// deviation in a random direction (σ L_h ξ); the heavy component's α is shared among the copies.
+    /// </summary>
+    private static void Split(Span<double> theta, int d, int k, bool diagonal, int heavy, int[] dead, double noise, CounterRng rng)
+    {
+        int block = diagonal ? d : d * (d + 1) / 2, scaleStart = k + k * d;
+        double share = Math.Log(dead.Length + 1.0);
+        var logAlpha = new double[k];
+        var r = new double[k * d];
+        var l = new double[k * d * d];
+        LightBridgeObjective.Unpack(theta, d, k, diagonal, logAlpha, r, l);
+        theta[heavy] -= share;
+        var xi = new double[d];
+        foreach (int c in dead)
+        {
+            theta[c] = theta[heavy];
+            rng.FillNormal((ulong)c, 0, xi);
+            for (int i = 0; i < d; i++)
+            {
+                double shift = 0;
+                for (int j = 0; j <= i; j++)
+                {
+                    shift += l[heavy * d * d + i * d + j] * xi[j];
+                }
+                theta[k + c * d + i] = r[heavy * d + i] + noise * shift;
+            }
+            theta.Slice(scaleStart + heavy * block, block).CopyTo(theta.Slice(scaleStart + c * block, block));
+        }
     }
 
     internal static LightBridge ToBridge(Lapack lapack, ReadOnlySpan<double> theta, int d, int k, double noise, bool diagonal)
@@ -291,7 +402,6 @@ public static class LightBridgeFitter
         double eps = noise * noise;
         var centers = new double[k * d];
         var scales = new double[diagonal ? k * d : k * d * d];
-        var logAlpha = new double[k];
         ReadOnlySpan<double> covariances = target.Covariances;
         for (int c = 0; c < k; c++)
         {
@@ -314,6 +424,16 @@ public static class LightBridgeFitter
                 g.CopyTo(scales.AsSpan(c * d * d, d * d));
             }
         }
+        return Normalized(lapack, x, n0, d, k, noise, diagonal, target.Weights, centers, scales);
+    }
+
+    /// <summary>
+    /// α_j such that E_{p0}[α_j e^{⟨x, r_j⟩/ε + xᵀS_j x/(2ε)}] = π_j (the mass the start gives component j).
+    /// </summary>
+    private static LightBridge Normalized(Lapack lapack, double[] x, int n0, int d, int k, double noise, bool diagonal,
+        ReadOnlySpan<double> masses, double[] centers, double[] scales)
+    {
+        var logAlpha = new double[k];
         var single = new double[n0];
         for (int c = 0; c < k; c++)
         {
@@ -326,11 +446,60 @@ public static class LightBridgeFitter
             {
                 sum += Math.Exp(v - max);
             }
-            logAlpha[c] = Math.Log(target.Weights[c]) - (max + Math.Log(sum / n0));
+            logAlpha[c] = Math.Log(masses[c]) - (max + Math.Log(sum / n0));
         }
         double top = logAlpha.Max();
         var alpha = logAlpha.Select(v => Math.Max(Math.Exp(v - top), 1e-300)).ToArray();
         return new LightBridge(noise, alpha, centers, scales, diagonal ? CovarianceType.Diagonal : CovarianceType.Full, lapack);
+    }
+
+    /// <summary>
+    /// The GMMflow-plan start (docs/theory/exact-sb.md#fitting): EM fits with K components on each side, the exact LP with
+    /// the SB cost, and per active pair (i, j) the Gaussian entropic-OT plan from N(m_i, Σ_i) to N(m_j, Σ_j), which has the
+    /// LightSB component form S = G_ij, r = m_j − G_ij m_i. The K heaviest pairs are kept.
+    /// </summary>
+    internal static LightBridge InitializeFromPlan(Lapack lapack, double[] x, int n0, double[] y, int n1, int d, int k, double noise,
+        LightBridgeFitOptions options, CancellationToken cancellationToken)
+    {
+        bool diagonal = options.CovarianceType == CovarianceType.Diagonal;
+        var em = new GaussianMixtureFitOptions { CovarianceType = CovarianceType.Full, Seed = options.Seed, RegCovar = 1e-6 };
+        GaussianMixture source = GaussianMixtureFitter.Fit(x, d, k, em, cancellationToken: cancellationToken).Mixture;
+        GaussianMixture target = GaussianMixtureFitter.Fit(y, d, k, em, cancellationToken: cancellationToken).Mixture;
+        var plan = TransportPlan.Create(source, target, new TransportOptions { Cost = CostKind.SchrodingerBridge, Noise = noise });
+        var pairs = plan.Pairs.Select((e, p) => (e, p)).OrderByDescending(v => v.e.Weight).Take(k).ToArray();
+        int kk = pairs.Length;
+        var centers = new double[kk * d];
+        var scales = new double[diagonal ? kk * d : kk * d * d];
+        var masses = new double[kk];
+        var g = new double[d * d];
+        for (int c = 0; c < kk; c++)
+        {
+            var (e, p) = pairs[c];
+            masses[c] = e.Weight;
+            plan.Bridges[p].CouplingGain(g);
+            ReadOnlySpan<double> mi = source.Mean(e.Source), mj = target.Mean(e.Target);
+            for (int i = 0; i < d; i++)
+            {
+                double gm = 0;
+                for (int j = 0; j < d; j++)
+                {
+                    // G is SPD in exact arithmetic: use its symmetric part.
+                    double gij = 0.5 * (g[i * d + j] + g[j * d + i]);
+                    gm += gij * mi[j];
+                    if (!diagonal)
+                    {
+                        scales[c * d * d + i * d + j] = gij;
+                    }
+                }
+                if (diagonal)
+                {
+                    scales[c * d + i] = g[i * d + i];
+                }
+                centers[c * d + i] = mj[i] - gm;
+            }
+        }
+        // With fewer active pairs than K (an LP vertex has at least K), the fit continues with fewer components.
+        return Normalized(lapack, x, n0, d, kk, noise, diagonal, masses, centers, scales);
     }
 
     internal static (double[] Mean, double[] Covariance) Moments(Lapack lapack, ReadOnlySpan<double> points, int n, int d)
