@@ -262,8 +262,8 @@ internal static class BridgeCommand
             }
             var stdout = parse.InvocationConfiguration.Output;
             var table = new System.Text.StringBuilder();
-            table.AppendLine("| d | ε | cBW2-UVP floor | LightBridge | GMMflow plan | Gaussian EOT | BW2-UVP floor | LightBridge | GMMflow plan | Gaussian EOT | fit s (LightBridge) | L-BFGS its |");
-            table.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+            table.AppendLine("| d | ε | cBW2-UVP floor | LightBridge | GMMflow plan | Gaussian EOT | BW2-UVP floor | LightBridge | GMMflow plan | Gaussian EOT | fit wall s | fit CPU s | L-BFGS its |");
+            table.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
             stdout.Write(table.ToString());
             foreach (int d in dList)
             {
@@ -295,11 +295,7 @@ internal static class BridgeCommand
 
     private static string Summary(double[] values, int column)
     {
-        string format = column >= 9 ? "F1" : "F2";
-        if (column == 9)
-        {
-            format = "F2";
-        }
+        string format = column == 10 ? "F0" : column >= 8 ? "F1" : "F2";
         if (values.Length == 1)
         {
             return F(values[0], format);

@@ -126,7 +126,7 @@ public class LightBridgeTests
         double[] x0 = p0.Sample(n, 1), x1 = p1.Sample(n, 2);
         foreach (double noise in new[] { 0.3, 1.0, 3.0 })
         {
-            var fit = LightBridgeFitter.Fit(lapack, x0, x1, d, noise, new LightBridgeFitOptions { Components = 1 }, TestContext.Current.CancellationToken);
+            var fit = LightBridgeFitter.Fit(lapack, x0, x1, d, noise, new LightBridgeFitOptions { Components = 1, Tolerance = 1e-13, MaxIterations = 2000 }, TestContext.Current.CancellationToken);
             var (m0, c0) = LightBridgeFitter.Moments(lapack, x0, n, d);
             var (m1, c1) = LightBridgeFitter.Moments(lapack, x1, n, d);
             for (int i = 0; i < d * d; i++)
