@@ -42,10 +42,20 @@ internal static class BridgeCommand
 
     private static Option<string> Output(string what) => new("--out", "-o") { Description = what, Required = true };
 
-    private static LightBridge LoadBridge(string path)
+    /// <summary>The bridge file and the points it is applied to, checked for the same dimension.</summary>
+    private static (LightBridge Bridge, double[] Points, int Dimension) LoadBridgeAndPoints(string bridgePath, string samplesPath)
     {
-        using var stream = CliFiles.OpenInput(path);
-        return LightBridgeJson.Read(stream, path);
+        LightBridge bridge;
+        using (var stream = CliFiles.OpenInput(bridgePath))
+        {
+            bridge = LightBridgeJson.Read(stream, bridgePath);
+        }
+        double[] x = LoadSamples(samplesPath, "--samples", out int d);
+        if (d != bridge.Dimension)
+        {
+            throw new InvalidDataException($"{samplesPath} has dimension {d} but the bridge {bridgePath} has {bridge.Dimension}.");
+        }
+        return (bridge, x, d);
     }
 
     private static void CheckSampleOutput(string path, bool force)
@@ -170,14 +180,7 @@ internal static class BridgeCommand
             string outPath = parse.GetValue(output)!;
             bool overwrite = parse.GetValue(force);
             CheckSampleOutput(outPath, overwrite);
-            string bPath = parse.GetValue(bridgePath)!;
-            LightBridge bridge = LoadBridge(bPath);
-            string samplesPath = parse.GetValue(samples)!;
-            double[] x = LoadSamples(samplesPath, "--samples", out int d);
-            if (d != bridge.Dimension)
-            {
-                throw new InvalidDataException($"{samplesPath} has dimension {d} but the bridge {bPath} has {bridge.Dimension}.");
-            }
+            var (bridge, x, d) = LoadBridgeAndPoints(parse.GetValue(bridgePath)!, parse.GetValue(samples)!);
             int m = parse.GetValue(perPoint);
             double[] y = bridge.SampleConditional(x, m, parse.GetValue(seed));
             WriteSamples(outPath, overwrite, y, d);
@@ -205,14 +208,7 @@ internal static class BridgeCommand
             string outPath = parse.GetValue(output)!;
             bool overwrite = parse.GetValue(force);
             CheckSampleOutput(outPath, overwrite);
-            string bPath = parse.GetValue(bridgePath)!;
-            LightBridge bridge = LoadBridge(bPath);
-            string samplesPath = parse.GetValue(samples)!;
-            double[] x = LoadSamples(samplesPath, "--samples", out int d);
-            if (d != bridge.Dimension)
-            {
-                throw new InvalidDataException($"{samplesPath} has dimension {d} but the bridge {bPath} has {bridge.Dimension}.");
-            }
+            var (bridge, x, d) = LoadBridgeAndPoints(parse.GetValue(bridgePath)!, parse.GetValue(samples)!);
             var clock = Stopwatch.StartNew();
             double[] y = bridge.Transport(x, parse.GetValue(steps), parse.GetValue(seed));
             WriteSamples(outPath, overwrite, y, d);

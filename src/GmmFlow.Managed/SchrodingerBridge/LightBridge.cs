@@ -366,21 +366,16 @@ public sealed class LightBridge
     }
 
     /// <summary>log c(x) = log Σ_k α_k exp(⟨x, r_k⟩/ε + xᵀS_k x/(2ε)) per point (α normalised).</summary>
-    public void LogNormalizer(ReadOnlySpan<double> points, Span<double> destination)
-    {
-        int n = CheckPoints(points, nameof(points));
-        CheckLength(destination, n, nameof(destination));
-        var body = new PointBody { Bridge = this, Points = points.ToArray(), Output = new double[n], Mode = PointMode.LogNormalizer };
-        ParallelRange.For(n, Grain(), body);
-        body.Output.CopyTo(destination);
-    }
+    public void LogNormalizer(ReadOnlySpan<double> points, Span<double> destination) => PerPoint(points, destination, PointMode.LogNormalizer);
 
     /// <summary>log v(y) = log Σ_k α_k N(y; r_k, εS_k) per point (α normalised).</summary>
-    public void LogPotential(ReadOnlySpan<double> points, Span<double> destination)
+    public void LogPotential(ReadOnlySpan<double> points, Span<double> destination) => PerPoint(points, destination, PointMode.LogPotential);
+
+    private void PerPoint(ReadOnlySpan<double> points, Span<double> destination, PointMode mode)
     {
         int n = CheckPoints(points, nameof(points));
         CheckLength(destination, n, nameof(destination));
-        var body = new PointBody { Bridge = this, Points = points.ToArray(), Output = new double[n], Mode = PointMode.LogPotential };
+        var body = new PointBody { Bridge = this, Points = points.ToArray(), Output = new double[n], Mode = mode };
         ParallelRange.For(n, Grain(), body);
         body.Output.CopyTo(destination);
     }
