@@ -35,6 +35,7 @@ internal static class CliApp
         root.Add(BenchCommand.Create());
         root.Add(SamplerCommand.Create());
         root.Add(MultiMarginalCommand.Create());
+        root.Add(BridgeCommand.Create());
         return root;
     }
 

@@ -1,0 +1,540 @@
+using GmmFlow.Native;
+
+namespace GmmFlow;
+
+/// <summary>Starting points of <see cref="LightBridgeFitter"/> (docs/theory/exact-sb.md#fitting).</summary>
+public enum LightBridgeInitialization
+{
+    /// <summary>An EM fit of the target; per component the Gaussian entropic-OT plan from the whole source.</summary>
+    TargetMixture,
+
+    /// <summary>
+    /// The GMMflow plan: EM fits of both sides coupled by the exact LP with the SB cost; per active pair (i, j) the
+    /// Gaussian entropic-OT plan from source component i to target component j (the K heaviest pairs).
+    /// </summary>
+    TransportPlan,
+
+    /// <summary>Both, each optimised; the lower objective wins (twice the work).</summary>
+    Best,
+}
+
+/// <summary>Settings of <see cref="LightBridgeFitter"/>.</summary>
+public sealed record LightBridgeFitOptions
+{
+    /// <summary>K; null chooses it among <see cref="ComponentCandidates"/> by the held-out objective.</summary>
+    public int? Components { get; init; }
+
+    /// <summary>The K tried when <see cref="Components"/> is null.</summary>
+    public IReadOnlyList<int> ComponentCandidates { get; init; } = [1, 2, 4, 8];
+
+    /// <summary>Fraction of each sample set held out to choose K (0 &lt; f &lt; 1).</summary>
+    public double HoldOutFraction { get; init; } = 0.2;
+
+    /// <summary>Full or diagonal scales S_k.</summary>
+    public CovarianceType CovarianceType { get; init; } = CovarianceType.Full;
+
+    /// <summary>L-BFGS iteration cap per fit.</summary>
+    public int MaxIterations { get; init; } = 500;
+
+    /// <summary>Stop when the objective fell by less than this (relative, at least 1 absolute) over 5 iterations.</summary>
+    public double Tolerance { get; init; } = 1e-7;
+
+    /// <summary>How the potential is initialised (ignored when <see cref="Initial"/> is given).</summary>
+    public LightBridgeInitialization Initialization { get; init; } = LightBridgeInitialization.TargetMixture;
+
+    /// <summary>Seeds the target EM fit of the initialisation and the held-out split.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>A bridge to start from instead of the target-mixture initialisation (its K and type are used).</summary>
+    public LightBridge? Initial { get; init; }
+
+    /// <summary>Reports the objective after every L-BFGS iteration.</summary>
+    public IProgress<double>? Progress { get; init; }
+
+    internal void Validate()
+    {
+        if (Components is { } k && k < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Components), k, "The number of potential components must be ≥ 1.");
+        }
+        if (Components is null && (ComponentCandidates is null || ComponentCandidates.Count == 0 || ComponentCandidates.Any(c => c < 1)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ComponentCandidates), "Component candidates must be a non-empty list of K ≥ 1.");
+        }
+        if (!(HoldOutFraction > 0 && HoldOutFraction < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(HoldOutFraction), HoldOutFraction, "The held-out fraction must lie in (0, 1).");
+        }
+        if (CovarianceType is not (CovarianceType.Full or CovarianceType.Diagonal))
+        {
+            throw new ArgumentOutOfRangeException(nameof(CovarianceType), CovarianceType, "Bridge scales are Full or Diagonal.");
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxIterations, 1, nameof(MaxIterations));
+        if (!(Tolerance >= 0) || !double.IsFinite(Tolerance))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "The tolerance must be finite and ≥ 0.");
+        }
+    }
+}
+
+/// <summary>A fitted <see cref="LightBridge"/> and how the fit went.</summary>
+public sealed class LightBridgeFit
+{
+    internal LightBridgeFit(LightBridge bridge, double objective, int iterations, int evaluations, bool converged,
+        IReadOnlyList<(int Components, double HeldOutObjective)> candidates)
+    {
+        Bridge = bridge;
+        Objective = objective;
+        Iterations = iterations;
+        Evaluations = evaluations;
+        Converged = converged;
+        Candidates = candidates;
+    }
+
+    /// <summary>The fitted bridge.</summary>
+    public LightBridge Bridge { get; }
+
+    /// <summary>The LightSB objective on the fitting samples (lower is better; docs/theory/exact-sb.md#objective).</summary>
+    public double Objective { get; }
+
+    /// <summary>L-BFGS iterations of the final fit.</summary>
+    public int Iterations { get; }
+
+    /// <summary>Objective-and-gradient evaluations of the final fit.</summary>
+    public int Evaluations { get; }
+
+    /// <summary>Whether the final fit met the tolerance within the iteration cap.</summary>
+    public bool Converged { get; }
+
+    /// <summary>Every K tried and its held-out objective (empty when K was given).</summary>
+    public IReadOnlyList<(int Components, double HeldOutObjective)> Candidates { get; }
+}
+
+/// <summary>
+/// Fits a <see cref="LightBridge"/> to unpaired source and target samples by minimising the LightSB objective
+/// E_{p0}[log c(X0)] − E_{p1}[log v(X1)] with exact gradients and L-BFGS on all cores (docs/theory/exact-sb.md#fitting).
+/// </summary>
+public static class LightBridgeFitter
+{
+    /// <summary>
+    /// Fits the bridge with noise σ between the N0×d <paramref name="source"/> and N1×d <paramref name="target"/> samples.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">σ not finite and &gt; 0, d below 1, or an invalid option.</exception>
+    /// <exception cref="ArgumentException">Lengths that are not multiples of d, too few points for the components, a warm start of the wrong shape.</exception>
+    /// <exception cref="NonFiniteValueException">A sample has a NaN or infinite coordinate (point and coordinate named).</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    public static LightBridgeFit Fit(ReadOnlySpan<double> source, ReadOnlySpan<double> target, int dimension, double noise,
+        LightBridgeFitOptions? options = null, CancellationToken cancellationToken = default)
+        => Fit(Lapack.Default, source, target, dimension, noise, options, cancellationToken);
+
+    internal static LightBridgeFit Fit(Lapack lapack, ReadOnlySpan<double> source, ReadOnlySpan<double> target, int dimension, double noise,
+        LightBridgeFitOptions? options, CancellationToken cancellationToken)
+    {
+        options ??= new LightBridgeFitOptions();
+        options.Validate();
+        LightBridge.CheckNoise(noise);
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 1);
+        int n0 = CheckSamples(source, dimension, nameof(source));
+        int n1 = CheckSamples(target, dimension, nameof(target));
+        if (options.Initial is { } init && (init.Dimension != dimension || init.CovarianceType != options.CovarianceType))
+        {
+            throw new ArgumentException($"The initial bridge has d = {init.Dimension} and {init.CovarianceType} scales; the fit needs d = {dimension} and {options.CovarianceType}.", nameof(options));
+        }
+        double[] x = source.ToArray(), y = target.ToArray();
+        int? fixedK = options.Initial?.ComponentCount ?? options.Components;
+        if (fixedK is { } k)
+        {
+            CheckCount(k, n0, n1);
+            var (bridge, result) = FitOne(lapack, x, n0, y, n1, dimension, k, noise, options, options.Initial, cancellationToken);
+            return new LightBridgeFit(bridge, result.Value, result.Iterations, result.Evaluations, result.Converged, []);
+        }
+        // Held-out choice of K: a seeded split of each side, fit on the rest, compare the objective on the held-out part.
+        var (x0Train, x0Held) = Split(x, n0, dimension, options.HoldOutFraction, options.Seed);
+        var (x1Train, x1Held) = Split(y, n1, dimension, options.HoldOutFraction, options.Seed ^ 0x9E3779B97F4A7C15UL);
+        int t0 = x0Train.Length / dimension, t1 = x1Train.Length / dimension;
+        var candidates = new List<(int, double)>();
+        LightBridge? best = null;
+        double bestValue = double.PositiveInfinity;
+        foreach (int candidate in options.ComponentCandidates.Distinct().Order())
+        {
+            if (candidate > Math.Min(t0, t1) / 2)
+            {
+                continue;
+            }
+            var (bridge, _) = FitOne(lapack, x0Train, t0, x1Train, t1, dimension, candidate, noise, options, null, cancellationToken);
+            double held = bridge.Objective(x0Held, x1Held);
+            candidates.Add((candidate, held));
+            if (held < bestValue)
+            {
+                bestValue = held;
+                best = bridge;
+            }
+        }
+        if (best is null)
+        {
+            throw new ArgumentException($"Too few samples ({n0} source, {n1} target) for any of the component candidates.", nameof(source));
+        }
+        var (final, finalResult) = FitOne(lapack, x, n0, y, n1, dimension, best.ComponentCount, noise, options, best, cancellationToken);
+        return new LightBridgeFit(final, finalResult.Value, finalResult.Iterations, finalResult.Evaluations, finalResult.Converged, candidates);
+    }
+
+    private static void CheckCount(int k, int n0, int n1)
+    {
+        if (k > Math.Min(n0, n1))
+        {
+            throw new ArgumentException($"{k} potential components need at least {k} source and target points ({n0} and {n1} given).", "source");
+        }
+    }
+
+    private static int CheckSamples(ReadOnlySpan<double> points, int d, string name)
+    {
+        if (points.Length == 0 || points.Length % d != 0)
+        {
+            throw new ArgumentException($"{name} has {points.Length} values, which is not N×d for some N ≥ 1 and d = {d}.", name);
+        }
+        for (int i = 0; i < points.Length; i++)
+        {
+            if (!double.IsFinite(points[i]))
+            {
+                ThrowHelper.ThrowNonFinite($"{name} sample", i / d, i % d, points[i], name);
+            }
+        }
+        return points.Length / d;
+    }
+
+    private static (double[] Train, double[] Held) Split(double[] points, int n, int d, double fraction, ulong seed)
+    {
+        int held = Math.Clamp((int)Math.Round(n * fraction), 1, n - 1);
+        var rng = new CounterRng(seed);
+        var order = new int[n];
+        var keys = new ulong[n];
+        for (int i = 0; i < n; i++)
+        {
+            order[i] = i;
+            keys[i] = rng.NextBits(0, (ulong)i);
+        }
+        Array.Sort(keys, order);
+        var train = new double[(n - held) * d];
+        var hold = new double[held * d];
+        for (int i = 0; i < n; i++)
+        {
+            Span<double> dst = i < held ? hold.AsSpan(i * d, d) : train.AsSpan((i - held) * d, d);
+            points.AsSpan(order[i] * d, d).CopyTo(dst);
+        }
+        return (train, hold);
+    }
+
+    private static (LightBridge, BacktrackingLbfgsResult) FitOne(Lapack lapack, double[] x, int n0, double[] y, int n1, int d, int k, double noise,
+        LightBridgeFitOptions options, LightBridge? start, CancellationToken cancellationToken)
+    {
+        bool diagonal = options.CovarianceType == CovarianceType.Diagonal;
+        if (start is null && options.Initialization == LightBridgeInitialization.Best)
+        {
+            var a = FitOne(lapack, x, n0, y, n1, d, k, noise, options with { Initialization = LightBridgeInitialization.TargetMixture }, null, cancellationToken);
+            var b = FitOne(lapack, x, n0, y, n1, d, k, noise, options with { Initialization = LightBridgeInitialization.TransportPlan }, null, cancellationToken);
+            return a.Item2.Value <= b.Item2.Value
+                ? (a.Item1, a.Item2 with { Iterations = a.Item2.Iterations + b.Item2.Iterations, Evaluations = a.Item2.Evaluations + b.Item2.Evaluations })
+                : (b.Item1, b.Item2 with { Iterations = a.Item2.Iterations + b.Item2.Iterations, Evaluations = a.Item2.Evaluations + b.Item2.Evaluations });
+        }
+        start ??= options.Initialization == LightBridgeInitialization.TransportPlan
+            ? InitializeFromPlan(lapack, x, n0, y, n1, d, k, noise, options, cancellationToken)
+            : Initialize(lapack, x, n0, y, n1, d, k, noise, options, cancellationToken);
+        k = start.ComponentCount;
+        var objective = new LightBridgeObjective(lapack, x, n0, y, n1, d, k, noise, diagonal);
+        var theta = new double[objective.ParameterCount()];
+        var logAlpha = new double[k];
+        for (int c = 0; c < k; c++)
+        {
+            logAlpha[c] = Math.Log(start.Weights[c]);
+        }
+        LightBridgeObjective.Pack(logAlpha, start.Centers, start.ScaleFactors, d, k, diagonal, theta);
+        var result = BacktrackingLbfgs.Minimize(objective.Evaluate, theta, options.MaxIterations, options.Tolerance,
+            progress: options.Progress, cancellationToken: cancellationToken);
+        LightBridge bridge = ToBridge(lapack, theta, d, k, noise, diagonal);
+        // Dead components (no source mass left, hence no gradient) are revived by splitting the heaviest component,
+        // kept only when the objective improves (docs/theory/exact-sb.md#fitting).
+        var backup = new double[theta.Length];
+        for (int round = 0; round < MaxRevivals; round++)
+        {
+            double[] mass = SourceMasses(bridge, x, n0);
+            int heavy = Array.IndexOf(mass, mass.Max());
+            int[] dead = Enumerable.Range(0, k).Where(c => mass[c] < DeadMass).ToArray();
+            if (dead.Length == 0)
+            {
+                break;
+            }
+            theta.CopyTo(backup, 0);
+            Split(theta, d, k, diagonal, heavy, dead, noise, new CounterRng(options.Seed + 7919UL * (ulong)(round + 1)));
+            var again = BacktrackingLbfgs.Minimize(objective.Evaluate, theta, options.MaxIterations, options.Tolerance,
+                progress: options.Progress, cancellationToken: cancellationToken);
+            if (!(again.Value < result.Value - 1e-9 * Math.Max(1, Math.Abs(result.Value))))
+            {
+                backup.CopyTo(theta, 0);
+                break;
+            }
+            result = again with { Iterations = result.Iterations + again.Iterations, Evaluations = result.Evaluations + again.Evaluations };
+            bridge = ToBridge(lapack, theta, d, k, noise, diagonal);
+        }
+        return (bridge, result);
+    }
+
+    private const int MaxRevivals = 3;
+    private const double DeadMass = 1e-3;
+
+    /// <summary>E_{p0}[w_k(X)] per component on (at most 4096 of) the source samples.</summary>
+    private static double[] SourceMasses(LightBridge bridge, double[] x, int n0)
+    {
+        int d = bridge.Dimension, k = bridge.ComponentCount, step = Math.Max(1, n0 / 4096), count = 0;
+        var mass = new double[k];
+        var logw = new double[k];
+        var means = new double[k * d];
+        for (int i = 0; i < n0; i += step, count++)
+        {
+            bridge.ConditionalComponents(x.AsSpan(i * d, d), logw, means);
+            for (int c = 0; c < k; c++)
+            {
+                mass[c] += Math.Exp(logw[c]);
+            }
+        }
+        for (int c = 0; c < k; c++)
+        {
+            mass[c] /= count;
+        }
+        return mass;
+    }
+
+    /// <summary>
+    /// Replaces every dead component by a copy of the heavy one whose centre is moved by one conditional standard
+    /// deviation in a random direction (σ L_h ξ); the heavy component's α is shared among the copies.
+    /// </summary>
+    private static void Split(Span<double> theta, int d, int k, bool diagonal, int heavy, int[] dead, double noise, CounterRng rng)
+    {
+        int block = diagonal ? d : d * (d + 1) / 2, scaleStart = k + k * d;
+        double share = Math.Log(dead.Length + 1.0);
+        var logAlpha = new double[k];
+        var r = new double[k * d];
+        var l = new double[k * d * d];
+        LightBridgeObjective.Unpack(theta, d, k, diagonal, logAlpha, r, l);
+        theta[heavy] -= share;
+        var xi = new double[d];
+        foreach (int c in dead)
+        {
+            theta[c] = theta[heavy];
+            rng.FillNormal((ulong)c, 0, xi);
+            for (int i = 0; i < d; i++)
+            {
+                double shift = 0;
+                for (int j = 0; j <= i; j++)
+                {
+                    shift += l[heavy * d * d + i * d + j] * xi[j];
+                }
+                theta[k + c * d + i] = r[heavy * d + i] + noise * shift;
+            }
+            theta.Slice(scaleStart + heavy * block, block).CopyTo(theta.Slice(scaleStart + c * block, block));
+        }
+    }
+
+    internal static LightBridge ToBridge(Lapack lapack, ReadOnlySpan<double> theta, int d, int k, double noise, bool diagonal)
+    {
+        var logAlpha = new double[k];
+        var r = new double[k * d];
+        var l = new double[k * d * d];
+        LightBridgeObjective.Unpack(theta, d, k, diagonal, logAlpha, r, l);
+        double max = logAlpha.Max();
+        var alpha = new double[k];
+        for (int c = 0; c < k; c++)
+        {
+            // Weights far below the largest (e^-700) are floored: the plan gives them no mass either way.
+            alpha[c] = Math.Max(Math.Exp(logAlpha[c] - max), 1e-300);
+        }
+        double[] scales;
+        if (diagonal)
+        {
+            scales = new double[k * d];
+            for (int c = 0; c < k; c++)
+            {
+                for (int i = 0; i < d; i++)
+                {
+                    double v = l[c * d * d + i * d + i];
+                    scales[c * d + i] = v * v;
+                }
+            }
+        }
+        else
+        {
+            scales = new double[k * d * d];
+            for (int c = 0; c < k; c++)
+            {
+                ReadOnlySpan<double> lc = l.AsSpan(c * d * d, d * d);
+                Span<double> sc = scales.AsSpan(c * d * d, d * d);
+                // S = L Lᵀ, lower triangle computed and mirrored so S is exactly symmetric.
+                for (int i = 0; i < d; i++)
+                {
+                    for (int j = 0; j <= i; j++)
+                    {
+                        double s = Simd.LinearAlgebra.DenseKernels.Dot(lc.Slice(i * d, j + 1), lc.Slice(j * d, j + 1));
+                        sc[i * d + j] = s;
+                        sc[j * d + i] = s;
+                    }
+                }
+            }
+        }
+        return new LightBridge(noise, alpha, r, scales, diagonal ? CovarianceType.Diagonal : CovarianceType.Full, lapack);
+    }
+
+    /// <summary>
+    /// The starting potential (docs/theory/exact-sb.md#fitting): an EM fit of the target with K components, and per
+    /// component j the Gaussian entropic-OT plan from the source's Gaussian moments to N(m_j, Σ_j): S_j = G_j,
+    /// r_j = m_j − G_j m0; α_j makes E_{p0}[α_j e^{⟨x, r_j⟩/ε + xᵀS_j x/(2ε)}] = π_j.
+    /// </summary>
+    internal static LightBridge Initialize(Lapack lapack, double[] x, int n0, double[] y, int n1, int d, int k, double noise,
+        LightBridgeFitOptions options, CancellationToken cancellationToken)
+    {
+        bool diagonal = options.CovarianceType == CovarianceType.Diagonal;
+        var (m0, s0) = Moments(lapack, x, n0, d);
+        var fit = GaussianMixtureFitter.Fit(y, d, k, new GaussianMixtureFitOptions
+        {
+            CovarianceType = diagonal ? CovarianceType.Diagonal : CovarianceType.Full,
+            Seed = options.Seed,
+            RegCovar = 1e-6,
+        }, cancellationToken: cancellationToken);
+        GaussianMixture target = fit.Mixture;
+        double eps = noise * noise;
+        var centers = new double[k * d];
+        var scales = new double[diagonal ? k * d : k * d * d];
+        ReadOnlySpan<double> covariances = target.Covariances;
+        for (int c = 0; c < k; c++)
+        {
+            ReadOnlySpan<double> mj = target.Mean(c);
+            if (diagonal)
+            {
+                for (int i = 0; i < d; i++)
+                {
+                    // The one-dimensional Gaussian plan per coordinate: G = (√(4 s0 s1 + ε²) − ε)/(2 s0).
+                    double a = s0[i * d + i], b = covariances[c * d * d + i * d + i];
+                    double g = (Math.Sqrt(4 * a * b + eps * eps) - eps) / (2 * a);
+                    scales[c * d + i] = g;
+                    centers[c * d + i] = mj[i] - g * m0[i];
+                }
+            }
+            else
+            {
+                var (r, g) = LightBridge.GaussianPlan(lapack, m0, s0, mj, covariances.Slice(c * d * d, d * d), d, noise);
+                r.CopyTo(centers.AsSpan(c * d, d));
+                g.CopyTo(scales.AsSpan(c * d * d, d * d));
+            }
+        }
+        return Normalized(lapack, x, n0, d, k, noise, diagonal, target.Weights, centers, scales);
+    }
+
+    /// <summary>
+    /// α_j such that E_{p0}[α_j e^{⟨x, r_j⟩/ε + xᵀS_j x/(2ε)}] = π_j (the mass the start gives component j).
+    /// </summary>
+    private static LightBridge Normalized(Lapack lapack, double[] x, int n0, int d, int k, double noise, bool diagonal,
+        ReadOnlySpan<double> masses, double[] centers, double[] scales)
+    {
+        var logAlpha = new double[k];
+        var single = new double[n0];
+        for (int c = 0; c < k; c++)
+        {
+            int block = diagonal ? d : d * d;
+            var one = new LightBridge(noise, [1.0], centers.AsSpan(c * d, d), scales.AsSpan(c * block, block),
+                diagonal ? CovarianceType.Diagonal : CovarianceType.Full, lapack);
+            one.LogNormalizer(x, single);
+            double max = single.Max(), sum = 0;
+            foreach (double v in single)
+            {
+                sum += Math.Exp(v - max);
+            }
+            logAlpha[c] = Math.Log(masses[c]) - (max + Math.Log(sum / n0));
+        }
+        double top = logAlpha.Max();
+        var alpha = logAlpha.Select(v => Math.Max(Math.Exp(v - top), 1e-300)).ToArray();
+        return new LightBridge(noise, alpha, centers, scales, diagonal ? CovarianceType.Diagonal : CovarianceType.Full, lapack);
+    }
+
+    /// <summary>
+    /// The GMMflow-plan start (docs/theory/exact-sb.md#fitting): EM fits with K components on each side, the exact LP with
+    /// the SB cost, and per active pair (i, j) the Gaussian entropic-OT plan from N(m_i, Σ_i) to N(m_j, Σ_j), which has the
+    /// LightSB component form S = G_ij, r = m_j − G_ij m_i. The K heaviest pairs are kept.
+    /// </summary>
+    internal static LightBridge InitializeFromPlan(Lapack lapack, double[] x, int n0, double[] y, int n1, int d, int k, double noise,
+        LightBridgeFitOptions options, CancellationToken cancellationToken)
+    {
+        bool diagonal = options.CovarianceType == CovarianceType.Diagonal;
+        var em = new GaussianMixtureFitOptions { CovarianceType = CovarianceType.Full, Seed = options.Seed, RegCovar = 1e-6 };
+        GaussianMixture source = GaussianMixtureFitter.Fit(x, d, k, em, cancellationToken: cancellationToken).Mixture;
+        GaussianMixture target = GaussianMixtureFitter.Fit(y, d, k, em, cancellationToken: cancellationToken).Mixture;
+        var plan = TransportPlan.Create(source, target, new TransportOptions { Cost = CostKind.SchrodingerBridge, Noise = noise });
+        var pairs = plan.Pairs.Select((e, p) => (e, p)).OrderByDescending(v => v.e.Weight).Take(k).ToArray();
+        int kk = pairs.Length;
+        var centers = new double[kk * d];
+        var scales = new double[diagonal ? kk * d : kk * d * d];
+        var masses = new double[kk];
+        var g = new double[d * d];
+        for (int c = 0; c < kk; c++)
+        {
+            var (e, p) = pairs[c];
+            masses[c] = e.Weight;
+            plan.Bridges[p].CouplingGain(g);
+            ReadOnlySpan<double> mi = source.Mean(e.Source), mj = target.Mean(e.Target);
+            for (int i = 0; i < d; i++)
+            {
+                double gm = 0;
+                for (int j = 0; j < d; j++)
+                {
+                    // G is SPD in exact arithmetic: use its symmetric part.
+                    double gij = 0.5 * (g[i * d + j] + g[j * d + i]);
+                    gm += gij * mi[j];
+                    if (!diagonal)
+                    {
+                        scales[c * d * d + i * d + j] = gij;
+                    }
+                }
+                if (diagonal)
+                {
+                    scales[c * d + i] = g[i * d + i];
+                }
+                centers[c * d + i] = mj[i] - gm;
+            }
+        }
+        // With fewer active pairs than K (an LP vertex has at least K), the fit continues with fewer components.
+        return Normalized(lapack, x, n0, d, kk, noise, diagonal, masses, centers, scales);
+    }
+
+    internal static (double[] Mean, double[] Covariance) Moments(Lapack lapack, ReadOnlySpan<double> points, int n, int d)
+    {
+        var mean = new double[d];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < d; j++)
+            {
+                mean[j] += points[i * d + j];
+            }
+        }
+        for (int j = 0; j < d; j++)
+        {
+            mean[j] /= n;
+        }
+        var centred = new double[n * d];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < d; j++)
+            {
+                centred[i * d + j] = points[i * d + j] - mean[j];
+            }
+        }
+        var cov = new double[d * d];
+        lapack.Gemm(true, false, d, d, n, 1.0 / Math.Max(1, n - 1), centred, centred, 0.0, cov);
+        for (int i = 0; i < d; i++)
+        {
+            for (int j = 0; j < i; j++)
+            {
+                double s = 0.5 * (cov[i * d + j] + cov[j * d + i]);
+                cov[i * d + j] = s;
+                cov[j * d + i] = s;
+            }
+        }
+        return (mean, cov);
+    }
+}

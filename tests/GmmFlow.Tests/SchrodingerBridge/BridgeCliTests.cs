@@ -1,0 +1,97 @@
+using System.Text.Json;
+using GmmFlow.Tests.Support;
+
+namespace GmmFlow.Tests.SchrodingerBridge;
+
+/// <summary>`gmmflow bridge fit | sample | transport | benchmark` in-process: outputs, exit codes, no partial files.</summary>
+public sealed class BridgeCliTests : CliHarness
+{
+    private (double[] X0, double[] X1) WriteSamples()
+    {
+        var bench = EntropicBridgeBenchmark.Create(2, 1.0, seed: 3, components: 2);
+        double[] x0 = bench.SampleSource(1500, 1), x1 = bench.SampleTarget(1500, 2);
+        SampleFiles.Write(P("x0.npy"), x0, 2);
+        SampleFiles.Write(P("x1.npy"), x1, 2);
+        return (x0, x1);
+    }
+
+    [Fact]
+    public void Fit_sample_transport_chain_matches_the_library()
+    {
+        var (x0, x1) = WriteSamples();
+        var fit = Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x1.npy"), "--noise", "1", "--components", "2", "--json", "--out", P("b.json"));
+        Assert.Equal(0, fit.Code);
+        using (var doc = JsonDocument.Parse(fit.Out))
+        {
+            Assert.Equal(2, doc.RootElement.GetProperty("components").GetInt32());
+        }
+        LightBridge bridge;
+        using (var stream = File.OpenRead(P("b.json")))
+        {
+            bridge = LightBridgeJson.Read(stream, "b.json");
+        }
+        var library = LightBridgeFitter.Fit(x0, x1, 2, 1.0, new LightBridgeFitOptions { Components = 2 }, TestContext.Current.CancellationToken);
+        Assert.Equal(library.Bridge.Centers.ToArray(), bridge.Centers.ToArray());
+
+        SampleFiles.Write(P("x.npy"), x0.AsSpan(0, 20), 2);
+        Assert.Equal(0, Run("bridge", "sample", "--bridge", P("b.json"), "--samples", P("x.npy"), "--per-point", "5", "--seed", "4", "--out", P("y.npy")).Code);
+        double[] y = SampleFiles.Read(P("y.npy"), out int d);
+        Assert.Equal(2, d);
+        Assert.Equal(bridge.SampleConditional(x0.AsSpan(0, 20), 5, 4), y);
+
+        var t = Run("bridge", "transport", "--bridge", P("b.json"), "--samples", P("x.npy"), "--steps", "20", "--out", P("z.npy"));
+        Assert.Equal(0, t.Code);
+        Assert.Equal(20, SampleFiles.Read(P("z.npy"), out _).Length);
+    }
+
+    [Fact]
+    public void Held_out_choice_is_reported()
+    {
+        WriteSamples();
+        var fit = Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x1.npy"), "--noise", "1", "--max-iterations", "50", "--out", P("b.json"));
+        Assert.Equal(0, fit.Code);
+        Assert.Contains("K = 8: held-out objective", fit.Out);
+    }
+
+    [Fact]
+    public void Bad_usage_and_bad_files_fail_in_one_line_and_write_nothing()
+    {
+        WriteSamples();
+        string[] before = Files();
+        var noNoise = Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x1.npy"), "--out", P("b.json"));
+        Assert.Equal(2, noNoise.Code);
+        var zero = Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x1.npy"), "--noise", "0", "--out", P("b.json"));
+        Assert.Equal(2, zero.Code);
+        Assert.Contains("--noise", zero.Err);
+        SampleFiles.Write(P("x3.npy"), new double[9], 3);
+        var mismatch = Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x3.npy"), "--noise", "1", "--out", P("b.json"));
+        Assert.Equal(1, mismatch.Code);
+        Assert.Contains("dimension", mismatch.Err);
+        File.WriteAllText(P("bad.json"), """{"format": "gmmflow-plan"}""");
+        var badBridge = Run("bridge", "sample", "--bridge", P("bad.json"), "--samples", P("x0.npy"), "--out", P("y.npy"));
+        Assert.Equal(1, badBridge.Code);
+        Assert.Single(badBridge.Err.Trim().Split('\n'));
+        var missing = Run("bridge", "transport", "--bridge", P("none.json"), "--samples", P("x0.npy"), "--out", P("y.npy"));
+        Assert.Equal(1, missing.Code);
+        var badExt = Run("bridge", "sample", "--bridge", P("bad.json"), "--samples", P("x0.npy"), "--out", P("y.txt"));
+        Assert.Equal(2, badExt.Code);
+        Assert.Equal(before.Concat(["bad.json", "x3.npy"]).Order().ToArray(), Files());
+        // An existing output needs --force.
+        Assert.Equal(0, Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x1.npy"), "--noise", "1", "-k", "1", "--out", P("b.json")).Code);
+        Assert.Equal(2, Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x1.npy"), "--noise", "1", "-k", "1", "--out", P("b.json")).Code);
+        Assert.Equal(0, Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x1.npy"), "--noise", "1", "-k", "1", "--force", "--out", P("b.json")).Code);
+    }
+
+    [Fact]
+    public void Benchmark_prints_a_row_per_cell()
+    {
+        var r = Run("bridge", "benchmark", "--dims", "2", "--noise-variances", "1", "--seeds", "1", "--samples", "600", "--test-points", "5",
+            "--per-point", "100", "--components", "2", "--out", P("t.md"));
+        Assert.Equal(0, r.Code);
+        string row = File.ReadAllLines(P("t.md")).Single(l => l.StartsWith("| 2 |", StringComparison.Ordinal));
+        // 13 columns; every metric is a finite number.
+        string[] cells = row.Trim('|').Split('|').Select(c => c.Trim()).ToArray();
+        Assert.Equal(13, cells.Length);
+        Assert.All(cells, c => Assert.True(double.TryParse(c, System.Globalization.CultureInfo.InvariantCulture, out double v) && double.IsFinite(v), c));
+    }
+}
