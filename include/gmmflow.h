@@ -45,6 +45,7 @@ typedef enum gmf_covariance_type { GMF_COV_FULL = 0, GMF_COV_DIAG = 1, GMF_COV_S
 typedef enum gmf_cost { GMF_COST_W2 = 0, GMF_COST_SURROGATE = 1, GMF_COST_SB = 2, GMF_COST_ENTROPIC = 3 } gmf_cost;
 typedef enum gmf_coupling { GMF_COUPLING_LP = 0, GMF_COUPLING_SINKHORN = 1 } gmf_coupling;
 typedef enum gmf_field { GMF_FIELD_DRIFT = 0, GMF_FIELD_PROBABILITY_FLOW = 1 } gmf_field;
+typedef enum gmf_map { GMF_MAP_BARYCENTRIC = 0, GMF_MAP_RANDOM = 1 } gmf_map;
 
 typedef struct gmf_mixture gmf_mixture;
 typedef struct gmf_plan gmf_plan;
@@ -131,10 +132,21 @@ int gmf_plan_mixture(const gmf_plan* plan, int32_t which, gmf_mixture** out);
 int gmf_plan_transport(const gmf_plan* plan, const double* x, int64_t n, int32_t steps, uint64_t seed, double* out);
 /* The mixture policy's velocity at time t in [0, 1] for n points. */
 int gmf_plan_velocity(const gmf_plan* plan, double t, const double* x, int64_t n, int32_t field, double* out);
+/* The plan's static maps between the mixtures (per pair the component map, W2-optimal for GMF_COST_W2):
+ * method 0 barycentric average over the pairs of x's source components, 1 one random pair per point. */
+int gmf_plan_map(const gmf_plan* plan, const double* x, int64_t n, int32_t method, uint64_t seed, double* out);
 /* n exact samples of the marginal at time t, no simulation. */
 int gmf_plan_sample_marginal(const gmf_plan* plan, double t, int64_t n, uint64_t seed, double* out);
 int gmf_plan_read_json(const char* path, gmf_plan** out);
 int gmf_plan_write_json(const gmf_plan* plan, const char* path);
+
+/* ---- the same JSON formats in memory (for shipping mixtures and plans between processes) ----------------- */
+/* *length receives the size in bytes; the UTF-8 text (not NUL-terminated) is copied when buffer is not NULL and
+ * capacity >= *length (call once with buffer = NULL to ask the size). */
+int gmf_mixture_to_json(const gmf_mixture* mixture, char* buffer, int64_t capacity, int64_t* length);
+int gmf_mixture_from_json(const char* text, int64_t length, gmf_mixture** out);
+int gmf_plan_to_json(const gmf_plan* plan, char* buffer, int64_t capacity, int64_t* length);
+int gmf_plan_from_json(const char* text, int64_t length, gmf_plan** out);
 
 #ifdef __cplusplus
 }

@@ -217,6 +217,32 @@ internal static unsafe partial class Exports
         }
     }
 
+    /// <summary>The static maps of the plan: method 0 barycentric (E[T(x)] over pairs), 1 random pair per point.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "gmf_plan_map")]
+    public static int PlanMap(nint plan, double* points, long count, int method, ulong seed, double* destination)
+    {
+        try
+        {
+            Errors.Clear();
+            var p = Handles.Get<TransportPlan>(plan, "plan");
+            long length = Handles.Elements(count, p.Dimension, "n");
+            ReadOnlySpan<double> x = Handles.In(points, length, "x");
+            Span<double> y = Handles.Out(destination, length, "out");
+            double[] mapped = method switch
+            {
+                0 => p.MapBarycentric(x),
+                1 => p.MapRandom(x, seed),
+                _ => throw new ArgumentOutOfRangeException("method", method, "method must be GMF_MAP_BARYCENTRIC (0) or GMF_MAP_RANDOM (1)."),
+            };
+            mapped.CopyTo(y);
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Errors.Report(e);
+        }
+    }
+
     [UnmanagedCallersOnly(EntryPoint = "gmf_plan_sample_marginal")]
     public static int PlanSampleMarginal(nint plan, double t, long count, ulong seed, double* destination)
     {
