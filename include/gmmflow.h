@@ -12,9 +12,9 @@
  * - Arrays are row-major doubles: points N x d, means K x d, full covariances K x d x d, diagonal ones K x d,
  *   spherical ones K. The caller owns all memory it passes; output arrays are allocated by the caller with
  *   the sizes given here.
- * - Handles (gmf_mixture*, gmf_plan*) are opaque, thread-safe for concurrent reads, and must be released with their
- *   _free function exactly once. Passing NULL or a freed handle is an error, not a crash (for a freed handle, as
- *   long as its slot was not reused).
+ * - Handles (gmf_mixture*, gmf_plan*) are opaque keys (not addresses), thread-safe for concurrent reads, and must be
+ *   released with their _free function exactly once. NULL, a freed handle, a handle of the other kind or any other
+ *   value is refused with GMF_E_INVALID_ARGUMENT, never a crash; freeing twice sets the last error.
  * - Random results are reproducible for a seed whatever the thread count; point i of a call uses random stream i.
  * - The noise sigma is the diffusion coefficient in dX = u dt + sigma dW on t in [0, 1] (variance eps = sigma^2).
  */

@@ -87,6 +87,7 @@ _SIGNATURES = {
     "gmf_plan_transport": [c_void_p, _d, c_int64, c_int32, c_uint64, _d],
     "gmf_plan_velocity": [c_void_p, c_double, _d, c_int64, c_int32, _d],
     "gmf_plan_sample_marginal": [c_void_p, c_double, c_int64, c_uint64, _d],
+    "gmf_plan_map": [c_void_p, _d, c_int64, c_int32, c_uint64, _d],
     "gmf_plan_read_json": [c_char_p, _h],
     "gmf_plan_write_json": [c_void_p, c_char_p],
     "gmf_plan_to_json": [c_void_p, c_char_p, c_int64, POINTER(c_int64)],

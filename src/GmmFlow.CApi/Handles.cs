@@ -4,12 +4,22 @@ using System.Text;
 namespace GmmFlow.CApi;
 
 /// <summary>
-/// Opaque handles: a C pointer is a <see cref="GCHandle"/> to the managed object. A handle of the wrong kind,
-/// NULL, or one already freed is refused with a message instead of crashing (the GCHandle is checked first).
+/// Opaque handles: a C pointer is a key into a table of live objects, never an address, so NULL, a freed handle, a
+/// handle of the wrong kind or any garbage value is refused with a message instead of crashing the process. Keys
+/// are never reused (a 64-bit counter), so a stale handle cannot reach another object.
 /// </summary>
 internal static unsafe class Handles
 {
-    public static nint New(object value) => GCHandle.ToIntPtr(GCHandle.Alloc(value));
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<nint, object> s_live = new();
+    private static long s_next;
+
+    public static nint New(object value)
+    {
+        // Odd keys from a counter: never 0 (NULL), never a plausible aligned pointer.
+        nint key = (nint)(Interlocked.Increment(ref s_next) * 2 + 1);
+        s_live[key] = value;
+        return key;
+    }
 
     public static T Get<T>(nint handle, string name) where T : class
     {
@@ -17,15 +27,18 @@ internal static unsafe class Handles
         {
             throw new ArgumentNullException(name, $"{name} is NULL.");
         }
-        object? target = GCHandle.FromIntPtr(handle).Target;
-        return target as T ?? throw new ArgumentException($"{name} is not a live {typeof(T).Name} handle.", name);
+        if (!s_live.TryGetValue(handle, out object? target))
+        {
+            throw new ArgumentException($"{name} is not a live handle (freed, or never returned by gmmflow).", name);
+        }
+        return target as T ?? throw new ArgumentException($"{name} is a {target.GetType().Name} handle, not a {typeof(T).Name} handle.", name);
     }
 
     public static void Free(nint handle)
     {
-        if (handle != 0)
+        if (handle != 0 && !s_live.TryRemove(handle, out _))
         {
-            GCHandle.FromIntPtr(handle).Free();
+            throw new ArgumentException("The handle passed to free is not live (freed twice, or never returned by gmmflow).", "handle");
         }
     }
 

@@ -34,6 +34,8 @@ int main(void) {
     CHECK(gmf_mixture_shape(NULL, NULL, NULL, NULL) == GMF_E_INVALID_ARGUMENT, "NULL handle");
     CHECK(gmf_plan_info((const gmf_plan*)a, NULL, NULL, NULL) == GMF_E_INVALID_ARGUMENT, "mixture passed as plan");
     CHECK(strstr(gmf_last_error(), "TransportPlan") != NULL, "wrong handle kind named");
+    CHECK(gmf_mixture_shape((const gmf_mixture*)(intptr_t)0x12345678, NULL, NULL, NULL) == GMF_E_INVALID_ARGUMENT, "garbage handle");
+    CHECK(strstr(gmf_last_error(), "not a live handle") != NULL, "garbage handle named");
 
     int32_t k = 0, d = 0, type = -1;
     CHECK(gmf_mixture_shape(b, &k, &d, &type) == GMF_OK && k == 3 && d == 2 && type == GMF_COV_SPHERICAL, "shape");
@@ -94,6 +96,9 @@ int main(void) {
     CHECK(gmf_plan_sample_marginal(plan, 1.0, 100, 4, ys) == GMF_OK, "marginal");
 
     gmf_mixture_free(next); gmf_mixture_free(fit); gmf_plan_free(plan);
+    CHECK(gmf_plan_info(plan, &objective, NULL, NULL) == GMF_E_INVALID_ARGUMENT, "freed handle refused");
+    gmf_plan_free(plan);
+    CHECK(strstr(gmf_last_error(), "not live") != NULL, "double free reported");
     gmf_mixture_free(a); gmf_mixture_free(b);
     printf("%d passed, %d failed\n", checks - failures, failures);
     return failures == 0 ? 0 : 1;
