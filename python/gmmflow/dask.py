@@ -23,7 +23,7 @@ def _block_seed(random_state, block_index):
 
 
 def _transport_block(block, plan, steps, random_state, block_info=None):
-    index = block_info[0]["chunk-location"][0] if block_info else 0
+    index = block_info[0]["chunk-location"][0] if isinstance(block_info, dict) and 0 in block_info else 0
     return plan.transport(block, steps=steps, random_state=_block_seed(random_state, index))
 
 
@@ -41,7 +41,8 @@ def transport(plan, X, steps=100, random_state=0):
         X = X.rechunk({1: -1})
     if X.dtype != np.float64:
         X = X.astype(np.float64)
-    return X.map_blocks(_transport_block, plan, int(steps), int(random_state), dtype=np.float64)
+    return X.map_blocks(_transport_block, plan, int(steps), int(random_state), dtype=np.float64,
+                        meta=np.empty((0, plan.dimension), dtype=np.float64))
 
 
 def _statistics(block, mixture):
