@@ -16,6 +16,7 @@ namespace GmmFlow.Benchmarks;
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- eigen-quick [d ...]              (lockstep vs dsyevd)
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- factor-quick [d K]               (GaussianFactors and its parts)
 ///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- fma-peak [iterations]            (the machine's FMA rate, see Machine/)
+///   dotnet run -c Release --project benchmarks/GmmFlow.Benchmarks -- tp-quick                         (hand-written loops vs TensorPrimitives)
 /// </summary>
 public static class Program
 {
@@ -31,6 +32,9 @@ public static class Program
                 return 0;
             case ["factor-quick", ..]:
                 Costs.FactorQuick.Run(args[1..]);
+                return 0;
+            case ["tp-quick", ..]:
+                Machine.TensorPrimitivesQuick.Run(args[1..]);
                 return 0;
             case ["fma-peak", ..]:
                 Machine.FmaPeak.Run(args[1..]);

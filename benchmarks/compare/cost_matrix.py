@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Batched numpy W2 and surrogate cost matrices on the inputs GmmFlow exports, printed as pairs/s.
 
-The same algorithm as GmmFlow (docs/math.md §1-§2), vectorised over all K0xK1 pairs with stacked arrays
+The same algorithm as GmmFlow (docs/theory.md#exact-w2, #surrogate-cost), vectorised over all K0xK1 pairs with stacked arrays
 (no Python loop over pairs):
   W2:        A = L0^T S1 L0 for every pair, eigvalsh (LAPACK dsyevd, jobz='N'), sum of sqrt of clamped eigenvalues;
   surrogate: C = L0^-1 S1 L0^-T for every pair, eigh (dsyevd, jobz='V'), 1/4 sum_k (mu_k - 1) log mu_k |L0 w_k|^2.

@@ -182,7 +182,7 @@ def sqrtm_psd(s):
 
 
 def sb_cost_matrix(m0, s0, m1, s1, eps):
-    """Kinetic energy J of the Gaussian Schrödinger bridge for every pair (math.md §4), batched."""
+    """Kinetic energy J of the Gaussian Schrödinger bridge for every pair (docs/theory.md#sb-cost), batched."""
     d = m0.shape[1]
     l0 = np.linalg.cholesky(s0)
     gamma = np.clip(np.linalg.eigvalsh(np.swapaxes(l0, -1, -2)[:, None] @ s1[None] @ l0[:, None]), 0, None)
@@ -195,7 +195,7 @@ def sb_cost_matrix(m0, s0, m1, s1, eps):
 
 
 class BridgePolicy:
-    """The SB drift of every active pair at time t: m_t, Sigma_t and K_t = S_t^T Sigma_t^-1 (math.md §4), batched over pairs."""
+    """The SB drift of every active pair at time t: m_t, Sigma_t and K_t = S_t^T Sigma_t^-1 (docs/theory.md#sb-bridge), batched over pairs."""
 
     def __init__(self, weights, m0, s0, m1, s1, eps):
         d = m0.shape[1]

@@ -109,7 +109,7 @@ internal static class BenchInputs
         throw new InvalidOperationException($"No seed in [{seed}, {seed + 200}) gave a non-degenerate {k}×{k} plan.");
     }
 
-    /// <summary>The 8 equal-weight components N(10 (cos θ_k, sin θ_k), 0.2 I₂), θ_k = 2πk/8, of GMMflow's 2-D toy (math.md §7).</summary>
+    /// <summary>The 8 equal-weight components N(10 (cos θ_k, sin θ_k), 0.2 I₂), θ_k = 2πk/8, of GMMflow's 2-D toy (docs/theory.md#reference-values).</summary>
     public static GaussianMixture Ring()
     {
         const int k = 8;

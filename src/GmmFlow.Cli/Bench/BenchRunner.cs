@@ -287,7 +287,7 @@ internal sealed class BenchRunner(BenchSizes sizes, BenchSettings settings, bool
     /// <summary>
     /// GMMflow's pipeline shape end to end: EM fits of both sides (fixed iteration count from a given k-means++ start, so
     /// the Python side can do the same work), the Schrödinger-bridge cost matrix and exact LP, then Euler–Maruyama of
-    /// the mixture policy. Source: a random 4-component 2-D mixture; target: the 8-component ring of math.md §7.
+    /// the mixture policy. Source: a random 4-component 2-D mixture; target: the 8-component ring of docs/theory.md#reference-values.
     /// </summary>
     private void Pipeline()
     {

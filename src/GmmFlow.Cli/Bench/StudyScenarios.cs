@@ -2,12 +2,12 @@ using GmmFlow.Native;
 
 namespace GmmFlow.Cli.Bench;
 
-/// <summary>One Gaussian pair of the accuracy table, with the values seed 003's Table II reports for its row.</summary>
+/// <summary>One Gaussian pair of the accuracy table, with the values Table II of arXiv 2603.28992 reports for its row.</summary>
 internal sealed record AccuracyScenario(string Name, int Dimension, double[] Mean0, double[] Covariance0, double[] Mean1, double[] Covariance1,
     double PaperDelta, double PaperCondition, double PaperWasserstein, double PaperSurrogate, string Construction);
 
 /// <summary>
-/// The Gaussian pairs and mixtures of the surrogate-vs-exact study (seed 003 §VII). The paper does not print its
+/// The Gaussian pairs and mixtures of the surrogate-vs-exact study (arXiv 2603.28992 §VII; docs/theory.md#regime-map). The paper does not print its
 /// matrices; rows 1–6 below are reconstructions that reproduce its printed δ, κ, W2², C_sur and gap (row 6 was fitted
 /// to them), rows 7–10 follow the named structure (κ = 10⁶, AR(1) Toeplitz, factor model, Wishart) with our own
 /// parameters, so their numbers are comparable in kind, not digit for digit.
@@ -70,7 +70,7 @@ internal static class StudyScenarios
         return rows;
     }
 
-    /// <summary>The three mixture regimes of the timing study (seed 003 Table III's names; our recipes).</summary>
+    /// <summary>The three mixture regimes of the timing study (Table III's names in arXiv 2603.28992; our recipes).</summary>
     public static readonly string[] TimingScenarios = ["commuting-mild", "non-commuting-balanced", "anisotropic-stretched"];
 
     /// <summary>

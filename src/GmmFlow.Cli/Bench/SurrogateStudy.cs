@@ -26,7 +26,7 @@ internal sealed record StudyIndicators(string Scenario, int Dimension, double Ma
 internal sealed record StudyAccuracy(AccuracyScenario Scenario, RegimeDiagnostics Ours);
 
 /// <summary>
-/// The surrogate-vs-exact study of seed 003 (§VII): (1) transport-construction time against d for the surrogate
+/// The surrogate-vs-exact study of the surrogate paper (arXiv 2603.28992, §VII; docs/theory.md#regime-map): (1) transport-construction time against d for the surrogate
 /// (Method A) and exact W2 (Method B) pipelines — pair costs, Sinkhorn coupling, one bridge per active pair and the
 /// field's per-time set-up plus one evaluation, i.e. <see cref="TransportPlan.Create"/> and one evaluation of its field at
 /// t = 0.5 — and (2) the accuracy table (gap, relative gap, δ, commutator, κ) over the
@@ -216,7 +216,7 @@ internal sealed record StudyResult(bool Quick, int Components, string LoadAtStar
             w.WriteLine($"| {i.Scenario} | {i.Dimension} | {F(i.MaxDelta, "F3")} | {F(i.MaxCondition, "F2")} | {F(i.MaxCommutator, "F3")} | {F(i.MaxPairRelativeGap, "G3")} | {F(i.PlanRelativeGap, "G3")} |");
         }
         w.WriteLine();
-        w.WriteLine("Accuracy of the surrogate (RegimeDiagnostics; relative-gap threshold 1e-3 for the regime label); paper = seed 003 Table II:");
+        w.WriteLine("Accuracy of the surrogate (RegimeDiagnostics; relative-gap threshold 1e-3 for the regime label); paper = Table II of arXiv 2603.28992:");
         w.WriteLine();
         w.WriteLine("| scenario | d | δ | κ(Σ0) | κ(Σ1) | commutator | W2² | C_sur | gap | relative gap | segments | regime | paper δ / κ | paper W2² / C_sur / gap |");
         w.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");

@@ -30,7 +30,7 @@ internal static class BenchCommand
         var output = new Option<string?>("--out", "-o") { Description = "Also write the JSON results to this file." };
         var force = new Option<bool>("--force", "-f") { Description = "Overwrite --out if it exists." };
         var export = new Option<string?>("--export") { Description = "Write every case's inputs and GmmFlow's outputs (.npy, JSON) into this folder for benchmarks/compare." };
-        var study = new Option<string?>("--study") { Description = "Instead of the standard cases, run the surrogate-vs-exact study (seed 003) and write its tables and plot into this folder." };
+        var study = new Option<string?>("--study") { Description = "Instead of the standard cases, run the surrogate-vs-exact study (arXiv 2603.28992) and write its tables and plot into this folder." };
         var only = new Option<string?>("--only") { Description = "Run only these case groups, comma-separated: " + string.Join(", ", BenchRunner.Groups) + " (e.g. --only field,point)." };
         var command = new Command("bench", "Time GmmFlow's standard cases on this machine (cost matrices, LP, EM, velocity field, single point, pipeline)." + Examples)
         {

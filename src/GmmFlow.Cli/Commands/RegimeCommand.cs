@@ -3,7 +3,7 @@ using static GmmFlow.Cli.CliOptions;
 
 namespace GmmFlow.Cli.Commands;
 
-/// <summary>`gmmflow regime`: the surrogate-vs-exact regime map (seed 003) for every component pair.</summary>
+/// <summary>`gmmflow regime`: the surrogate-vs-exact regime map (docs/theory.md#regime-map) for every component pair.</summary>
 internal static class RegimeCommand
 {
     public static Command Create()

@@ -10,7 +10,7 @@ internal static class DemoDatasets
     public const string ToyName = "toy8";
 
     /// <summary>
-    /// The GMMflow paper's 2-D toy (math.md §7): source N(0, 0.4 I); target 8 equal components
+    /// The GMMflow paper's 2-D toy (docs/theory.md#reference-values): source N(0, 0.4 I); target 8 equal components
     /// N(10 (cos θ_k, sin θ_k), 0.2 I), θ_k = 2πk/8.
     /// </summary>
     public static DemoCase GaussianToEight(int n, ulong seed)
@@ -35,7 +35,7 @@ internal static class DemoDatasets
 
     /// <summary>
     /// The exact mixtures behind <see cref="GaussianToEight"/> and the LP objectives the GMMflow notebook publishes for
-    /// them (math.md §7): W2² 100.07, and with the reference code's SB cost variant 100.74 / 103.48 / 125.56 for noise
+    /// them (docs/theory.md#reference-values): W2² 100.07, and with the reference code's SB cost variant 100.74 / 103.48 / 125.56 for noise
     /// variance ε = 0.1 / 1 / 10 (σ = √ε).
     /// </summary>
     public static (GaussianMixture Source, GaussianMixture Target, IReadOnlyList<(double Epsilon, double Objective)> Published) ExactToy()

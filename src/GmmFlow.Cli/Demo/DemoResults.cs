@@ -37,7 +37,7 @@ internal sealed record DemoRow(
 /// <param name="Label">Which cost ("W2²", "ε = 0.1", …).</param>
 /// <param name="Noise">σ (ε = σ²).</param>
 /// <param name="Computed">LP objective computed here.</param>
-/// <param name="Published">The value from the paper's notebook (math.md §7).</param>
+/// <param name="Published">The value from the paper's notebook (docs/theory.md#reference-values).</param>
 internal sealed record PublishedCheck(string Label, double Noise, double Computed, double Published);
 
 /// <summary>A picture written by the demo.</summary>

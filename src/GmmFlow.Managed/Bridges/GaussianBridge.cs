@@ -11,13 +11,13 @@ namespace GmmFlow;
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
-/// <item><see cref="CostKind.Surrogate"/>: linear path Σ_t = (1−t)Σ0 + tΣ1, A_t = ½ ΔΣ Σ_t⁻¹ (seed 003 eq. 5, math.md §2),
+/// <item><see cref="CostKind.Surrogate"/>: linear path Σ_t = (1−t)Σ0 + tΣ1, A_t = ½ ΔΣ Σ_t⁻¹ (docs/theory.md#surrogate-path),
 /// evaluated as A_t = P diag(½(μ_k − 1)/(1 − t + tμ_k)) P⁻¹ with P = L0 W, L0⁻¹Σ1L0⁻ᵀ = W diag(μ) Wᵀ.</item>
 /// <item><see cref="CostKind.Wasserstein"/>: W2 geodesic Σ_t = S_t Σ0 S_t, S_t = (1−t)I + tT, A_t = (T − I)S_t⁻¹
-/// (seed 003 eqs. 26–28, math.md §3), with T = L0⁻ᵀ (L0ᵀΣ1L0)^½ L0⁻¹ from one eigen-decomposition (no sqrtm)
+/// (docs/theory.md#w2-geodesic), with T = L0⁻ᵀ (L0ᵀΣ1L0)^½ L0⁻¹ from one eigen-decomposition (no sqrtm)
 /// and A_t from the eigenpairs of T.</item>
 /// <item><see cref="CostKind.SchrodingerBridge"/> and <see cref="CostKind.EntropicTransport"/> with σ &gt; 0: the
-/// Gaussian SB (math.md §4), C = Cov(X0, X1) = ½(Σ0^½ D Σ0^-½ − εI) computed as L0 V diag(δ_k − ε) Vᵀ L0⁻¹ / 2
+/// Gaussian SB (docs/theory.md#sb-bridge), C = Cov(X0, X1) = ½(Σ0^½ D Σ0^-½ − εI) computed as L0 V diag(δ_k − ε) Vᵀ L0⁻¹ / 2
 /// (Σ0^½ f(Σ0^½Σ1Σ0^½) Σ0^-½ = f(Σ0Σ1) = L0 f(L0ᵀΣ1L0) L0⁻¹, L0ᵀΣ1L0 = V diag(γ) Vᵀ, δ_k = √(4γ_k + ε²));
 /// per t one Cholesky of Σ_t. With σ = 0 they are the W2 geodesic.</item>
 /// </list>
@@ -157,7 +157,7 @@ public sealed class GaussianBridge
             return new GaussianBridge(kind, path, d, false, noise, lapack, m0, dm, s0, s1, cost, gain, p, q, e, c, values);
         }
         // L0ᵀ Σ1 L0 = Σ_k γ_k v_k v_kᵀ; with P = L0 V and Q = P⁻¹ = Vᵀ L0⁻¹:
-        //   Σ0Σ1 = P diag(γ) Q, T = Qᵀ diag(√γ) Q (math.md §3), C = P diag(c) Q, G = Σ0⁻¹C = Qᵀ diag(c) Q (§4).
+        //   Σ0Σ1 = P diag(γ) Q, T = Qᵀ diag(√γ) Q (docs/theory.md#w2-geodesic), C = P diag(c) Q, G = Σ0⁻¹C = Qᵀ diag(c) Q (#sb-bridge).
         DenseKernels.CongruenceLowerTransposed(l0, s.FactorTransposed(i), s1, ws.B, vectors, d);
         lapack.SymmetricEigenUnchecked(vectors, d, values, vectors: true);
         BasisProducts(l0, l0Inverse, vectors, p, q, d);
@@ -286,7 +286,7 @@ public sealed class GaussianBridge
     }
 
     /// <summary>
-    /// G of the static coupling X1 | X0 = x ~ N(m1 + G(x − m0), εG) (math.md §4): Σ0⁻¹C for the SB (SPD), the Monge
+    /// G of the static coupling X1 | X0 = x ~ N(m1 + G(x − m0), εG) (docs/theory.md#static-coupling): Σ0⁻¹C for the SB (SPD), the Monge
     /// matrix T for the W2 geodesic, and the linear path's flow map (Σ1Σ0⁻¹)^½ for the surrogate (ε = 0 for both).
     /// </summary>
     public void CouplingGain(Span<double> destination)
@@ -296,7 +296,7 @@ public sealed class GaussianBridge
     }
 
     /// <summary>
-    /// Cov(X0, X1) = Σ0 Gᵀ of the coupling: the SB's C of math.md §4, Σ0T for the geodesic, Σ0Φᵀ for the surrogate's
+    /// Cov(X0, X1) = Σ0 Gᵀ of the coupling: the SB's C of docs/theory.md#sb-bridge, Σ0T for the geodesic, Σ0Φᵀ for the surrogate's
     /// flow map Φ (the only non-symmetric G).
     /// </summary>
     public void CrossCovariance(Span<double> destination)
@@ -364,7 +364,7 @@ public sealed class GaussianBridge
             }
             return;
         }
-        // Geodesic and SB: (1−t)²Σ0 + t²Σ1 + t(1−t)E (math.md §3 expanded with TΣ0T = Σ1; §4 with E = C + Cᵀ + εI).
+        // Geodesic and SB: (1−t)²Σ0 + t²Σ1 + t(1−t)E (docs/theory.md#w2-geodesic expanded with TΣ0T = Σ1; #sb-bridge with E = C + Cᵀ + εI).
         double a = (1 - t) * (1 - t), b = t * t, c = t * (1 - t);
         for (int k = 0; k < n; k++)
         {

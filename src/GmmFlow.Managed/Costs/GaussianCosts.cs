@@ -8,8 +8,8 @@ namespace GmmFlow;
 /// (<see cref="GaussianFactors"/>), computed on all cores with no allocation once warm.
 /// </summary>
 /// <remarks>
-/// Formulas (docs/math.md): W2² §1 (nuclear norm of L0ᵀL1 as √eig(L0ᵀ Σ1 L0), no matrix square root); surrogate §2
-/// (eigenpairs of L0⁻¹ Σ1 L0⁻ᵀ); Schrödinger bridge and entropic OT §4 (eig(Σ0Σ1)). d = 1 and diagonal covariances
+/// Formulas (docs/theory.md): W2² #exact-w2 (nuclear norm of L0ᵀL1 as √eig(L0ᵀ Σ1 L0), no matrix square root); surrogate #surrogate-cost
+/// (eigenpairs of L0⁻¹ Σ1 L0⁻ᵀ); Schrödinger bridge and entropic OT #sb-cost (eig(Σ0Σ1)). d = 1 and diagonal covariances
 /// use the commuting closed forms, d = 2 closed-form 2×2 spectra; d ≥ 3 solves the pairs' eigenproblems a SIMD
 /// vector's width at a time (<see cref="LockstepPairCosts"/>), falling back to one LAPACK dsyevd per pair without SIMD
 /// and for the one-pair API.

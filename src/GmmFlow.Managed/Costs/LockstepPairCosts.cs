@@ -115,13 +115,13 @@ internal static class LockstepPairCosts
             ref double group = ref targets[first % columns];
             if (surrogate)
             {
-                // C = L0⁻¹ Σ1 L0⁻ᵀ, and B = L0 so that the solver returns the rows (L0 w_k)ᵀ (math.md §2).
+                // C = L0⁻¹ Σ1 L0⁻ᵀ, and B = L0 so that the solver returns the rows (L0 w_k)ᵀ (docs/theory.md#surrogate-cost).
                 LockstepProducts.CongruenceLower<TOps, TV>(ref ws.Inverse[0], ref group, stride, ref ws.Work[0], ref ws.A[0], d);
                 ws.Factor.AsSpan(0, dd * lanes).CopyTo(ws.B);
             }
             else
             {
-                // γ = eig(L0ᵀ Σ1 L0) (math.md §1/§4).
+                // γ = eig(L0ᵀ Σ1 L0) (docs/theory.md#exact-w2, #sb-cost).
                 LockstepProducts.CongruenceLowerTransposed<TOps, TV>(ref ws.Factor[0], ref group, stride, ref ws.Work[0], ref ws.A[0], d);
             }
 

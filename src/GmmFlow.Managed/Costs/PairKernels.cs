@@ -30,7 +30,7 @@ internal static class PairKernels
         return meanTerm + GeneralCovarianceTerm(kind, variance, variant, s, i, t, j, ws);
     }
 
-    /// <summary>σ = 0: both SB costs are W2² exactly (math.md §4); computed as W2 so no ε·log ε limit is evaluated.</summary>
+    /// <summary>σ = 0: both SB costs are W2² exactly (docs/theory.md#sb-cost); computed as W2 so no ε·log ε limit is evaluated.</summary>
     internal static CostKind EffectiveKind(CostKind kind, double variance)
         => variance == 0 && kind is CostKind.SchrodingerBridge or CostKind.EntropicTransport ? CostKind.Wasserstein : kind;
 
@@ -56,7 +56,7 @@ internal static class PairKernels
         {
             case CostKind.Wasserstein:
             {
-                // tr Σ0 + tr Σ1 − 2 Σ √(s0 s1) = Σ (√s0 − √s1)²: no cancellation (math.md §1, diagonal case).
+                // tr Σ0 + tr Σ1 − 2 Σ √(s0 s1) = Σ (√s0 − √s1)²: no cancellation (docs/theory.md#exact-w2, diagonal case).
                 double sum = 0;
                 for (int k = 0; k < d; k++)
                 {
@@ -67,7 +67,7 @@ internal static class PairKernels
             }
             case CostKind.Surrogate:
             {
-                // ¼ Σ_k (s1 − s0)(log s1 − log s0): math.md §2 with commuting M = diag(s1/s0 − 1).
+                // ¼ Σ_k (s1 − s0)(log s1 − log s0): docs/theory.md#surrogate-cost with commuting M = diag(s1/s0 − 1).
                 ReadOnlySpan<double> v0 = s.Covariance(i), v1 = t.Covariance(j);
                 double sum = 0;
                 if (s.IsDiagonal)
@@ -110,7 +110,7 @@ internal static class PairKernels
             case CostKind.Wasserstein:
             {
                 // For a 2×2 SPD matrix P: tr √P = √(tr P + 2√det P) (its eigenvalues' roots a, b give (a + b)² = a² + b² + 2ab).
-                // P = Σ0^½ Σ1 Σ0^½: tr P = tr(Σ0Σ1) = Σ_ab Σ0_ab Σ1_ab, det P = det Σ0 det Σ1 (math.md §1).
+                // P = Σ0^½ Σ1 Σ0^½: tr P = tr(Σ0Σ1) = Σ_ab Σ0_ab Σ1_ab, det P = det Σ0 det Σ1 (docs/theory.md#exact-w2).
                 double trP = s0[0] * s1[0] + 2 * s0[1] * s1[1] + s0[3] * s1[3];
                 double detP = s.Determinants[i] * t.Determinants[j];
                 double nuclear = Math.Sqrt(trP + 2 * Math.Sqrt(detP));
@@ -129,7 +129,7 @@ internal static class PairKernels
                 double p = l[0], q = l[2], r = l[3];
                 double a0 = p * e0, a1 = q * e0 + r * e1;
                 double b0 = -p * e1, b1 = -q * e1 + r * e0;
-                // math.md §2: ¼ Σ_k (μ_k − 1) log μ_k ‖L0 w_k‖².
+                // docs/theory.md#surrogate-cost: ¼ Σ_k (μ_k − 1) log μ_k ‖L0 w_k‖².
                 return 0.25 * (SurrogateWeight(mu1) * (a0 * a0 + a1 * a1) + SurrogateWeight(mu2) * (b0 * b0 + b1 * b1));
             }
             default:
@@ -191,7 +191,7 @@ internal static class PairKernels
         Span<double> values = ws.Values.AsSpan(0, d);
         if (kind == CostKind.Surrogate)
         {
-            // C = L0⁻¹ Σ1 L0⁻ᵀ = Σ_k μ_k w_k w_kᵀ; cost ¼ Σ_k (μ_k − 1) log μ_k ‖L0 w_k‖² (math.md §2).
+            // C = L0⁻¹ Σ1 L0⁻ᵀ = Σ_k μ_k w_k w_kᵀ; cost ¼ Σ_k (μ_k − 1) log μ_k ‖L0 w_k‖² (docs/theory.md#surrogate-cost).
             Span<double> c = ws.A.AsSpan(0, dd);
             DenseKernels.CongruenceLower(s.FactorInverse(i), s.FactorInverseTransposed(i), t.Covariance(j), ws.B, c, d);
             lapack.SymmetricEigenUnchecked(c, d, values, vectors: true);
@@ -203,7 +203,7 @@ internal static class PairKernels
             double sum = DenseKernels.WeightedSquaredNorms(s.FactorTransposed(i), c, weights, ws.B, d);
             return 0.25 * sum;
         }
-        // γ_k = eig(L0ᵀ Σ1 L0) = eig(Σ0 Σ1) (math.md §1/§4), eigenvalues only.
+        // γ_k = eig(L0ᵀ Σ1 L0) = eig(Σ0 Σ1) (docs/theory.md#exact-w2, #sb-cost), eigenvalues only.
         Span<double> a = ws.A.AsSpan(0, dd);
         DenseKernels.CongruenceLowerTransposed(s.Factor(i), s.FactorTransposed(i), t.Covariance(j), ws.B, a, d);
         lapack.SymmetricEigenUnchecked(a, d, values, vectors: false);
@@ -261,7 +261,7 @@ internal static class PairKernels
     }
 
     /// <summary>
-    /// Assembles an SB-family covariance term from Σ_k (−δ_k + ε log(δ_k + ε)). Derivations (math.md §4, with
+    /// Assembles an SB-family covariance term from Σ_k (−δ_k + ε log(δ_k + ε)). Derivations (docs/theory.md#sb-cost, with
     /// ε g_k = ε + δ_k and ε log g_k = ε log(ε + δ_k) − ε log ε):
     /// J = tr Σ0 + tr Σ1 + Σ(−δ + ε log(δ + ε)) − ε log det Σ1 − dε log 2;
     /// reference-code variant = tr Σ0 + tr Σ1 + Σ(−δ + ε log(δ + ε)) − dε − dε log ε − ε(log det Σ0 + log det Σ1);

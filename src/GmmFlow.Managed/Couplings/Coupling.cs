@@ -5,7 +5,7 @@ namespace GmmFlow;
 /// </summary>
 /// <remarks>
 /// Sparse because an optimal basic solution of the transport LP has at most K0 + K1 − 1 nonzeros (its support is a
-/// spanning forest of the bipartite graph), and the mixture flow only evaluates those active pairs (math.md §5).
+/// spanning forest of the bipartite graph), and the mixture flow only evaluates those active pairs (docs/theory.md#mixture-policy).
 /// Entries are sorted by (Source, Target). After the solve, round-off is removed so that every row sums to a_i and
 /// every column to b_j to within 1e-12 of the total mass (see <see cref="Couplings.ExactLp(ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{double})"/>).
 /// </remarks>

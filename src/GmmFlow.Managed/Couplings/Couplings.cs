@@ -4,7 +4,7 @@ using GmmFlow.Native.Highs;
 namespace GmmFlow;
 
 /// <summary>
-/// Couplings between discrete marginals (math.md §6): the exact transport LP (two or more marginals, solved by HiGHS)
+/// Couplings between discrete marginals (docs/theory.md#couplings): the exact transport LP (two or more marginals, solved by HiGHS)
 /// and entropic transport (log-domain Sinkhorn). These decide which source/target component pairs the mixture flow uses.
 /// </summary>
 /// <remarks>

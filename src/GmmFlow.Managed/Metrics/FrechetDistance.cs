@@ -1,9 +1,11 @@
+using System.Numerics.Tensors;
+
 namespace GmmFlow;
 
 /// <summary>
 /// The Gaussian Fréchet distance between two sample sets (the statistic behind FID): the squared Bures–Wasserstein
-/// distance W2² between Gaussians with the sets' sample means and covariances (math.md §1, computed without a matrix
-/// square root). Sensitive to the first two moments only; pair it with MMD or sliced W2 for mixtures.
+/// distance W2² between Gaussians with the sets' sample means and covariances (docs/theory.md#exact-w2, computed without a
+/// matrix square root). Sensitive to the first two moments only; pair it with MMD or sliced W2 for mixtures.
 /// </summary>
 public static class FrechetDistance
 {
@@ -23,6 +25,12 @@ public static class FrechetDistance
         var (my, cy) = Moments(y, dimension, ridge, nameof(y));
         return GaussianCosts.Pair(CostKind.Wasserstein, mx, cx, my, cy, dimension);
     }
+
+    /// <summary>
+    /// From this d on, TensorPrimitives row updates beat the scalar triangle (1.5–2.4× at d = 16–64); at d = 2 the call
+    /// overhead makes them about 2× slower (tp-quick in the benchmarks).
+    /// </summary>
+    private const int TensorRowMinimumDimension = 8;
 
     private static (double[] Mean, double[] Covariance) Moments(ReadOnlySpan<double> points, int d, double ridge, string name)
     {
@@ -52,6 +60,17 @@ public static class FrechetDistance
         var centred = new double[d];
         for (int i = 0; i < n; i++)
         {
+            if (d >= TensorRowMinimumDimension)
+            {
+                // Lower triangle row by row: cov[r, 0..r] += centred[r] · centred[0..r].
+                TensorPrimitives.Subtract(points.Slice(i * d, d), mean, centred);
+                for (int r = 0; r < d; r++)
+                {
+                    Span<double> row = cov.AsSpan(r * d, r + 1);
+                    TensorPrimitives.MultiplyAdd(centred.AsSpan(0, r + 1), centred[r], row, row);
+                }
+                continue;
+            }
             for (int k = 0; k < d; k++)
             {
                 centred[k] = points[i * d + k] - mean[k];

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using GmmFlow.Mixtures;
 using GmmFlow.Native;
 
@@ -193,21 +194,13 @@ public sealed partial class GaussianMixture
             logWeights[k] = Math.Log(_f.Weights[k]) + logDensity;
         }
 
-        double max = double.NegativeInfinity;
-        foreach (double lw in logWeights)
-        {
-            max = Math.Max(max, lw);
-        }
-        double sum = 0;
-        foreach (double lw in logWeights)
-        {
-            sum += Math.Exp(lw - max);
-        }
-        double logSum = max + Math.Log(sum);
+        // Posterior weights by a max-shifted softmax (no overflow whatever the log-densities), in place.
+        TensorPrimitives.Subtract(logWeights, TensorPrimitives.Max(logWeights), logWeights);
+        TensorPrimitives.Exp(logWeights, logWeights);
+        TensorPrimitives.Divide(logWeights, TensorPrimitives.Sum(logWeights), logWeights);
         int survivors = 0;
         for (int k = 0; k < kk; k++)
         {
-            logWeights[k] = Math.Exp(logWeights[k] - logSum);
             survivors += logWeights[k] > 0 ? 1 : 0;
         }
 

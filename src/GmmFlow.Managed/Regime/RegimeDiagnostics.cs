@@ -3,7 +3,7 @@ using GmmFlow.Simd.LinearAlgebra;
 
 namespace GmmFlow;
 
-/// <summary>Which pair construction the regime map recommends (seed 003 §VIII).</summary>
+/// <summary>Which pair construction the regime map recommends (docs/theory.md#regime-map).</summary>
 public enum TransportRegime
 {
     /// <summary>The surrogate (Method A) cost is within the relative-gap threshold of W2²: the cheap linear path is fine.</summary>
@@ -14,20 +14,20 @@ public enum TransportRegime
 }
 
 /// <summary>
-/// The surrogate-vs-exact regime map for one Gaussian pair (seed 003 §III–V and §VIII, math.md §2): the geometric
+/// The surrogate-vs-exact regime map for one Gaussian pair (docs/theory.md#regime-map): the geometric
 /// indicators, the exact gap C_sur − W2², the path-splitting segment count and a regime label.
 /// </summary>
-/// <param name="WhitenedPerturbation">δ = ‖Σ0^-½ ΔΣ Σ0^-½‖₂ = max_k |μ_k − 1|, μ = eig(L0⁻¹ Σ1 L0⁻ᵀ) (seed 003 eq. 11).</param>
-/// <param name="Commutator">‖Σ0Σ1 − Σ1Σ0‖_F / (‖Σ0‖_F ‖Σ1‖_F): 0 for commuting pairs (seed 003 §VII-A).</param>
+/// <param name="WhitenedPerturbation">δ = ‖Σ0^-½ ΔΣ Σ0^-½‖₂ = max_k |μ_k − 1|, μ = eig(L0⁻¹ Σ1 L0⁻ᵀ) (docs/theory.md#regime-map).</param>
+/// <param name="Commutator">‖Σ0Σ1 − Σ1Σ0‖_F / (‖Σ0‖_F ‖Σ1‖_F): 0 for commuting pairs (docs/theory.md#regime-map).</param>
 /// <param name="SourceCondition">κ(Σ0) = λ_max/λ_min.</param>
 /// <param name="TargetCondition">κ(Σ1).</param>
-/// <param name="Wasserstein">W2² (math.md §1).</param>
-/// <param name="Surrogate">C_sur (math.md §2).</param>
+/// <param name="Wasserstein">W2² (docs/theory.md#exact-w2).</param>
+/// <param name="Surrogate">C_sur (docs/theory.md#surrogate-cost).</param>
 /// <param name="Gap">C_sur − W2² ≥ 0 (round-off below zero is reported as 0).</param>
 /// <param name="RelativeGap">Gap / W2² (0 when both are 0).</param>
 /// <param name="Segments">
 /// n = ⌈‖ΔΣ‖₂ / (r λ_min)⌉ (at least 1), λ_min = min(λ_min(Σ0), λ_min(Σ1)): splitting the covariance path into n equal
-/// pieces makes every piece's whitened perturbation ≤ r (seed 003 Prop. 1, eqs. 23–25).
+/// pieces makes every piece's whitened perturbation ≤ r (docs/theory.md#path-splitting).
 /// </param>
 /// <param name="Regime">
 /// <see cref="TransportRegime.SurrogateAccurate"/> when <paramref name="RelativeGap"/> ≤ the threshold. Why a relative-gap
@@ -50,7 +50,7 @@ public readonly record struct RegimeDiagnostics(
     /// <summary>Default relative-gap threshold τ (see <see cref="Regime"/>).</summary>
     public const double DefaultThreshold = 1e-3;
 
-    /// <summary>Default locality radius r for <see cref="Segments"/> (δ ≤ ½ keeps the series of seed 003 Thm. 1 well inside convergence).</summary>
+    /// <summary>Default locality radius r for <see cref="Segments"/> (δ ≤ ½ keeps the gap's series in δ well inside convergence, docs/theory.md#regime-map).</summary>
     public const double DefaultRadius = 0.5;
 
     /// <summary>Diagnostics of pair (i, j) of two prepared sets of components.</summary>
@@ -84,7 +84,7 @@ public readonly record struct RegimeDiagnostics(
     {
         if (!(radius > 0 && radius < 1))
         {
-            ThrowHelper.ThrowArgument($"The locality radius r must lie in (0, 1) (seed 003 Prop. 1 needs δ_i ≤ r < 1), got {radius}.", nameof(radius));
+            ThrowHelper.ThrowArgument($"The locality radius r must lie in (0, 1) (path splitting needs δ_i ≤ r < 1), got {radius}.", nameof(radius));
         }
         if (!(threshold >= 0) || double.IsInfinity(threshold))
         {

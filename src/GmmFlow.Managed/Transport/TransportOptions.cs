@@ -6,7 +6,7 @@ public enum CouplingMethod
     /// <summary>Exact linear program (HiGHS): a sparse plan with at most K0 + K1 − 1 active pairs (GMMflow Thm. 1).</summary>
     ExactLp,
 
-    /// <summary>Entropic OT by log-domain Sinkhorn with temperature τ (seed 003); dense, τ → 0 recovers the LP.</summary>
+    /// <summary>Entropic OT by log-domain Sinkhorn with temperature τ (docs/theory.md#sinkhorn); dense, τ → 0 recovers the LP.</summary>
     Sinkhorn,
 }
 

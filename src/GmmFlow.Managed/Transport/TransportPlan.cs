@@ -3,7 +3,7 @@ using GmmFlow.Native;
 namespace GmmFlow;
 
 /// <summary>
-/// A training-free transport between two Gaussian mixtures (GMMflow, seeds 000/001, Theorem 1; math.md §5):
+/// A training-free transport between two Gaussian mixtures (GMMflow, Theorem 1; docs/theory.md#mixture-policy):
 /// a coupling λ of the components and one Gaussian bridge per active pair (i, j). The mixture policy
 /// u(x, t) = Σ_p λ_p N(x; m_p(t), Σ_p(t)) u_p(x, t) / Σ_p λ_p N(x; m_p(t), Σ_p(t)) moves the source mixture
 /// onto the target, and its marginal at time t is exactly ρ_t = Σ_p λ_p N(m_p(t), Σ_p(t)).

@@ -16,7 +16,7 @@ internal enum TriangularFactor
 
 /// <summary>
 /// Everything the mixture-policy velocity needs at one time t, for all active component pairs, laid out for the
-/// point-parallel kernels (math.md §5). Built once per t, then evaluated for any number of points:
+/// point-parallel kernels (docs/theory.md#mixture-policy). Built once per t, then evaluated for any number of points:
 /// <code>
 /// z_p = W_p (x − m_p),  ℓ_p = c_p − ½|z_p|²,  u_p = b_p + K_p (x − m_p),  v(x) = Σ_p softmax(ℓ)_p u_p
 /// </code>

@@ -168,7 +168,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.All(timing, t => Assert.True(t.GetProperty("constructionMedianSeconds").GetDouble() > 0));
         var rows = doc.RootElement.GetProperty("accuracy").EnumerateArray().ToList();
         Assert.Equal(10, rows.Count);
-        // Rows 1–6 are reconstructions of seed 003's Table II: W2² and C_sur agree with the printed two decimals.
+        // Rows 1–6 are reconstructions of Table II of the surrogate paper (docs/theory.md#reference-values): W2² and C_sur agree with the printed two decimals.
         foreach (var row in rows.Take(6))
         {
             string name = row.GetProperty("scenario").GetString()!;

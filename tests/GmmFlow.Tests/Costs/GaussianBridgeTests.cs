@@ -113,7 +113,7 @@ public class GaussianBridgeTests
             Assert.True(JacobiEigenvalues(t, n)[0] > 0);
             var reference = Monge(c.S0, c.S1, n);
             Assert.True(MaxAbsDiff(t, reference) <= 1e-10 * MaxAbs(reference) * n, $"n={n}: T vs sqrtm T {MaxAbsDiff(t, reference)}");
-            // Geodesic gain (T − I)((1−t)I + tT)⁻¹ (math.md §3).
+            // Geodesic gain (T − I)((1−t)I + tT)⁻¹ (docs/theory.md#w2-geodesic).
             foreach (double time in s_times)
             {
                 var (_, _, gain, _) = Evaluate(b, time);
@@ -137,7 +137,7 @@ public class GaussianBridgeTests
             b.CrossCovariance(cross);
             var reference = SchrodingerCross(c.S0, c.S1, n, eps);
             Assert.True(MaxAbsDiff(cross, reference) <= 1e-10 * MaxAbs(reference) * n, $"n={n} σ={noise}: C vs sqrtm C {MaxAbsDiff(cross, reference)}");
-            // G = Σ0⁻¹C is SPD (math.md §4).
+            // G = Σ0⁻¹C is SPD (docs/theory.md#static-coupling).
             var g = new double[n * n];
             b.CouplingGain(g);
             Assert.True(MaxAbsDiff(g, Multiply(Inverse(c.S0, n), reference, n, n, n)) <= 1e-9 * MaxAbs(g) * n);

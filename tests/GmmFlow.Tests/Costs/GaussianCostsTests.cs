@@ -99,7 +99,7 @@ public class GaussianCostsTests
     [Fact]
     public void One_dimensional_reference_values()
     {
-        // N(0, 1) → N(2, 4): W2² = 4 + (1 − 2)² = 5; surrogate = 4 + ¾ log 4 (math.md §2, seed 003 Table II).
+        // N(0, 1) → N(2, 4): W2² = 4 + (1 − 2)² = 5; surrogate = 4 + ¾ log 4 (docs/theory.md#reference-values).
         double w2 = GaussianCosts.Pair(CostKind.Wasserstein, [0.0], [1.0], [2.0], [4.0], 1);
         double sur = GaussianCosts.Pair(CostKind.Surrogate, [0.0], [1.0], [2.0], [4.0], 1);
         Assert.Equal(5.0, w2, 1e-14);
@@ -116,7 +116,7 @@ public class GaussianCostsTests
     [InlineData(10.0, 125.56)]
     public void Gmmflow_toy_lp_objective_matches_published_numbers(double variance, double published)
     {
-        // math.md §7: source N(0, 0.4 I), 8 equal-weight targets N(10(cos θ, sin θ), 0.2 I). One source component, so
+        // docs/theory.md#reference-values: source N(0, 0.4 I), 8 equal-weight targets N(10(cos θ, sin θ), 0.2 I). One source component, so
         // the LP coupling is forced (λ_1j = 1/8) and the objective is the mean of the row.
         double[] means1 = new double[16], covs1 = new double[32];
         for (int k = 0; k < 8; k++)
@@ -306,7 +306,7 @@ public class GaussianCostsTests
     [Fact]
     public void Surrogate_agrees_with_wasserstein_to_third_order_in_commuting_case()
     {
-        // Per eigendirection the gap is ¼ m log(1 + m) − (1 − √(1 + m))² = m⁴/192 + O(m⁵) (math.md §2).
+        // Per eigendirection the gap is ¼ m log(1 + m) − (1 − √(1 + m))² = m⁴/192 + O(m⁵) (docs/theory.md#surrogate-cost).
         foreach (double m in new[] { 3e-2, 1e-2, -1e-2 })
         {
             double gap = GaussianCosts.Pair(CostKind.Surrogate, [0.0], [1.0], [0.0], [1 + m], 1)

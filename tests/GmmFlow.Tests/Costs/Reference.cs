@@ -238,7 +238,7 @@ internal static class Reference
 
     public static double FrobeniusNorm(double[] a) => Math.Sqrt(a.Sum(x => x * x));
 
-    /// <summary>W2² = |Δm|² + tr Σ0 + tr Σ1 − 2 tr (Σ0^½ Σ1 Σ0^½)^½ with Jacobi sqrtm (math.md §1, first line).</summary>
+    /// <summary>W2² = |Δm|² + tr Σ0 + tr Σ1 − 2 tr (Σ0^½ Σ1 Σ0^½)^½ with Jacobi sqrtm (docs/theory.md#exact-w2, the definition).</summary>
     public static double Wasserstein(double[] m0, double[] s0, double[] m1, double[] s1, int n)
     {
         var root0 = Sqrtm(s0, n);
@@ -247,7 +247,7 @@ internal static class Reference
         return SquaredDistance(m0, m1) + Trace(s0, n) + Trace(s1, n) - 2 * Trace(Sqrtm(inner, n), n);
     }
 
-    /// <summary>W2 Monge matrix T = Σ0^-½ (Σ0^½ Σ1 Σ0^½)^½ Σ0^-½ with Jacobi sqrtm (math.md §3).</summary>
+    /// <summary>W2 Monge matrix T = Σ0^-½ (Σ0^½ Σ1 Σ0^½)^½ Σ0^-½ with Jacobi sqrtm (docs/theory.md#w2-geodesic).</summary>
     public static double[] Monge(double[] s0, double[] s1, int n)
     {
         var root0 = Sqrtm(s0, n);
@@ -257,7 +257,7 @@ internal static class Reference
         return Multiply(Multiply(invRoot0, Sqrtm(inner, n), n, n, n), invRoot0, n, n, n);
     }
 
-    /// <summary>SB cross-covariance C = ½(Σ0^½ D Σ0^-½ − εI), D = (4 Σ0^½ Σ1 Σ0^½ + ε² I)^½ (math.md §4), by sqrtm.</summary>
+    /// <summary>SB cross-covariance C = ½(Σ0^½ D Σ0^-½ − εI), D = (4 Σ0^½ Σ1 Σ0^½ + ε² I)^½ (docs/theory.md#sb-bridge), by sqrtm.</summary>
     public static double[] SchrodingerCross(double[] s0, double[] s1, int n, double eps)
     {
         var root0 = Sqrtm(s0, n);
@@ -348,7 +348,7 @@ internal static class Reference
         return sum;
     }
 
-    /// <summary>Surrogate by quadrature: |Δm|² + ¼ ∫₀¹ tr(ΔΣ Σ_t⁻¹ ΔΣ) dt with a Gauss–Jordan inverse (seed 003 Lemma 2's integral).</summary>
+    /// <summary>Surrogate by quadrature: |Δm|² + ¼ ∫₀¹ tr(ΔΣ Σ_t⁻¹ ΔΣ) dt with a Gauss–Jordan inverse (docs/theory.md#surrogate-cost, the integral).</summary>
     public static double SurrogateByQuadrature(double[] m0, double[] s0, double[] m1, double[] s1, int n, int panels = 12)
     {
         var delta = Add(s1, 1, s0, -1);
@@ -361,7 +361,7 @@ internal static class Reference
     }
 
     /// <summary>
-    /// SB kinetic energy by quadrature: ∫₀¹ |Δm|² + tr(K_t Σ_t K_tᵀ) dt with K_t = S_tᵀ Σ_t⁻¹ built from the sqrtm C (math.md §4).
+    /// SB kinetic energy by quadrature: ∫₀¹ |Δm|² + tr(K_t Σ_t K_tᵀ) dt with K_t = S_tᵀ Σ_t⁻¹ built from the sqrtm C (docs/theory.md#sb-cost).
     /// </summary>
     public static double SchrodingerByQuadrature(double[] m0, double[] s0, double[] m1, double[] s1, int n, double eps)
     {
@@ -375,7 +375,7 @@ internal static class Reference
         return SquaredDistance(m0, m1) + integral;
     }
 
-    /// <summary>SB Σ_t and gain (drift S_tᵀΣ_t⁻¹ or probability flow (S_tᵀ + ½εI)Σ_t⁻¹) from a given C (math.md §4).</summary>
+    /// <summary>SB Σ_t and gain (drift S_tᵀΣ_t⁻¹ or probability flow (S_tᵀ + ½εI)Σ_t⁻¹) from a given C (docs/theory.md#sb-bridge).</summary>
     public static (double[] Sigma, double[] Gain) SchrodingerAt(double[] s0, double[] s1, double[] c, int n, double eps, double t, bool probabilityFlow)
     {
         var ct = Transpose(c, n);

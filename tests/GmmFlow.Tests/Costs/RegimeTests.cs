@@ -9,7 +9,7 @@ public class RegimeTests
     [Fact]
     public void One_dimensional_row_of_the_paper_table()
     {
-        // Seed 003 Table II, "1D (always comm)": N(0,1) → N(2,4): δ = 3, κ = 1, commutator 0, W2² 5.00, C_sur 5.04, gap 0.04.
+        // Table II of the surrogate paper (docs/theory.md#reference-values), "1D (always comm)": N(0,1) → N(2,4): δ = 3, κ = 1, commutator 0, W2² 5.00, C_sur 5.04, gap 0.04.
         var r = RegimeDiagnostics.Compute([0.0], [1.0], [2.0], [4.0], 1);
         Assert.Equal(3, r.WhitenedPerturbation, 1e-14);
         Assert.Equal(1, r.SourceCondition);
@@ -66,7 +66,7 @@ public class RegimeTests
     [Fact]
     public void Path_splitting_makes_every_segment_local()
     {
-        // Seed 003 Prop. 1: with n = Segments pieces, δ_i = ‖Σ_{i−1}^-½ (ΔΣ/n) Σ_{i−1}^-½‖₂ ≤ r for every piece.
+        // Path splitting (docs/theory.md#path-splitting): with n = Segments pieces, δ_i = ‖Σ_{i−1}^-½ (ΔΣ/n) Σ_{i−1}^-½‖₂ ≤ r for every piece.
         Gen.Select(Gen.Int[1, 8], Gen.Int[0, 1_000_000], Gen.Double[0.1, 0.9], Gen.Double[1, 1e3]).Sample((n, seed, radius, condition) =>
         {
             double[] s0 = SpdWithCondition(n, seed, condition), s1 = RandomSpd(n, seed + 1, 0.2), m = new double[n];
@@ -96,7 +96,7 @@ public class RegimeTests
         var near = Add(a, 1, RandomSpd(6, 4), 0.01);
         var far = Add(SpdWithCondition(6, 5, 1e4), 1, a, 0);
         double[] m = new double[6], shifted = [1.0, 1, 1, 1, 1, 1];
-        // Between separated components the gap (O(δ³), seed 003 Thm. 1) is tiny relative to W2²...
+        // Between separated components the gap (O(δ³), docs/theory.md#regime-map) is tiny relative to W2²...
         var accurate = RegimeDiagnostics.Compute(m, a, shifted, near, 6);
         Assert.Equal(TransportRegime.SurrogateAccurate, accurate.Regime);
         Assert.True(accurate.WhitenedPerturbation < 0.5);

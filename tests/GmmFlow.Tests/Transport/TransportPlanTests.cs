@@ -3,7 +3,7 @@ using GmmFlow.Tests.Support;
 namespace GmmFlow.Tests.Transport;
 
 /// <summary>
-/// The GMMflow pipeline end to end (math.md §5–§7): plan objectives against published values, transported samples
+/// The GMMflow pipeline end to end (docs/theory.md#mixture-policy, #reference-values): plan objectives against published values, transported samples
 /// against fresh target samples (two-sample MMD permutation test at a fixed false-alarm level), intermediate samples
 /// against the exact marginal ρ_t, the policy's kinetic cost against the LP objective.
 /// </summary>
