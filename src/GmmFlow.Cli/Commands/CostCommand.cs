@@ -17,16 +17,19 @@ internal static class CostCommand
         var output = new Option<string>("--out", "-o") { Description = "Output .npy file (float64, shape (K0, K1)).", Required = true };
         var force = Force();
         var json = Json();
+        var linear = new DynamicsCli();
         var command = new Command("cost", """
             Compute the K0×K1 matrix of pairwise transport costs between the components of two mixtures.
 
             Examples:
               gmmflow cost --source a.json --target b.json --kind w2 --out costs.npy
               gmmflow cost --source a.json --target b.json --kind sb --noise 0.5 --out sb.npy --force
+              gmmflow cost --source a.json --target b.json --dynamics di.json --velocity-std 1 --noise 0.3 --out lin.npy
             """)
         {
             source, target, kind, noise, variant, output, force, json,
         };
+        linear.AddTo(command);
         command.SetAction(parse =>
         {
             string outPath = parse.GetValue(output)!;
@@ -39,6 +42,11 @@ internal static class CostCommand
             var stderr = parse.InvocationConfiguration.Error;
             var a = LoadMixture(parse.GetValue(source)!, stderr);
             var b = LoadMixture(parse.GetValue(target)!, stderr);
+            linear.CheckUsage(parse, kind);
+            if (linear.Requested(parse))
+            {
+                return linear.RunCost(parse, a, b, parse.GetValue(noise), outPath, overwrite, parse.GetValue(json));
+            }
             if (a.Dimension != b.Dimension)
             {
                 throw new InvalidDataException($"--source has dimension {a.Dimension} but --target has {b.Dimension}.");

@@ -28,6 +28,7 @@ internal static class PlanCommand
         var output = new Option<string>("--out", "-o") { Description = "Plan JSON to write (mixtures, cost, noise, active couplings, objective).", Required = true };
         var force = Force();
         var json = Json();
+        var linear = new DynamicsCli();
         var command = new Command("plan", """
             Build a transport plan between two mixtures: pair costs, the component coupling, one bridge per active pair.
 
@@ -35,10 +36,12 @@ internal static class PlanCommand
               gmmflow plan --source a.json --target b.json --cost w2 --out plan.json
               gmmflow plan --source a.json --target b.json --cost sb --noise 1 --out plan.json --force
               gmmflow plan --source a.json --target b.json --cost surrogate --coupling sinkhorn --tau 0.05 --out plan.json
+              gmmflow plan --source a.json --target b.json --dynamics di.json --velocity-std 1 --noise 0.3 --out plan.json
             """)
         {
             source, target, cost, noise, variant, coupling, tau, output, force, json,
         };
+        linear.AddTo(command);
         command.SetAction(parse =>
         {
             string outPath = parse.GetValue(output)!;
@@ -47,6 +50,15 @@ internal static class PlanCommand
             var stderr = parse.InvocationConfiguration.Error;
             var a = LoadMixture(parse.GetValue(source)!, stderr);
             var b = LoadMixture(parse.GetValue(target)!, stderr);
+            linear.CheckUsage(parse, cost);
+            if (linear.Requested(parse))
+            {
+                if (parse.GetValue(coupling) != "lp")
+                {
+                    throw new CliUsageException("--dynamics plans use the exact LP coupling (--coupling lp).");
+                }
+                return linear.RunPlan(parse, a, b, parse.GetValue(noise), outPath, overwrite, parse.GetValue(json));
+            }
             if (a.Dimension != b.Dimension)
             {
                 throw new InvalidDataException($"--source has dimension {a.Dimension} but --target has {b.Dimension}.");

@@ -24,6 +24,7 @@ internal static class TransportCommand
         var output = new Option<string>("--out", "-o") { Description = "Transported samples (.npy or .csv).", Required = true };
         var force = Force();
         var json = Json();
+        var linear = new DynamicsCli();
         var command = new Command("transport", """
             Transport samples with a plan: integrate the mixture policy u(x, t) from t = 0 to t = 1.
 
@@ -31,10 +32,12 @@ internal static class TransportCommand
               gmmflow transport --plan plan.json --samples X.npy --out Y.npy
               gmmflow transport --plan sb.json --samples X.npy --steps 200 --seed 7 --trajectories T.npy --out Y.npy
               gmmflow transport --plan sb.json --samples X.npy --field probability-flow --integrator rk4 --out Y.npy
+              gmmflow transport --plan di-plan.json --samples positions.npy --velocity-std 1 --out Y.npy
             """)
         {
             planPath, samples, steps, seed, integrator, field, trajectories, saveEvery, output, force, json,
         };
+        linear.AddTo(command);
         command.SetAction(parse =>
         {
             string outPath = parse.GetValue(output)!;
@@ -54,17 +57,35 @@ internal static class TransportCommand
                 CliFiles.CheckWritable(trajPath, overwrite);
             }
             string planFile = parse.GetValue(planPath)!;
-            TransportPlan plan;
-            using (var stream = CliFiles.OpenInput(planFile))
-            {
-                plan = PlanJson.Read(stream, planFile);
-            }
             string samplesPath = parse.GetValue(samples)!;
             double[] x0 = LoadSamples(samplesPath, "--samples", out int d);
-            if (d != plan.Dimension)
+            // A plan with linear dynamics moves states on [0, T]; position-only samples are lifted, then projected back.
+            TransportPlan? plan = null;
+            LinearTransportPlan? linearPlan = null;
+            bool lifted = false;
+            int inputDimension = d;
+            if (linear.Requested(parse) || LinearPlanJson.HasDynamics(planFile))
             {
-                throw new InvalidDataException($"{samplesPath} has dimension {d} but the plan {planFile} has {plan.Dimension}.");
+                linearPlan = linear.ReadPlan(parse, planFile);
+                x0 = linear.StateSamples(parse, linearPlan, x0, d, parse.GetValue(seed), samplesPath, out lifted);
+                d = linearPlan.Dimension;
             }
+            else
+            {
+                if (parse.GetValue(linear.VelocityStd) is not null || parse.GetValue(linear.NoiseMatrix) is not null)
+                {
+                    throw new CliUsageException("--velocity-std and --noise-matrix apply to plans with linear dynamics.");
+                }
+                using (var stream = CliFiles.OpenInput(planFile))
+                {
+                    plan = PlanJson.Read(stream, planFile);
+                }
+                if (d != plan.Dimension)
+                {
+                    throw new InvalidDataException($"{samplesPath} has dimension {d} but the plan {planFile} has {plan.Dimension}.");
+                }
+            }
+            int activePairs = plan?.Pairs.Count ?? linearPlan!.Pairs.Count;
             int n = x0.Length / d, stepCount = parse.GetValue(steps);
             int every = trajPath is null ? 0 : parse.GetValue(saveEvery) is > 0 and var k ? k : Math.Max(1, stepCount / 20);
             var stderr = parse.InvocationConfiguration.Error;
@@ -81,7 +102,7 @@ internal static class TransportCommand
                     _ => Integrator.Auto,
                 },
                 Field = parse.GetValue(field) == "probability-flow" ? BridgeField.ProbabilityFlow : BridgeField.Drift,
-                Progress = (long)n * stepCount * plan.Pairs.Count > 50_000_000 ? new StderrProgress(stderr) : null,
+                Progress = (long)n * stepCount * activePairs > 50_000_000 ? new StderrProgress(stderr) : null,
             };
             int snapshots = TransportPlan.TrajectorySnapshots(run);
             var trajectory = new double[(long)snapshots * n * d];
@@ -89,13 +110,19 @@ internal static class TransportCommand
             double[] x1;
             try
             {
-                x1 = plan.Transport(x0, run, trajectory);
+                x1 = plan is not null ? plan.Transport(x0, run, trajectory) : linearPlan!.Transport(x0, run, trajectory);
             }
             catch (ArgumentException e) when (e.ParamName == "options")
             {
                 throw new CliUsageException(e.Message.Split(" (Parameter")[0]);
             }
             double seconds = clock.Elapsed.TotalSeconds;
+            if (lifted)
+            {
+                x1 = PhaseSpace.Positions(x1, inputDimension);
+                trajectory = PhaseSpace.Positions(trajectory, inputDimension);
+                d = inputDimension;
+            }
             CliFiles.WriteAtomic(outPath, overwrite, s =>
             {
                 if (SampleFiles.IsNpy(outPath))
@@ -120,7 +147,7 @@ internal static class TransportCommand
                     w.WriteNumber("points", n);
                     w.WriteNumber("dimension", d);
                     w.WriteNumber("steps", stepCount);
-                    w.WriteNumber("activePairs", plan.Pairs.Count);
+                    w.WriteNumber("activePairs", activePairs);
                     w.WriteNumber("seconds", seconds);
                     w.WriteString("out", outPath);
                     if (trajPath is not null)
@@ -133,8 +160,9 @@ internal static class TransportCommand
             }
             else
             {
-                stdout.WriteLine($"transported {n} points in d = {d} over {stepCount} steps ({plan.Pairs.Count} active pairs, " +
-                    $"{PlanJson.CostName(plan.Options.Cost)}, σ = {F(plan.Options.Noise)}) in {F(seconds, "F3")} s");
+                string what = plan is not null ? $"{PlanJson.CostName(plan.Options.Cost)}, σ = {F(plan.Options.Noise)}"
+                    : $"{DynamicsCli.Describe(linearPlan!.Dynamics)}, σ = {F(linearPlan.Options.Noise)}";
+                stdout.WriteLine($"transported {n} points in d = {d} over {stepCount} steps ({activePairs} active pairs, {what}) in {F(seconds, "F3")} s");
                 stdout.WriteLine($"wrote {outPath}" + (trajPath is null ? "" : $" and {trajPath} ({snapshots} snapshots)"));
             }
             return CliApp.Success;

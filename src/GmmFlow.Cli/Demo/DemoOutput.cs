@@ -24,6 +24,7 @@ internal sealed class DemoOutput
         {
             names.AddRange(CaseFileNames(c));
         }
+        names.AddRange(MomentumDemo.FileNames);
         return names;
     }
 

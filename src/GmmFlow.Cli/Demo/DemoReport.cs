@@ -50,6 +50,10 @@ internal static class DemoReport
             }
             sb.AppendLine();
         }
+        if (result.Momentum is { } momentum)
+        {
+            sb.Append(MomentumDemo.Text(momentum, markdown: false));
+        }
         sb.AppendLine(Legend);
         sb.AppendLine(string.Create(Inv, $"total {result.TotalSeconds:F1} s; pictures and index in {result.OutputDirectory}"));
         return sb.ToString();
@@ -209,6 +213,10 @@ internal static class DemoReport
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            if (result.Momentum is { } momentum)
+            {
+                MomentumDemo.WriteJson(w, momentum);
+            }
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());
@@ -283,6 +291,10 @@ internal static class DemoReport
                 sb.AppendLine($"![{f.FileName}]({f.FileName})");
                 sb.AppendLine();
             }
+        }
+        if (result.Momentum is { } momentum)
+        {
+            sb.Append(MomentumDemo.Text(momentum, markdown: true));
         }
         sb.AppendLine("Columns: " + Legend.Replace("\n", " ", StringComparison.Ordinal));
         return sb.ToString();

@@ -70,5 +70,6 @@ internal sealed record DemoCaseResult(
     public DemoRow FitFloor => Rows[1];
 }
 
-/// <summary>A whole demo run.</summary>
-internal sealed record DemoResult(DemoSettings Settings, string OutputDirectory, IReadOnlyList<DemoCaseResult> Cases, double TotalSeconds);
+/// <summary>A whole demo run (with the momentum case under the double integrator).</summary>
+internal sealed record DemoResult(DemoSettings Settings, string OutputDirectory, IReadOnlyList<DemoCaseResult> Cases, double TotalSeconds,
+    MomentumResult? Momentum = null);

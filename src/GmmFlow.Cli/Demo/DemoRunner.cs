@@ -24,7 +24,8 @@ internal static class DemoRunner
         {
             results.Add(RunCase(settings, c, fitCases[c], evalCases[c], output, progress, $"[{c + 1}/{fitCases.Count}]"));
         }
-        var result = new DemoResult(settings, output.Directory, results, clock.Elapsed.TotalSeconds);
+        var momentum = MomentumDemo.Execute(settings, output, progress, $"[{fitCases.Count + 1}/{fitCases.Count + 1}]");
+        var result = new DemoResult(settings, output.Directory, results, clock.Elapsed.TotalSeconds, momentum);
         output.Write(DemoOutput.ResultsFile, DemoReport.Json(result));
         output.Write(DemoOutput.IndexFile, DemoReport.Markdown(result));
         return result;
@@ -218,7 +219,7 @@ internal static class DemoRunner
     }
 
     /// <summary>The components λ_p N(m_p(t), Σ_p(t)) of the plan's exact marginal ρ_t (GMMflow Thm. 1).</summary>
-    private static List<Ellipse2D> MarginalComponents(TransportPlan plan, double t)
+    internal static List<Ellipse2D> MarginalComponents(TransportPlan plan, double t)
     {
         var list = new List<Ellipse2D>();
         Span<double> mean = stackalloc double[2];
@@ -232,7 +233,7 @@ internal static class DemoRunner
         return list;
     }
 
-    private static List<Ellipse2D> Ellipses(GaussianMixture mixture)
+    internal static List<Ellipse2D> Ellipses(GaussianMixture mixture)
     {
         var list = new List<Ellipse2D>();
         var means = mixture.Means;
@@ -244,7 +245,7 @@ internal static class DemoRunner
         return list;
     }
 
-    private static int[] Labels(GaussianMixture target, double[] points)
+    internal static int[] Labels(GaussianMixture target, double[] points)
     {
         var labels = new int[points.Length / 2];
         target.Predict(points, labels);
@@ -252,7 +253,7 @@ internal static class DemoRunner
     }
 
     /// <summary>½ Σ_j |n_j/N − b_j| over the fitted target components (n_j: points whose most probable component is j).</summary>
-    private static double MassError(int[] labels, GaussianMixture target)
+    internal static double MassError(int[] labels, GaussianMixture target)
     {
         var counts = new double[target.ComponentCount];
         foreach (int l in labels)

@@ -34,10 +34,12 @@ public static class PlanJson
     }
 
     /// <summary>The plan's nonzero couplings as the "couplings" array of (i, j, weight) objects (plan files and `gmmflow plan --json`).</summary>
-    internal static void WriteCouplings(Utf8JsonWriter w, TransportPlan plan)
+    internal static void WriteCouplings(Utf8JsonWriter w, TransportPlan plan) => WriteCouplings(w, plan.Pairs);
+
+    internal static void WriteCouplings(Utf8JsonWriter w, IEnumerable<CouplingEntry> pairs)
     {
         w.WriteStartArray("couplings");
-        foreach (var e in plan.Pairs)
+        foreach (var e in pairs)
         {
             w.WriteStartObject();
             w.WriteNumber("i", e.Source);
@@ -71,6 +73,10 @@ public static class PlanJson
             {
                 throw Bad(sourceName, $"{sourceName}: field \"format\" must be \"{Format}\" (is this a mixture file? use it with --source/--target).");
             }
+            if (root.TryGetProperty("dynamics", out _))
+            {
+                throw Bad(sourceName, $"{sourceName}: this plan was built with linear dynamics; read it with LinearPlanJson.Read.");
+            }
             var options = new TransportOptions
             {
                 Cost = ParseCost(String(root, "cost", sourceName), sourceName),
@@ -95,22 +101,7 @@ public static class PlanJson
             double objective = Number(root, "objective", sourceName);
             var source = ReadMixture(root, "source", sourceName);
             var target = ReadMixture(root, "target", sourceName);
-            if (!root.TryGetProperty("couplings", out var couplings) || couplings.ValueKind != JsonValueKind.Array)
-            {
-                throw Bad(sourceName, $"{sourceName}: field \"couplings\" (an array of {{\"i\", \"j\", \"weight\"}}) is missing.");
-            }
-            var entries = new List<CouplingEntry>();
-            int index = 0;
-            foreach (var c in couplings.EnumerateArray())
-            {
-                string where = $"couplings[{index}]";
-                if (c.ValueKind != JsonValueKind.Object)
-                {
-                    throw Bad(sourceName, $"{sourceName}: {where} must be an object {{\"i\", \"j\", \"weight\"}}.");
-                }
-                entries.Add(new CouplingEntry(Int(c, "i", sourceName, where), Int(c, "j", sourceName, where), Number(c, "weight", sourceName, where)));
-                index++;
-            }
+            var entries = ReadCouplings(root, sourceName);
             try
             {
                 return TransportPlan.FromCoupling(source, target, options, entries, objective);
@@ -120,6 +111,28 @@ public static class PlanJson
                 throw Bad(sourceName, $"{sourceName}: {e.Message}");
             }
         }
+    }
+
+    /// <summary>The "couplings" array of a plan file.</summary>
+    internal static List<CouplingEntry> ReadCouplings(JsonElement root, string sourceName)
+    {
+        if (!root.TryGetProperty("couplings", out var couplings) || couplings.ValueKind != JsonValueKind.Array)
+        {
+            throw Bad(sourceName, $"{sourceName}: field \"couplings\" (an array of {{\"i\", \"j\", \"weight\"}}) is missing.");
+        }
+        var entries = new List<CouplingEntry>();
+        int index = 0;
+        foreach (var c in couplings.EnumerateArray())
+        {
+            string where = $"couplings[{index}]";
+            if (c.ValueKind != JsonValueKind.Object)
+            {
+                throw Bad(sourceName, $"{sourceName}: {where} must be an object {{\"i\", \"j\", \"weight\"}}.");
+            }
+            entries.Add(new CouplingEntry(Int(c, "i", sourceName, where), Int(c, "j", sourceName, where), Number(c, "weight", sourceName, where)));
+            index++;
+        }
+        return entries;
     }
 
     /// <summary>The CLI/file name of a cost kind: w2, surrogate, sb, entropic.</summary>
@@ -149,7 +162,7 @@ public static class PlanJson
         => TryParseCost(name, out var kind) ? kind
             : throw Bad(sourceName, $"{sourceName}: field \"cost\" is \"{name}\"; expected w2, surrogate, sb or entropic.");
 
-    private static void WriteMixture(Utf8JsonWriter w, GaussianMixture mixture)
+    internal static void WriteMixture(Utf8JsonWriter w, GaussianMixture mixture)
     {
         using var buffer = new MemoryStream();
         MixtureJson.Write(mixture, buffer);
@@ -158,7 +171,7 @@ public static class PlanJson
         doc.RootElement.WriteTo(w);
     }
 
-    private static GaussianMixture ReadMixture(JsonElement root, string name, string sourceName)
+    internal static GaussianMixture ReadMixture(JsonElement root, string name, string sourceName)
     {
         if (!root.TryGetProperty(name, out var element) || element.ValueKind != JsonValueKind.Object)
         {
@@ -173,11 +186,11 @@ public static class PlanJson
         return MixtureJson.Read(buffer, $"{sourceName} (field \"{name}\")", renormalizeWeights: false, out _);
     }
 
-    private static string String(JsonElement e, string name, string sourceName)
+    internal static string String(JsonElement e, string name, string sourceName)
         => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()!
             : throw Bad(sourceName, $"{sourceName}: field \"{name}\" (a string) is missing.");
 
-    private static double Number(JsonElement e, string name, string sourceName, string? where = null)
+    internal static double Number(JsonElement e, string name, string sourceName, string? where = null)
     {
         if (e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double x) && double.IsFinite(x))
         {
@@ -188,7 +201,7 @@ public static class PlanJson
             (e.TryGetProperty(name, out var bad) ? $" (got {bad.GetRawText()})." : " (missing)."));
     }
 
-    private static int Int(JsonElement e, string name, string sourceName, string where)
+    internal static int Int(JsonElement e, string name, string sourceName, string where)
     {
         if (e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int x))
         {
@@ -197,5 +210,5 @@ public static class PlanJson
         throw Bad(sourceName, $"{sourceName}: field \"{where}.{name}\" must be an integer component index.");
     }
 
-    private static DataFormatException Bad(string sourceName, string message) => new(sourceName, null, -1, message);
+    internal static DataFormatException Bad(string sourceName, string message) => new(sourceName, null, -1, message);
 }

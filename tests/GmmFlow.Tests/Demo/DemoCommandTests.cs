@@ -40,7 +40,9 @@ public sealed partial class DemoCommandTests : IDisposable
         // The index lists the pictures; every listed PNG exists, is non-empty and is a real PNG.
         string index = File.ReadAllText(Path.Combine(outDir, DemoOutput.IndexFile));
         var listed = PngLink().Matches(index).Select(m => m.Groups[1].Value).Distinct().ToList();
-        Assert.Equal(Cases.Length * 4, listed.Count);
+        Assert.Equal(Cases.Length * 4 + 2, listed.Count);
+        Assert.Contains("toy8-momentum-trajectories.png", listed);
+        Assert.Contains("toy8-momentum-snapshots.png", listed);
         foreach (string c in Cases)
         {
             foreach (string kind in new[] { "mixtures", "trajectories", "snapshots", "regime" })

@@ -1,0 +1,633 @@
+namespace GmmFlow;
+
+/// <summary>
+/// The optimal Gaussian bridge N(m0, Σ0) at t = 0 → N(m1, Σ1) at t = T under linear prior dynamics
+/// dX = A(t)X dt + B(t)(u dt + σ dW): the control u(t, x) = K(t)(x − m_t) + v_t with K = BᵀΠ minimises
+/// E∫₀ᵀ|u|² dt among all controls that move the first Gaussian onto the second. Closed form, no SDP: the pair is
+/// mapped onto a Brownian Schrödinger bridge through Φ(T, 0) and the Cholesky factor of the Gramian M(T, 0).
+/// See docs/theory/linear-dynamics.md#pair.
+/// </summary>
+/// <remarks>
+/// Immutable and thread-safe; per-t calls use per-thread scratch and allocate nothing once warm (they recompute the
+/// dynamics at t unless the thread's last call used the same dynamics and t). The time runs on [0, T] with T the
+/// dynamics' horizon. σ = 0 is the deterministic (optimal-transport) limit and works exactly.
+/// </remarks>
+public sealed class LinearGaussianBridge
+{
+    private readonly double[] _m0, _m1, _s0, _s1, _cross, _delta, _gramInvDelta, _piAnchor;
+    private readonly double _eps;
+    private readonly double[]? _noiseMatrix, _noiseCovariance;
+    private readonly NoiseShooting? _shooting;
+
+    [ThreadStatic]
+    private static Workspace? t_workspace;
+    [ThreadStatic]
+    private static DynamicsFrame? t_frame;
+
+    private LinearGaussianBridge(LinearDynamics dynamics, double noise, double[] m0, double[] s0, double[] m1, double[] s1,
+        double[]? noiseMatrix = null, int noiseColumns = 0)
+    {
+        Dynamics = dynamics;
+        Noise = noise;
+        _eps = noise * noise;
+        DiffusionColumns = noiseMatrix is null ? dynamics.ControlDimension : noiseColumns;
+        _m0 = m0;
+        _m1 = m1;
+        _s0 = s0;
+        _s1 = s1;
+        int n = dynamics.StateDimension, nn = n * n;
+        ReadOnlySpan<double> phi = dynamics.PhiHorizon, l = dynamics.GramianFactor;
+
+        // Reduction (docs/theory/linear-dynamics.md#reduction): x̂0 = L⁻¹Φx0, x̂1 = L⁻¹x1.
+        _delta = new double[n];
+        SmallDense.MultiplyVector(phi, false, m0, _delta, n, n);
+        var hatM0 = (double[])_delta.Clone();
+        SmallDense.ForwardSolve(l, hatM0, n, 1);
+        for (int i = 0; i < n; i++)
+        {
+            _delta[i] = m1[i] - _delta[i];
+        }
+        var hatM1 = (double[])m1.Clone();
+        SmallDense.ForwardSolve(l, hatM1, n, 1);
+        var work = new double[nn];
+        var phiS0 = new double[nn];
+        SmallDense.Congruence(phi, s0, phiS0, work, n, n);
+        var hatS0 = LowerCongruence(l, phiS0, n);
+        var hatS1 = LowerCongruence(l, s1, n);
+        var brownian = GaussianBridge.Create(CostKind.SchrodingerBridge, hatM0, hatS0, hatM1, hatS1, n, noise);
+        Cost = brownian.Cost;
+
+        // Terms of J that depend on one endpoint only: tr Σ̂0 + tr Σ̂1 − ε log det Σ̂1 + nε(1 + log(ε/2)).
+        double single = 0;
+        for (int i = 0; i < n; i++)
+        {
+            single += hatS0[i * n + i] + hatS1[i * n + i];
+        }
+        if (_eps > 0)
+        {
+            var chol = new double[nn];
+            if (!SmallDense.TryCholesky(hatS1, chol, n))
+            {
+                throw new NotPositiveDefiniteException("target covariance Σ1 mapped by the Gramian factor, L⁻¹Σ1L⁻ᵀ", -1, 0);
+            }
+            single += -_eps * SmallDense.LogDetFromCholesky(chol, n) + n * _eps * (1 + Math.Log(_eps / 2));
+        }
+        PairDependentCost = Cost - single;
+        for (int i = 0; i < n; i++)
+        {
+            MeanCost += (hatM1[i] - hatM0[i]) * (hatM1[i] - hatM0[i]);
+        }
+
+        // Cov(X0, XT) = Φ⁻¹ L Ĉ Lᵀ.
+        var hatC = new double[nn];
+        brownian.CrossCovariance(hatC);
+        var lc = new double[nn];
+        SmallDense.Multiply(l, false, hatC, false, lc, n, n, n);
+        var lcl = new double[nn];
+        SmallDense.Multiply(lc, false, l, true, lcl, n, n, n);
+        if (!SmallDense.TrySolve(phi, lcl, n, n))
+        {
+            throw new InvalidOperationException("The state-transition matrix Φ(T, 0) is numerically singular.");
+        }
+        _cross = lcl;
+
+        // M(T, 0)⁻¹δ for the feed-forward v_t = BᵀΦ(T, t)ᵀM(T, 0)⁻¹δ.
+        _gramInvDelta = (double[])_delta.Clone();
+        SmallDense.ForwardSolve(l, _gramInvDelta, n, 1);
+        SmallDense.BackwardSolveTransposed(l, _gramInvDelta, n, 1);
+
+        // Π at the anchor t_a = T/2 by the closed form; later times propagate it by the Hamiltonian flow.
+        _piAnchor = new double[nn];
+        var frame = new DynamicsFrame(dynamics);
+        frame.Fill(0.5 * dynamics.Horizon);
+        var ws = Workspace.For(n, dynamics.ControlDimension);
+        Core(frame, ws.Mean, ws.Cov, _piAnchor, ws.V, ws, anchor: true);
+        if (noiseMatrix is null)
+        {
+            return;
+        }
+
+        // Noise outside the control channel (docs/theory/linear-dynamics.md#shooting): the σ = 0 bridge above gives the
+        // mean part and the starting Π(0) of the Newton shooting.
+        _noiseMatrix = noiseMatrix;
+        _noiseCovariance = new double[nn];
+        SmallDense.Multiply(noiseMatrix, false, noiseMatrix, true, _noiseCovariance, n, noiseColumns, n);
+        frame.Fill(0);
+        var start = new double[nn];
+        Core(frame, ws.Mean, ws.Cov, start, ws.V, ws, anchor: false);
+        _shooting = new NoiseShooting(dynamics, _noiseCovariance, s0, s1, start);
+        Cost = MeanCost + _shooting.CovariancePart;
+        PairDependentCost = Cost;
+        SmallDense.Multiply(s0, false, _shooting.ClosedLoopAtHorizon, true, _cross, n, n, n);
+    }
+
+    /// <summary>The prior dynamics (its horizon T is the bridge's time span).</summary>
+    public LinearDynamics Dynamics { get; }
+
+    /// <summary>State dimension n.</summary>
+    public int Dimension => Dynamics.StateDimension;
+
+    /// <summary>Control dimension m.</summary>
+    public int ControlDimension => Dynamics.ControlDimension;
+
+    /// <summary>σ ≥ 0: the noise enters as σ B(t) dW (ε = σ²).</summary>
+    public double Noise { get; }
+
+    /// <summary>Columns of the diffusion matrix: m for σB, p for a noise matrix D (n×p).</summary>
+    public int DiffusionColumns { get; }
+
+    /// <summary>True when the noise is a matrix D outside the control channel (Π(0) from Newton shooting).</summary>
+    public bool HasNoiseMatrix => _noiseMatrix is not null;
+
+    /// <summary>For a noise matrix: max |Σ(T) − Σ1| the shooting reached (0 for the closed form).</summary>
+    public double ShootingResidual => _shooting?.Residual ?? 0;
+
+    /// <summary>The exact kinetic energy J = E∫₀ᵀ|u(t, X_t)|² dt of the optimal control (mean part + covariance part).</summary>
+    public double Cost { get; }
+
+    /// <summary>The mean part of <see cref="Cost"/>: |L⁻¹(m1 − Φ(T, 0)m0)|², the minimum energy of steering the means.</summary>
+    public double MeanCost { get; }
+
+    /// <summary>
+    /// <see cref="Cost"/> without the terms that depend on one endpoint only (tr Σ̂0 + tr Σ̂1 − ε log det Σ̂1 + nε(1 + log ε/2)
+    /// in the reduced coordinates): the LP gives the same coupling with either.
+    /// </summary>
+    public double PairDependentCost { get; }
+
+    /// <summary>The bridge between N(mean0, covariance0) and N(mean1, covariance1) (n-vectors, n×n row-major SPD).</summary>
+    public static LinearGaussianBridge Create(LinearDynamics dynamics, ReadOnlySpan<double> mean0, ReadOnlySpan<double> covariance0,
+        ReadOnlySpan<double> mean1, ReadOnlySpan<double> covariance1, double noise = 0)
+    {
+        ArgumentNullException.ThrowIfNull(dynamics);
+        if (!double.IsFinite(noise) || noise < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(noise), noise, "noise σ must be finite and ≥ 0.");
+        }
+        int n = dynamics.StateDimension;
+        var m0 = CheckVector(mean0, n, "source mean", nameof(mean0));
+        var m1 = CheckVector(mean1, n, "target mean", nameof(mean1));
+        var s0 = CheckCovariance(covariance0, n, "source covariance Σ0", nameof(covariance0));
+        var s1 = CheckCovariance(covariance1, n, "target covariance Σ1", nameof(covariance1));
+        return new LinearGaussianBridge(dynamics, noise, m0, s0, m1, s1);
+    }
+
+    /// <summary>
+    /// The bridge for dX = (AX + Bu)dt + D dW with a general noise matrix D (n×<paramref name="noiseColumns"/> row-major),
+    /// DDᵀ ≠ εBBᵀ: the mean part is closed-form, Π(0) comes from Newton shooting so that the covariance reaches Σ1
+    /// (docs/theory/linear-dynamics.md#shooting). <see cref="Cost"/> is then J by quadrature (about 1e-12 relative);
+    /// <see cref="PairDependentCost"/> equals it.
+    /// </summary>
+    public static LinearGaussianBridge CreateWithNoiseMatrix(LinearDynamics dynamics, ReadOnlySpan<double> mean0, ReadOnlySpan<double> covariance0,
+        ReadOnlySpan<double> mean1, ReadOnlySpan<double> covariance1, ReadOnlySpan<double> noiseMatrix, int noiseColumns)
+    {
+        ArgumentNullException.ThrowIfNull(dynamics);
+        int n = dynamics.StateDimension;
+        ArgumentOutOfRangeException.ThrowIfLessThan(noiseColumns, 1);
+        var d = CheckVector(noiseMatrix, n * noiseColumns, $"noise matrix D (n×p = {n}×{noiseColumns})", nameof(noiseMatrix));
+        var m0 = CheckVector(mean0, n, "source mean", nameof(mean0));
+        var m1 = CheckVector(mean1, n, "target mean", nameof(mean1));
+        var s0 = CheckCovariance(covariance0, n, "source covariance Σ0", nameof(covariance0));
+        var s1 = CheckCovariance(covariance1, n, "target covariance Σ1", nameof(covariance1));
+        return new LinearGaussianBridge(dynamics, 0, m0, s0, m1, s1, d, noiseColumns);
+    }
+
+    /// <summary>Cov(X0, X_T) of the optimal coupling (n×n row-major).</summary>
+    public void CrossCovariance(Span<double> destination)
+    {
+        CheckLength(destination, Dimension * Dimension, nameof(destination));
+        _cross.CopyTo(destination);
+    }
+
+    /// <summary>m_t = Φ(t, 0)m0 + G_t δ.</summary>
+    public void Mean(double t, Span<double> destination)
+    {
+        CheckLength(destination, Dimension, nameof(destination));
+        var ws = Prepare(t, out var frame);
+        Core(frame, destination, ws.Cov, ws.Pi, ws.V, ws, anchor: false, needPi: false);
+    }
+
+    /// <summary>Σ_t (n×n row-major).</summary>
+    public void Covariance(double t, Span<double> destination)
+    {
+        CheckLength(destination, Dimension * Dimension, nameof(destination));
+        var ws = Prepare(t, out var frame);
+        Core(frame, ws.Mean, destination, ws.Pi, ws.V, ws, anchor: false, needPi: false);
+    }
+
+    /// <summary>Π(t) (n×n symmetric): the solution of the Riccati equation Π̇ = −AᵀΠ − ΠA − ΠBBᵀΠ of this pair.</summary>
+    public void Riccati(double t, Span<double> destination)
+    {
+        CheckLength(destination, Dimension * Dimension, nameof(destination));
+        var ws = Prepare(t, out var frame);
+        Core(frame, ws.Mean, ws.Cov, destination, ws.V, ws, anchor: false);
+    }
+
+    /// <summary>The feedback gain K(t) = B(t)ᵀΠ(t) (m×n row-major).</summary>
+    public void Gain(double t, Span<double> destination)
+    {
+        int n = Dimension, m = ControlDimension;
+        CheckLength(destination, m * n, nameof(destination));
+        var ws = Prepare(t, out var frame);
+        Core(frame, ws.Mean, ws.Cov, ws.Pi, ws.V, ws, anchor: false);
+        SmallDense.Multiply(frame.B, true, ws.Pi, false, destination, m, n, n);
+    }
+
+    /// <summary>The feed-forward v_t = B(t)ᵀΦ(T, t)ᵀM(T, 0)⁻¹(m1 − Φ(T, 0)m0) (m-vector): the control at x = m_t.</summary>
+    public void FeedForward(double t, Span<double> destination)
+    {
+        CheckLength(destination, ControlDimension, nameof(destination));
+        var ws = Prepare(t, out var frame);
+        Core(frame, ws.Mean, ws.Cov, ws.Pi, destination, ws, anchor: false, needPi: false);
+    }
+
+    /// <summary>The optimal control u(t, x) = K(t)(x − m_t) + v_t (m-vector).</summary>
+    public void Control(double t, ReadOnlySpan<double> x, Span<double> control)
+    {
+        int n = Dimension, m = ControlDimension;
+        CheckLength(x, n, nameof(x));
+        CheckLength(control, m, nameof(control));
+        var ws = Prepare(t, out var frame);
+        Core(frame, ws.Mean, ws.Cov, ws.Pi, ws.V, ws, anchor: false);
+        for (int i = 0; i < n; i++)
+        {
+            ws.X[i] = x[i] - ws.Mean[i];
+        }
+        SmallDense.MultiplyVector(ws.Pi, false, ws.X, ws.Y, n, n);
+        SmallDense.MultiplyVector(frame.B, true, ws.Y, control, n, m);
+        for (int i = 0; i < m; i++)
+        {
+            control[i] += ws.V[i];
+        }
+    }
+
+    /// <summary>
+    /// m_t, Σ_t and the affine state field f(t, x) = offset + gain·(x − m_t) in one call: for
+    /// <see cref="BridgeField.Drift"/> the SDE drift A x + B u (gain A + BK, offset A m_t + B v_t, diffusion σB); for
+    /// <see cref="BridgeField.ProbabilityFlow"/> the deterministic field with the same marginals (gain plus
+    /// ½ε BBᵀΣ_t⁻¹). Spans: n, n×n, n×n, n.
+    /// </summary>
+    public void Evaluate(double t, Span<double> mean, Span<double> covariance, Span<double> gain, Span<double> offset,
+        BridgeField field = BridgeField.Drift)
+    {
+        int n = Dimension;
+        CheckLength(mean, n, nameof(mean));
+        CheckLength(covariance, n * n, nameof(covariance));
+        CheckLength(gain, n * n, nameof(gain));
+        CheckLength(offset, n, nameof(offset));
+        var ws = Prepare(t, out var frame);
+        EvaluateCore(frame, mean, covariance, gain, offset, field, ws);
+    }
+
+    /// <summary>
+    /// The diffusion matrix of the SDE dX = (AX + Bu)dt + (diffusion) dW: σB(t) (n×m row-major), or the noise matrix D
+    /// (n×p) of <see cref="CreateWithNoiseMatrix"/>; <see cref="DiffusionColumns"/> columns.
+    /// </summary>
+    public void Diffusion(double t, Span<double> destination)
+    {
+        int n = Dimension, m = ControlDimension;
+        CheckLength(destination, n * DiffusionColumns, nameof(destination));
+        Dynamics.CheckTime(t, nameof(t));
+        if (_noiseMatrix is not null)
+        {
+            _noiseMatrix.CopyTo(destination);
+            return;
+        }
+        var a = new double[n * n];
+        Dynamics.SystemMatrices(t, a, destination);
+        for (int i = 0; i < n * m; i++)
+        {
+            destination[i] *= Noise;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> exact samples of the time-t marginal N(m_t, Σ_t) (count×n row-major); sample i uses
+    /// random stream i of <paramref name="seed"/>.
+    /// </summary>
+    public double[] SampleMarginal(double t, int count, ulong seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        int n = Dimension;
+        var mean = new double[n];
+        var cov = new double[n * n];
+        Mean(t, mean);
+        Covariance(t, cov);
+        var l = new double[n * n];
+        if (!SmallDense.TryCholesky(cov, l, n))
+        {
+            throw new NotPositiveDefiniteException($"bridge covariance Σ_t at t = {t:R}", -1, 0);
+        }
+        var rng = new CounterRng(seed);
+        var output = new double[count * n];
+        var z = new double[n];
+        for (int i = 0; i < count; i++)
+        {
+            rng.FillNormal((ulong)i, 0, z);
+            for (int r = 0; r < n; r++)
+            {
+                double s = mean[r];
+                for (int c = 0; c <= r; c++)
+                {
+                    s += l[r * n + c] * z[c];
+                }
+                output[i * n + r] = s;
+            }
+        }
+        return output;
+    }
+
+    // ----------------------------------------------------------------------------------------------------------------
+
+    /// <summary>The field for a frame already filled at t (shared by all pairs of a mixture).</summary>
+    internal void EvaluateCore(DynamicsFrame frame, Span<double> mean, Span<double> covariance, Span<double> gain, Span<double> offset,
+        BridgeField field, Workspace ws)
+    {
+        int n = Dimension, m = ControlDimension, nn = n * n;
+        Core(frame, mean, covariance, ws.Pi, ws.V, ws, anchor: false);
+        ReadOnlySpan<double> a = frame.A, b = frame.B;
+        // gain = A + B Bᵀ Π; offset = A m_t + B v_t.
+        SmallDense.Multiply(b, false, b, true, ws.T1, n, m, n);
+        SmallDense.Multiply(ws.T1, ws.Pi, ws.T2, n);
+        for (int k = 0; k < nn; k++)
+        {
+            gain[k] = a[k] + ws.T2[k];
+        }
+        SmallDense.MultiplyVector(a, false, mean, offset, n, n);
+        SmallDense.MultiplyVector(b, false, ws.V, ws.X, n, m);
+        for (int i = 0; i < n; i++)
+        {
+            offset[i] += ws.X[i];
+        }
+        if (field == BridgeField.ProbabilityFlow && (_eps > 0 || _noiseCovariance is not null))
+        {
+            // + ½ε BBᵀ Σ_t⁻¹ (½ DDᵀ Σ_t⁻¹): (Σ_t⁻¹ BBᵀ)ᵀ from two triangular solves.
+            if (!SmallDense.TryCholesky(covariance, ws.L, n))
+            {
+                throw new NotPositiveDefiniteException($"bridge covariance Σ_t at t = {frame.Time:R}", -1, 0);
+            }
+            double scale = 0.5 * _eps;
+            if (_noiseCovariance is not null)
+            {
+                _noiseCovariance.CopyTo(ws.T2, 0);
+                scale = 0.5;
+            }
+            else
+            {
+                ws.T1.AsSpan(0, nn).CopyTo(ws.T2);
+            }
+            SmallDense.ForwardSolve(ws.L, ws.T2, n, n);
+            SmallDense.BackwardSolveTransposed(ws.L, ws.T2, n, n);
+            for (int r = 0; r < n; r++)
+            {
+                for (int c = 0; c < n; c++)
+                {
+                    gain[r * n + c] += scale * ws.T2[c * n + r];
+                }
+            }
+        }
+        else if (field is not (BridgeField.Drift or BridgeField.ProbabilityFlow))
+        {
+            ThrowHelper.ThrowArgument($"Unknown bridge field {(int)field}.", nameof(field));
+        }
+    }
+
+    private Workspace Prepare(double t, out DynamicsFrame frame)
+    {
+        Dynamics.CheckTime(t, nameof(t));
+        frame = t_frame is { } f && ReferenceEquals(f.Dynamics, Dynamics) ? f : (t_frame = new DynamicsFrame(Dynamics));
+        frame.Fill(t);
+        return Workspace.For(Dimension, ControlDimension);
+    }
+
+    // m_t, Σ_t, Π(t), v_t at the frame's time (docs/theory/linear-dynamics.md#marginals).
+    private void Core(DynamicsFrame f, Span<double> mean, Span<double> cov, Span<double> pi, Span<double> v, Workspace w,
+        bool anchor, bool needPi = true)
+    {
+        int n = Dimension, m = ControlDimension, nn = n * n;
+        ReadOnlySpan<double> phi = Dynamics.PhiHorizon, l = Dynamics.GramianFactor;
+        // H = M⁻¹ Φ(T,t) M(t,0); G_t = Hᵀ.
+        SmallDense.Multiply(f.PhiHt, f.GramT0, w.P, n); // P = Φ(T,t)M(t,0), kept for the noise term
+        w.P.AsSpan(0, nn).CopyTo(w.T1);
+        SmallDense.ForwardSolve(l, w.T1, n, n);
+        SmallDense.BackwardSolveTransposed(l, w.T1, n, n);
+        SmallDense.Transpose(w.T1, w.G, n, n);
+        // F_t = Φ(t,0) − G_t Φ(T,0).
+        SmallDense.Multiply(w.G, phi, w.F, n);
+        for (int k = 0; k < nn; k++)
+        {
+            w.F[k] = f.PhiT0[k] - w.F[k];
+        }
+        // m_t = Φ(t,0)m0 + G_t δ.
+        SmallDense.MultiplyVector(f.PhiT0, false, _m0, mean, n, n);
+        SmallDense.MultiplyVector(w.G, false, _delta, w.X, n, n);
+        for (int i = 0; i < n; i++)
+        {
+            mean[i] += w.X[i];
+        }
+        if (_shooting is not null && !anchor)
+        {
+            SmallDense.MultiplyVector(f.PhiHt, true, _gramInvDelta, w.X, n, n);
+            SmallDense.MultiplyVector(f.B, true, w.X, v, n, m);
+            _shooting.Evaluate(f, pi, cov);
+            return;
+        }
+        // Σ_t = FΣ0Fᵀ + GΣ1Gᵀ + F S01 Gᵀ + (F S01 Gᵀ)ᵀ + ε(M(t,0) − G Φ(T,t) M(t,0)).
+        SmallDense.Congruence(w.F, _s0, cov, w.T1, n, n);
+        SmallDense.Congruence(w.G, _s1, w.T2, w.T1, n, n);
+        SmallDense.Multiply(w.F, _cross, w.T1, n);
+        SmallDense.Multiply(w.T1, false, w.G, true, w.T3, n, n, n);
+        if (_eps > 0)
+        {
+            SmallDense.Multiply(w.G, w.P, w.T1, n);
+        }
+        for (int r = 0; r < n; r++)
+        {
+            for (int c = 0; c < n; c++)
+            {
+                int k = r * n + c;
+                double s = cov[k] + w.T2[k] + w.T3[k] + w.T3[c * n + r];
+                if (_eps > 0)
+                {
+                    s += _eps * (f.GramT0[k] - w.T1[k]);
+                }
+                cov[k] = s;
+            }
+        }
+        SmallDense.Symmetrize(cov, n);
+        // v_t = B(t)ᵀ Φ(T,t)ᵀ M⁻¹δ.
+        SmallDense.MultiplyVector(f.PhiHt, true, _gramInvDelta, w.X, n, n);
+        SmallDense.MultiplyVector(f.B, true, w.X, v, n, m);
+        if (!needPi)
+        {
+            return;
+        }
+        if (!f.PastAnchor || anchor)
+        {
+            ClosedFormPi(f, cov, pi, w);
+        }
+        else
+        {
+            HamiltonianPi(f, pi, w);
+        }
+    }
+
+    // Π(t) = Φ(T,t)ᵀ M(T,t)⁻¹ (Cov(X_T, X_t) Σ_t⁻¹ − Φ(T,t)), Cov(X_T, X_t) = S01ᵀFᵀ + Σ1Gᵀ (t ≤ t_a only).
+    private void ClosedFormPi(DynamicsFrame f, ReadOnlySpan<double> cov, Span<double> pi, Workspace w)
+    {
+        int n = Dimension, nn = n * n;
+        // T1 = Cov(X_t, X_T) = F S01 + G Σ1 (its transpose is Cov(X_T, X_t)).
+        SmallDense.Multiply(w.F, _cross, w.T1, n);
+        SmallDense.Multiply(w.G, _s1, w.T2, n);
+        for (int k = 0; k < nn; k++)
+        {
+            w.T1[k] += w.T2[k];
+        }
+        if (!SmallDense.TryCholesky(cov, w.L, n))
+        {
+            throw new NotPositiveDefiniteException($"bridge covariance Σ_t at t = {f.Time:R}", -1, 0);
+        }
+        SmallDense.ForwardSolve(w.L, w.T1, n, n);
+        SmallDense.BackwardSolveTransposed(w.L, w.T1, n, n); // Σ_t⁻¹ Cov(X_t, X_T) = (Cov(X_T, X_t) Σ_t⁻¹)ᵀ
+        for (int r = 0; r < n; r++)
+        {
+            for (int c = 0; c < n; c++)
+            {
+                w.T2[r * n + c] = w.T1[c * n + r] - f.PhiHt[r * n + c];
+            }
+        }
+        if (!SmallDense.TryCholesky(f.GramHt, w.L, n))
+        {
+            throw new UncontrollableSystemException(Dynamics.Horizon, double.PositiveInfinity,
+                $"The Gramian M(T, t) at t = {f.Time:R} is not positive definite.");
+        }
+        SmallDense.ForwardSolve(w.L, w.T2, n, n);
+        SmallDense.BackwardSolveTransposed(w.L, w.T2, n, n);
+        SmallDense.Multiply(f.PhiHt, true, w.T2, false, pi, n, n, n);
+        SmallDense.Symmetrize(pi, n);
+    }
+
+    // [X; Y](t) = Ψ(t, t_a)[I; Π_a], Ψ = [[Φ, MΦ⁻ᵀ], [0, Φ⁻ᵀ]] with Φ = Φ(t, t_a), M = M(t, t_a); Π = Y X⁻¹
+    // (docs/theory/linear-dynamics.md#near-horizon).
+    private void HamiltonianPi(DynamicsFrame f, Span<double> pi, Workspace w)
+    {
+        int n = Dimension, nn = n * n;
+        // Z = Φ⁻ᵀ Π_a: solve Φᵀ Z = Π_a.
+        SmallDense.Transpose(f.PhiAnchor, w.T1, n, n);
+        _piAnchor.CopyTo(w.T2, 0);
+        if (!SmallDense.TrySolve(w.T1, w.T2, n, n))
+        {
+            throw new InvalidOperationException($"The state-transition matrix Φ(t, T/2) at t = {f.Time:R} is numerically singular.");
+        }
+        // X = Φ + M Z.
+        SmallDense.Multiply(f.GramAnchor, w.T2, w.T3, n);
+        for (int k = 0; k < nn; k++)
+        {
+            w.T3[k] += f.PhiAnchor[k];
+        }
+        // Π = Z X⁻¹ ⇔ Xᵀ Πᵀ = Zᵀ.
+        SmallDense.Transpose(w.T3, w.T1, n, n);
+        SmallDense.Transpose(w.T2, w.T3, n, n);
+        if (!SmallDense.TrySolve(w.T1, w.T3, n, n))
+        {
+            throw new InvalidOperationException($"The closed-loop transition from T/2 to t = {f.Time:R} is numerically singular.");
+        }
+        SmallDense.Transpose(w.T3, pi, n, n);
+        SmallDense.Symmetrize(pi, n);
+    }
+
+    /// <summary>L⁻¹ S L⁻ᵀ for lower-triangular L.</summary>
+    private static double[] LowerCongruence(ReadOnlySpan<double> l, ReadOnlySpan<double> s, int n)
+    {
+        var x = s[..(n * n)].ToArray();
+        SmallDense.ForwardSolve(l, x, n, n);            // L⁻¹ S
+        var y = new double[n * n];
+        SmallDense.Transpose(x, y, n, n);               // S L⁻ᵀ
+        SmallDense.ForwardSolve(l, y, n, n);            // L⁻¹ S L⁻ᵀ (symmetric)
+        SmallDense.Symmetrize(y, n);
+        return y;
+    }
+
+    private static double[] CheckVector(ReadOnlySpan<double> v, int n, string what, string paramName)
+    {
+        if (v.Length != n)
+        {
+            throw new ArgumentException($"The {what} has length {v.Length}; the state dimension is {n}.", paramName);
+        }
+        for (int i = 0; i < n; i++)
+        {
+            if (!double.IsFinite(v[i]))
+            {
+                ThrowHelper.ThrowNonFinite(what + ", entry", -1, i, v[i], paramName);
+            }
+        }
+        return v.ToArray();
+    }
+
+    private static double[] CheckCovariance(ReadOnlySpan<double> s, int n, string what, string paramName)
+    {
+        var a = CheckVector(s, n * n, what, paramName);
+        for (int r = 0; r < n; r++)
+        {
+            for (int c = 0; c < r; c++)
+            {
+                double x = a[r * n + c], y = a[c * n + r];
+                if (Math.Abs(x - y) > 1e-10 * Math.Max(1, Math.Max(Math.Abs(x), Math.Abs(y))))
+                {
+                    throw new ArgumentException($"The {what} is not symmetric: entries ({r}, {c}) = {x:R} and ({c}, {r}) = {y:R}.", paramName);
+                }
+            }
+        }
+        SmallDense.Symmetrize(a, n);
+        if (!SmallDense.TryCholesky(a, new double[n * n], n))
+        {
+            throw new NotPositiveDefiniteException(what, -1, 0, paramName);
+        }
+        return a;
+    }
+
+    private static void CheckLength(ReadOnlySpan<double> span, int length, string name)
+    {
+        if (span.Length < length)
+        {
+            ThrowHelper.ThrowSize(name, length, span.Length);
+        }
+    }
+
+    /// <summary>Per-thread scratch (n×n matrices, n- and m-vectors).</summary>
+    internal sealed class Workspace
+    {
+        private Workspace(int n, int m)
+        {
+            N = n;
+            M = m;
+            int nn = n * n;
+            T1 = new double[nn];
+            T2 = new double[nn];
+            T3 = new double[nn];
+            P = new double[nn];
+            G = new double[nn];
+            F = new double[nn];
+            L = new double[nn];
+            Pi = new double[nn];
+            Cov = new double[nn];
+            Mean = new double[n];
+            X = new double[n];
+            Y = new double[n];
+            V = new double[m];
+        }
+
+        public int N { get; }
+        public int M { get; }
+        public readonly double[] T1, T2, T3, P, G, F, L, Pi, Cov, Mean, X, Y, V;
+
+        public static Workspace For(int n, int m)
+        {
+            var w = t_workspace;
+            if (w is null || w.N != n || w.M != m)
+            {
+                w = t_workspace = new Workspace(n, m);
+            }
+            return w;
+        }
+    }
+}

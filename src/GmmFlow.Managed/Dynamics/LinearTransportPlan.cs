@@ -1,0 +1,327 @@
+using GmmFlow.Simd;
+
+namespace GmmFlow;
+
+/// <summary>
+/// Training-free transport between two Gaussian mixtures in the state space of linear prior dynamics
+/// dX = A(t)X dt + B(t)(u dt + σ dW) on [0, T]: the pair costs J_ij of <see cref="LinearGaussianBridge"/>, the exact
+/// component coupling λ by the HiGHS LP, and the mixture policy u(x, t) = Σ λ_p N(x; m_p(t), Σ_p(t)) u_p(x, t) /
+/// Σ λ_p N(x; m_p(t), Σ_p(t)), whose marginal at t is exactly Σ λ_p N(m_p(t), Σ_p(t)). The sibling of
+/// <see cref="TransportPlan"/> (docs/theory/linear-dynamics.md#mixtures).
+/// </summary>
+/// <remarks>
+/// The mixtures live in the full state space (n = 2 × positions for the double integrator; see
+/// <see cref="PhaseSpace"/> to lift position-only mixtures and samples). Immutable and thread-safe.
+/// </remarks>
+public sealed class LinearTransportPlan
+{
+    private readonly LinearGaussianBridge[] _bridges;
+    private readonly CouplingEntry[] _pairs;
+
+    private LinearTransportPlan(GaussianMixture source, GaussianMixture target, LinearDynamics dynamics, LinearTransportOptions options,
+        CouplingEntry[] pairs, LinearGaussianBridge[] bridges, double objective, double[]? costMatrix)
+    {
+        Source = source;
+        Target = target;
+        Dynamics = dynamics;
+        Options = options;
+        _pairs = pairs;
+        _bridges = bridges;
+        Objective = objective;
+        CostMatrix = costMatrix;
+    }
+
+    /// <summary>The source mixture (t = 0), n-dimensional.</summary>
+    public GaussianMixture Source { get; }
+
+    /// <summary>The target mixture (t = T).</summary>
+    public GaussianMixture Target { get; }
+
+    /// <summary>The prior dynamics; the transport runs on [0, <see cref="LinearDynamics.Horizon"/>].</summary>
+    public LinearDynamics Dynamics { get; }
+
+    /// <summary>Noise σ or matrix D.</summary>
+    public LinearTransportOptions Options { get; }
+
+    /// <summary>State dimension n.</summary>
+    public int Dimension => Dynamics.StateDimension;
+
+    /// <summary>The active component pairs (i, j, λ_ij).</summary>
+    public IReadOnlyList<CouplingEntry> Pairs => _pairs;
+
+    /// <summary>The pair bridges, in the order of <see cref="Pairs"/>.</summary>
+    public IReadOnlyList<LinearGaussianBridge> Bridges => _bridges;
+
+    /// <summary>Σ λ_ij J_ij: the kinetic energy of the mixture of pair bridges.</summary>
+    public double Objective { get; }
+
+    /// <summary>The K0×K1 matrix of pair costs J_ij the LP was solved on (null when built from a given coupling).</summary>
+    public double[]? CostMatrix { get; }
+
+    /// <summary>The K0×K1 matrix of exact pair costs J_ij (row-major), every pair's bridge built on all cores.</summary>
+    public static double[] ComputeCosts(GaussianMixture source, GaussianMixture target, LinearDynamics dynamics, LinearTransportOptions? options = null)
+    {
+        options ??= new LinearTransportOptions();
+        Check(source, target, dynamics, options);
+        var bridges = BuildAll(source, target, dynamics, options);
+        return [.. bridges.Select(b => b.Cost)];
+    }
+
+    /// <summary>Computes the pair costs, solves the coupling LP and keeps the bridges of the active pairs.</summary>
+    public static LinearTransportPlan Create(GaussianMixture source, GaussianMixture target, LinearDynamics dynamics, LinearTransportOptions? options = null)
+    {
+        options ??= new LinearTransportOptions();
+        Check(source, target, dynamics, options);
+        var all = BuildAll(source, target, dynamics, options);
+        int k1 = target.ComponentCount;
+        var costs = all.Select(b => b.Cost).ToArray();
+        Coupling lp = Couplings.ExactLp(source.Weights, target.Weights, costs);
+        if (lp.Status != LpStatus.Optimal)
+        {
+            throw new InvalidOperationException($"The component coupling LP ended with status {lp.Status}.");
+        }
+        CouplingEntry[] pairs = [.. lp.Entries];
+        var bridges = pairs.Select(e => all[e.Source * k1 + e.Target]).ToArray();
+        return new LinearTransportPlan(source, target, dynamics, options, pairs, bridges, lp.Objective, costs);
+    }
+
+    /// <summary>
+    /// A plan from a given coupling (e.g. a plan file): validates the entries against the mixture weights and builds
+    /// the active pairs' bridges; the LP is not re-solved.
+    /// </summary>
+    public static LinearTransportPlan FromCoupling(GaussianMixture source, GaussianMixture target, LinearDynamics dynamics,
+        LinearTransportOptions options, IReadOnlyList<CouplingEntry> pairs, double objective, double marginalTolerance = 1e-9)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(pairs);
+        Check(source, target, dynamics, options);
+        if (pairs.Count == 0)
+        {
+            throw new ArgumentException("The coupling has no entries.", nameof(pairs));
+        }
+        var rows = new double[source.ComponentCount];
+        var cols = new double[target.ComponentCount];
+        for (int p = 0; p < pairs.Count; p++)
+        {
+            var e = pairs[p];
+            if ((uint)e.Source >= (uint)rows.Length || (uint)e.Target >= (uint)cols.Length)
+            {
+                throw new ArgumentException($"Coupling entry {p} pairs source component {e.Source} with target component {e.Target}, " +
+                    $"but the mixtures have {rows.Length} and {cols.Length} components.", nameof(pairs));
+            }
+            if (!(e.Weight > 0) || !double.IsFinite(e.Weight))
+            {
+                throw new ArgumentException($"Coupling entry {p} ({e.Source}, {e.Target}) has weight {e.Weight}; weights must be finite and > 0.", nameof(pairs));
+            }
+            rows[e.Source] += e.Weight;
+            cols[e.Target] += e.Weight;
+        }
+        for (int k = 0; k < rows.Length; k++)
+        {
+            if (Math.Abs(rows[k] - source.Weights[k]) > marginalTolerance)
+            {
+                throw new ArgumentException($"The coupling's mass on source component {k} is {rows[k]:R}, but its weight is {source.Weights[k]:R}.");
+            }
+        }
+        for (int k = 0; k < cols.Length; k++)
+        {
+            if (Math.Abs(cols[k] - target.Weights[k]) > marginalTolerance)
+            {
+                throw new ArgumentException($"The coupling's mass on target component {k} is {cols[k]:R}, but its weight is {target.Weights[k]:R}.");
+            }
+        }
+        var bridges = pairs.Select(e => Build(source, e.Source, target, e.Target, dynamics, options)).ToArray();
+        return new LinearTransportPlan(source, target, dynamics, options, [.. pairs], bridges, objective, null);
+    }
+
+    /// <summary>The mixture state field (SDE drift A x + B u, or the probability-flow field) for the integrators; one per thread.</summary>
+    public IVelocityField CreateField(BridgeField field = BridgeField.Drift) => new LinearPlanField(this, field);
+
+    /// <summary>The diffusion matrix of the transport SDE at t: σB(t) (n×m) or the noise matrix D (n×p).</summary>
+    public void Diffusion(double t, Span<double> destination) => _bridges[0].Diffusion(t, destination);
+
+    /// <summary>Columns of <see cref="Diffusion"/>.</summary>
+    public int DiffusionColumns => _bridges[0].DiffusionColumns;
+
+    /// <summary>
+    /// Moves source states (N×n row-major) from t = 0 to T: Euler–Maruyama with the matrix diffusion for a noisy drift
+    /// (<see cref="Integrator.Auto"/> or <see cref="Integrator.EulerMaruyama"/>), Heun or RK4 for deterministic fields
+    /// (σ = 0, or <see cref="BridgeField.ProbabilityFlow"/>). The run options' steps span [0, T].
+    /// </summary>
+    public double[] Transport(ReadOnlySpan<double> samples, TransportRunOptions? options = null, Span<double> trajectory = default)
+    {
+        options ??= new TransportRunOptions();
+        int n = Dimension;
+        if (samples.Length % n != 0)
+        {
+            ThrowHelper.ThrowArgument($"samples has length {samples.Length}, not a multiple of n = {n}.", nameof(samples));
+        }
+        var states = samples.ToArray();
+        var field = new LinearPlanField(this, options.Field);
+        var integration = new IntegrationOptions
+        {
+            EndTime = Dynamics.Horizon,
+            Steps = options.Steps,
+            SaveEvery = options.SaveEvery,
+            Progress = options.Progress,
+            CancellationToken = options.CancellationToken,
+        };
+        bool noisy = Options.IsNoisy && options.Field == BridgeField.Drift;
+        Integrator scheme = options.Integrator == Integrator.Auto ? (noisy ? Integrator.EulerMaruyama : Integrator.Heun) : options.Integrator;
+        if (noisy && scheme != Integrator.EulerMaruyama)
+        {
+            throw new ArgumentException("The SDE drift of a noisy linear bridge needs Euler–Maruyama; use BridgeField.ProbabilityFlow " +
+                "for Heun or RK4 (same marginals, deterministic paths).", nameof(options));
+        }
+        switch (scheme)
+        {
+            case Integrator.EulerMaruyama when noisy:
+                LinearSdeIntegrator.EulerMaruyama(field, states, Diffusion, DiffusionColumns, options.Seed, integration, trajectory);
+                break;
+            case Integrator.EulerMaruyama:
+                FlowIntegrator.Euler(field, states, integration, trajectory);
+                break;
+            case Integrator.Heun:
+                FlowIntegrator.Heun(field, states, integration, trajectory);
+                break;
+            default:
+                FlowIntegrator.RungeKutta4(field, states, integration, trajectory);
+                break;
+        }
+        return states;
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> exact samples of ρ_t = Σ_p λ_p N(m_p(t), Σ_p(t)) (count×n), without simulation; sample i
+    /// uses random stream i of <paramref name="seed"/>.
+    /// </summary>
+    public double[] SampleMarginal(double t, int count, ulong seed)
+    {
+        Dynamics.CheckTime(t, nameof(t));
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        int n = Dimension, pairs = _pairs.Length;
+        var means = new double[pairs * n];
+        var factors = new double[pairs * n * n];
+        var cumulative = new double[pairs];
+        var cov = new double[n * n];
+        double total = 0;
+        for (int p = 0; p < pairs; p++)
+        {
+            _bridges[p].Mean(t, means.AsSpan(p * n, n));
+            _bridges[p].Covariance(t, cov);
+            if (!SmallDense.TryCholesky(cov, factors.AsSpan(p * n * n, n * n), n))
+            {
+                throw new NotPositiveDefiniteException($"covariance at t = {t:R} of linear bridge pair", p, 0);
+            }
+            total += _pairs[p].Weight;
+            cumulative[p] = total;
+        }
+        var rng = new CounterRng(seed);
+        var output = new double[count * n];
+        var z = new double[n];
+        for (int i = 0; i < count; i++)
+        {
+            double u = rng.Uniform((ulong)i, 0) * total;
+            int p = Array.FindIndex(cumulative, c => c > u);
+            p = p < 0 ? pairs - 1 : p;
+            rng.FillNormal((ulong)i, 1, z);
+            for (int r = 0; r < n; r++)
+            {
+                double s = means[p * n + r];
+                for (int c = 0; c <= r; c++)
+                {
+                    s += factors[p * n * n + r * n + c] * z[c];
+                }
+                output[i * n + r] = s;
+            }
+        }
+        return output;
+    }
+
+    private static void Check(GaussianMixture source, GaussianMixture target, LinearDynamics dynamics, LinearTransportOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(dynamics);
+        ArgumentNullException.ThrowIfNull(options);
+        int n = dynamics.StateDimension;
+        if (source.Dimension != n || target.Dimension != n)
+        {
+            string hint = dynamics.Kind == LinearDynamicsKind.DoubleIntegrator && source.Dimension == dynamics.PositionDimension
+                ? " (position-only mixtures: lift them to (position, velocity) with PhaseSpace.Lift)" : "";
+            throw new ArgumentException($"The mixtures have dimensions {source.Dimension} and {target.Dimension}; the dynamics' state " +
+                $"dimension is {n}{hint}.");
+        }
+        options.Validate(n);
+    }
+
+    private static LinearGaussianBridge Build(GaussianMixture s, int i, GaussianMixture t, int j, LinearDynamics dynamics, LinearTransportOptions options)
+        => options.NoiseMatrix is { } d
+            ? LinearGaussianBridge.CreateWithNoiseMatrix(dynamics, s.Mean(i), s.Covariance(i), t.Mean(j), t.Covariance(j), d, options.NoiseColumns)
+            : LinearGaussianBridge.Create(dynamics, s.Mean(i), s.Covariance(i), t.Mean(j), t.Covariance(j), options.Noise);
+
+    // Every pair's bridge, on all cores (a shooting pair costs milliseconds).
+    private static LinearGaussianBridge[] BuildAll(GaussianMixture source, GaussianMixture target, LinearDynamics dynamics, LinearTransportOptions options)
+    {
+        int k1 = target.ComponentCount, count = source.ComponentCount * k1;
+        var bridges = new LinearGaussianBridge[count];
+        var errors = new Exception?[count];
+        const int Grain = 4;
+        int done = 0;
+        for (int start = 0; start < count; start += 64 * Grain)
+        {
+            options.CancellationToken.ThrowIfCancellationRequested();
+            int end = Math.Min(count, start + 64 * Grain);
+            ParallelRange.For(end - start, Grain, new BuildBody
+            {
+                Offset = start, Source = source, Target = target, Dynamics = dynamics, Options = options, Bridges = bridges, Errors = errors,
+            });
+            done = end;
+            options.Progress?.Report(done / (double)count);
+        }
+        for (int p = 0; p < count; p++)
+        {
+            if (errors[p] is { } e)
+            {
+                throw e is ArgumentException or InvalidOperationException
+                    ? WithPair(e, p / k1, p % k1)
+                    : e;
+            }
+        }
+        return bridges;
+    }
+
+    private static Exception WithPair(Exception e, int i, int j) => e switch
+    {
+        UncontrollableSystemException => e,
+        ArgumentException a => new ArgumentException($"Pair (source {i}, target {j}): {a.Message}", a),
+        _ => new InvalidOperationException($"Pair (source {i}, target {j}): {e.Message}", e),
+    };
+
+    private struct BuildBody : IRangeBody
+    {
+        public int Offset;
+        public GaussianMixture Source, Target;
+        public LinearDynamics Dynamics;
+        public LinearTransportOptions Options;
+        public LinearGaussianBridge[] Bridges;
+        public Exception?[] Errors;
+
+        public readonly void Execute(int start, int end)
+        {
+            int k1 = Target.ComponentCount;
+            for (int q = start; q < end; q++)
+            {
+                int p = Offset + q;
+                try
+                {
+                    Bridges[p] = Build(Source, p / k1, Target, p % k1, Dynamics, Options);
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+                {
+                    Errors[p] = e;
+                }
+            }
+        }
+    }
+}
