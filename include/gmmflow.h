@@ -123,6 +123,12 @@ int gmf_cost_matrix(const gmf_mixture* source, const gmf_mixture* target, int32_
 /* Couples the components and builds one Gaussian bridge per active pair; options may be NULL (W2, exact LP). */
 int gmf_plan_create(const gmf_mixture* source, const gmf_mixture* target, const gmf_plan_options* options,
                     gmf_plan** out);
+/* A plan under linear prior dynamics dX = A(t)X dt + B(t)(u dt + sigma dW): `dynamics_json` (length bytes) is the
+ * CLI's dynamics file, e.g. {"preset": "double-integrator", "positions": 2} or {"A": [[...]], "B": [[...]],
+ * "horizon": T}; the pair cost is the exact kinetic energy, the coupling the HiGHS LP, the mixtures live in the state
+ * space. Every gmf_plan_* function accepts the result (the static maps excepted). */
+int gmf_plan_create_linear(const gmf_mixture* source, const gmf_mixture* target, const char* dynamics_json,
+                           int64_t length, double noise, gmf_plan** out);
 void gmf_plan_free(gmf_plan* plan);
 int gmf_plan_info(const gmf_plan* plan, double* objective, int32_t* pair_count, int32_t* d);
 int gmf_plan_pairs(const gmf_plan* plan, int32_t* source, int32_t* target, double* weight /* each pair_count */);

@@ -81,6 +81,7 @@ _SIGNATURES = {
     "gmf_em_maximize": [c_void_p, _d, _d, _d, _d, c_double, _h],
     "gmf_cost_matrix": [c_void_p, c_void_p, c_int32, c_double, _d],
     "gmf_plan_create": [c_void_p, c_void_p, c_void_p, _h],
+    "gmf_plan_create_linear": [c_void_p, c_void_p, c_char_p, c_int64, c_double, _h],
     "gmf_plan_info": [c_void_p, _d, _i, _i],
     "gmf_plan_pairs": [c_void_p, _i, _i, _d],
     "gmf_plan_mixture": [c_void_p, c_int32, _h],

@@ -1,5 +1,7 @@
 """TransportPlan, cost matrices and POT-style helpers over GmmFlow's plans."""
 import ctypes
+import json
+import os
 
 import numpy as np
 
@@ -31,9 +33,23 @@ class TransportPlan:
     ``objective``, ``pairs`` (list of (i, j, weight)), ``transport(X, steps, random_state)``,
     ``velocity(t, X)``, ``sample_marginal(t, n, random_state)``, ``apply_map(X, method)``, ``to_json``/``from_json``.
     σ is the diffusion coefficient in dX = u dt + σ dW on [0, 1] (POT's reg = 2σ²).
+
+    ``dynamics`` (a dict, a JSON string or a path to a dynamics file of the CLI, e.g.
+    ``{"preset": "double-integrator", "positions": 2}``) gives linear prior dynamics dX = AX dt + B(u dt + σ dW);
+    the cost is then the exact kinetic energy ('sb' with any σ ≥ 0), the coupling the LP, and the mixtures live in
+    the state space (positions and velocities for the double integrator).
     """
 
-    def __init__(self, source, target, cost="w2", noise=0.0, coupling="lp", sinkhorn_temperature=None):
+    def __init__(self, source, target, cost="w2", noise=0.0, coupling="lp", sinkhorn_temperature=None, dynamics=None):
+        if dynamics is not None:
+            if cost != "sb" or coupling != "lp":
+                raise n.InvalidArgumentError("with dynamics the cost is 'sb' (any noise >= 0) and the coupling 'lp'")
+            text = _dynamics_text(dynamics)
+            handle = ctypes.c_void_p()
+            n.check(n.lib.gmf_plan_create_linear(source._h, target._h, text, len(text), float(noise), ctypes.byref(handle)))
+            self._handle = n.Handle(handle.value, n.lib.gmf_plan_free)
+            self.cost, self.noise, self.coupling = cost, float(noise), coupling
+            return
         if coupling not in _COUPLINGS:
             raise n.InvalidArgumentError(f"coupling must be 'lp' or 'sinkhorn'; got {coupling!r}")
         options = n.PlanOptions()
@@ -140,6 +156,17 @@ class TransportPlan:
         n.check(n.lib.gmf_plan_map(self._handle.value, n.ptr(x), x.shape[0], 0 if method == "bary" else 1,
                                    n.seed_of(random_state), n.ptr(out)))
         return out
+
+
+def _dynamics_text(dynamics):
+    if isinstance(dynamics, dict):
+        return json.dumps(dynamics).encode()
+    if isinstance(dynamics, (str, os.PathLike)) and os.path.exists(dynamics):
+        with open(dynamics, "rb") as f:
+            return f.read()
+    if isinstance(dynamics, str):
+        return dynamics.encode()
+    raise n.InvalidArgumentError(f"dynamics must be a dict, a JSON string or a file path; got {type(dynamics).__name__}")
 
 
 def _plan_from_json_bytes(data):

@@ -53,3 +53,15 @@ def test_cost_matrix_matches_the_cli(cli, files):
     a = gmmflow.GaussianMixture.from_json(files / "a.json")
     b = gmmflow.GaussianMixture.from_json(files / "b.json")
     np.testing.assert_allclose(gmmflow.cost_matrix(a, b, "w2"), np.load(files / "c.npy"), rtol=1e-14)
+
+
+def test_linear_dynamics_plan_matches_the_cli(cli, files):
+    (files / "dyn.json").write_text(json.dumps({"A": [[0, 1], [0, 0]], "B": [[0], [1]], "horizon": 1}))
+    cli("plan", "--source", files / "a.json", "--target", files / "b.json", "--cost", "sb", "--noise", 0.2,
+        "--dynamics", files / "dyn.json", "--out", files / "plan.json")
+    a = gmmflow.GaussianMixture.from_json(files / "a.json")
+    b = gmmflow.GaussianMixture.from_json(files / "b.json")
+    plan = gmmflow.TransportPlan(a, b, cost="sb", noise=0.2, dynamics=files / "dyn.json")
+    cli_plan = gmmflow.TransportPlan.from_json(files / "plan.json")
+    assert plan.objective == pytest.approx(cli_plan.objective, rel=1e-12)
+    assert plan.pairs == cli_plan.pairs

@@ -149,3 +149,36 @@ def test_bad_calls_on_a_plan():
         plan.transport(np.zeros((3, 5)))
     with pytest.raises(gmmflow.InvalidArgumentError):
         plan.mixture("middle")
+
+
+def test_linear_dynamics_brownian_preset_equals_the_sb_plan():
+    a, b = _pair()
+    brownian = gmmflow.TransportPlan(a, b, cost="sb", noise=0.5, dynamics={"preset": "brownian", "dimension": 2})
+    sb = gmmflow.TransportPlan(a, b, cost="sb", noise=0.5)
+    assert brownian.objective == pytest.approx(sb.objective, rel=1e-9)
+    assert [(i, j) for i, j, _ in brownian.pairs] == [(i, j) for i, j, _ in sb.pairs]
+
+
+def test_double_integrator_plan_reaches_its_target(tmp_path):
+    # Phase-space mixtures (position, velocity) in 1-D; the double integrator moves positions through velocities.
+    a = gmmflow.GaussianMixture.from_parameters([0.5, 0.5], [[-2, 0], [2, 0]], [[[0.2, 0], [0, 0.5]]] * 2)
+    b = gmmflow.GaussianMixture.from_parameters([0.5, 0.5], [[5, 0], [-5, 0]], [[[0.3, 0], [0, 0.4]]] * 2)
+    plan = gmmflow.TransportPlan(a, b, cost="sb", noise=0.3, dynamics={"preset": "double-integrator", "positions": 1})
+    x, _ = a.sample(3000, random_state=1)
+    y = plan.transport(x, steps=200, random_state=2)
+    target, _ = b.sample(3000, random_state=3)
+    assert abs(b.score(y) - b.score(target)) < 0.15
+    plan.to_json(tmp_path / "p.json")
+    again = gmmflow.TransportPlan.from_json(tmp_path / "p.json")
+    assert again.objective == pytest.approx(plan.objective, rel=1e-12)
+    assert pickle.loads(pickle.dumps(plan)).objective == pytest.approx(plan.objective, rel=1e-12)
+    with pytest.raises(gmmflow.InvalidArgumentError, match="plans without dynamics"):
+        plan.apply_map(x)
+
+
+def test_bad_dynamics_are_refused():
+    a, b = _pair()
+    with pytest.raises(gmmflow.DataFormatError):
+        gmmflow.TransportPlan(a, b, cost="sb", noise=0.5, dynamics={"preset": "teleport"})
+    with pytest.raises(gmmflow.InvalidArgumentError, match="cost is 'sb'"):
+        gmmflow.TransportPlan(a, b, cost="w2", dynamics={"preset": "brownian", "dimension": 2})

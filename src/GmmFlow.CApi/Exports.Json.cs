@@ -48,9 +48,9 @@ internal static unsafe partial class Exports
         try
         {
             Errors.Clear();
-            var p = Handles.Get<TransportPlan>(plan, "plan");
+            var p = PlanView.Of(plan);
             using var stream = new MemoryStream();
-            PlanJson.Write(p, stream);
+            p.Write(stream);
             return CopyOut(stream, buffer, capacity, length);
         }
         catch (Exception e)
@@ -67,7 +67,9 @@ internal static unsafe partial class Exports
             Errors.Clear();
             Handles.CheckOut(result, "out");
             using var stream = In(text, length);
-            Handles.Out(result, PlanJson.Read(stream, "plan JSON"));
+            bool linear = PlanView.HasDynamics(stream);
+            stream.Position = 0;
+            Handles.Out(result, linear ? LinearPlanJson.Read(stream, "plan JSON") : PlanJson.Read(stream, "plan JSON"));
             return 0;
         }
         catch (Exception e)

@@ -80,6 +80,34 @@ internal static unsafe partial class Exports
         }
     }
 
+    /// <summary>
+    /// A plan under linear prior dynamics dX = A(t)X dt + B(t)(u dt + σ dW): the dynamics as the CLI's dynamics JSON
+    /// (LTI, a preset such as the double integrator, or a time grid), the pair cost the exact kinetic energy, the
+    /// coupling the HiGHS LP. The mixtures live in the state space of the dynamics.
+    /// </summary>
+    [UnmanagedCallersOnly(EntryPoint = "gmf_plan_create_linear")]
+    public static int PlanCreateLinear(nint source, nint target, byte* dynamicsJson, long length, double noise, nint* result)
+    {
+        try
+        {
+            Errors.Clear();
+            Handles.CheckOut(result, "out");
+            var a = Handles.Get<GaussianMixture>(source, "source");
+            var b = Handles.Get<GaussianMixture>(target, "target");
+            LinearDynamics dynamics;
+            using (var stream = In(dynamicsJson, length))
+            {
+                dynamics = DynamicsJson.Read(stream, "dynamics JSON");
+            }
+            Handles.Out(result, LinearTransportPlan.Create(a, b, dynamics, new LinearTransportOptions { Noise = noise }));
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Errors.Report(e);
+        }
+    }
+
     [UnmanagedCallersOnly(EntryPoint = "gmf_plan_free")]
     public static void PlanFree(nint plan)
     {
@@ -99,7 +127,7 @@ internal static unsafe partial class Exports
         try
         {
             Errors.Clear();
-            var p = Handles.Get<TransportPlan>(plan, "plan");
+            var p = PlanView.Of(plan);
             if (objective is not null) { *objective = p.Objective; }
             if (pairCount is not null) { *pairCount = p.Pairs.Count; }
             if (dimension is not null) { *dimension = p.Dimension; }
@@ -118,7 +146,7 @@ internal static unsafe partial class Exports
         try
         {
             Errors.Clear();
-            var p = Handles.Get<TransportPlan>(plan, "plan");
+            var p = PlanView.Of(plan);
             int count = p.Pairs.Count;
             Span<int> s = Handles.Out(sources, count, "source");
             Span<int> t = Handles.Out(targets, count, "target");
@@ -145,7 +173,7 @@ internal static unsafe partial class Exports
         {
             Errors.Clear();
             Handles.CheckOut(result, "out");
-            var p = Handles.Get<TransportPlan>(plan, "plan");
+            var p = PlanView.Of(plan);
             GaussianMixture m = which switch
             {
                 0 => p.Source,
@@ -171,7 +199,7 @@ internal static unsafe partial class Exports
         try
         {
             Errors.Clear();
-            var p = Handles.Get<TransportPlan>(plan, "plan");
+            var p = PlanView.Of(plan);
             long length = Handles.Elements(count, p.Dimension, "n");
             ReadOnlySpan<double> x = Handles.In(points, length, "x");
             Span<double> y = Handles.Out(destination, length, "out");
@@ -196,7 +224,7 @@ internal static unsafe partial class Exports
         try
         {
             Errors.Clear();
-            var p = Handles.Get<TransportPlan>(plan, "plan");
+            var p = PlanView.Of(plan);
             long length = Handles.Elements(count, p.Dimension, "n");
             BridgeField kind = field switch
             {
@@ -224,14 +252,14 @@ internal static unsafe partial class Exports
         try
         {
             Errors.Clear();
-            var p = Handles.Get<TransportPlan>(plan, "plan");
+            var p = PlanView.Of(plan);
             long length = Handles.Elements(count, p.Dimension, "n");
             ReadOnlySpan<double> x = Handles.In(points, length, "x");
             Span<double> y = Handles.Out(destination, length, "out");
             double[] mapped = method switch
             {
-                0 => p.MapBarycentric(x),
-                1 => p.MapRandom(x, seed),
+                0 => p.Brownian("the barycentric map").MapBarycentric(x),
+                1 => p.Brownian("the random map").MapRandom(x, seed),
                 _ => throw new ArgumentOutOfRangeException("method", method, "method must be GMF_MAP_BARYCENTRIC (0) or GMF_MAP_RANDOM (1)."),
             };
             mapped.CopyTo(y);
@@ -249,7 +277,7 @@ internal static unsafe partial class Exports
         try
         {
             Errors.Clear();
-            var p = Handles.Get<TransportPlan>(plan, "plan");
+            var p = PlanView.Of(plan);
             Span<double> y = Handles.Out(destination, Handles.Elements(count, p.Dimension, "n"), "out");
             p.SampleMarginal(t, checked((int)count), seed).CopyTo(y);
             return 0;
@@ -268,8 +296,9 @@ internal static unsafe partial class Exports
             Errors.Clear();
             Handles.CheckOut(result, "out");
             string file = Handles.Utf8(path, "path");
+            bool linear = LinearPlanJson.HasDynamics(file);
             using var stream = File.OpenRead(file);
-            Handles.Out(result, PlanJson.Read(stream, file));
+            Handles.Out(result, linear ? LinearPlanJson.Read(stream, file) : PlanJson.Read(stream, file));
             return 0;
         }
         catch (Exception e)
@@ -284,7 +313,7 @@ internal static unsafe partial class Exports
         try
         {
             Errors.Clear();
-            var p = Handles.Get<TransportPlan>(plan, "plan");
+            var p = PlanView.Of(plan);
             string file = Handles.Utf8(path, "path");
             // All or nothing: write beside the destination, then rename over it.
             string temporary = file + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -292,7 +321,7 @@ internal static unsafe partial class Exports
             {
                 using (var stream = File.Create(temporary))
                 {
-                    PlanJson.Write(p, stream);
+                    p.Write(stream);
                 }
                 File.Move(temporary, file, overwrite: true);
             }
