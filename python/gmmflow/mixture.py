@@ -111,9 +111,13 @@ class GaussianMixture:
         return self._handle.value
 
     def _shape(self):
-        k, d, t = ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int32()
-        n.check(n.lib.gmf_mixture_shape(self._h, ctypes.byref(k), ctypes.byref(d), ctypes.byref(t)))
-        return k.value, d.value, _NAMES[t.value]
+        # A native mixture never changes: ask once per handle.
+        h = self._h
+        if getattr(self, "_shape_of", (None,))[0] != h:
+            k, d, t = ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int32()
+            n.check(n.lib.gmf_mixture_shape(h, ctypes.byref(k), ctypes.byref(d), ctypes.byref(t)))
+            self._shape_of = (h, (k.value, d.value, _NAMES[t.value]))
+        return self._shape_of[1]
 
     def _parameters(self):
         k, d, t = self._shape()

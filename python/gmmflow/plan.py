@@ -95,7 +95,9 @@ class TransportPlan:
 
     @property
     def dimension(self):
-        return self._info()[2]
+        if getattr(self, "_dimension", None) is None:
+            self._dimension = self._info()[2]
+        return self._dimension
 
     @property
     def pairs(self):
