@@ -2,7 +2,8 @@
 # Installs the native libraries GmmFlow needs on Debian 12 (bookworm):
 #   - Intel MKL (libmkl_rt.so) from Debian's non-free component (not on NuGet, see README).
 #   - the reference LAPACK/BLAS (liblapack3, libblas3), the fallback provider.
-#   - python3 + numpy/scipy/sklearn/POT for the side-by-side comparison scripts (optional: --with-python).
+#   - Debian's python3 with numpy/scipy/sklearn/POT/pytest/dask/distributed: the Python package's tests and the
+#     side-by-side comparison scripts.
 # Idempotent and quiet: does nothing when everything is already present.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -12,8 +13,10 @@ SUDO=""
 want=(libmkl-rt liblapack3 libblas3 fonts-dejavu-core)
 # Data of the sampler benchmarks, read at run time: weka's ARFF examples (German credit, Ionosphere),
 # python3-sklearn's breast_cancer.csv, r-cran-mlbench's Sonar.rda.
-want+=(weka python3-sklearn r-cran-mlbench)
-[ "${1:-}" = "--with-python" ] && want+=(python3-numpy python3-scipy python3-sklearn python3-pot)
+want+=(weka r-cran-mlbench)
+# Debian's python3 stack: the Python package's tests (numpy, scipy, scikit-learn, POT, pytest, Dask) and the
+# side-by-side comparison scripts.
+want+=(python3 python3-numpy python3-scipy python3-sklearn python3-pot python3-pytest python3-dask python3-distributed)
 
 missing=()
 for p in "${want[@]}"; do

@@ -1,0 +1,105 @@
+/* C-side test of include/gmmflow.h against libgmmflow.so: every call's status, error messages for bad input
+ * (NULL pointers, wrong handles, bad options, non-PD covariances) and a full mixture -> plan -> transport run.
+ * Build and run: cc -I include tests/capi/abi_test.c -L DIR -lgmmflow -Wl,-rpath,DIR -o abi_test && ./abi_test */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "gmmflow.h"
+
+static int failures = 0, checks = 0;
+#define CHECK(cond, ...) do { checks++; if (!(cond)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf(" [last error: %s]\n", gmf_last_error()); } } while (0)
+
+int main(void) {
+    int32_t major = 0, minor = -1, patch = -1;
+    CHECK(gmf_version(&major, &minor, &patch) == GMF_OK && major == GMMFLOW_ABI_MAJOR, "version %d", major);
+
+    double w[2] = {0.5, 0.5}, m[4] = {0, 0, 3, 0}, c[8] = {1, 0.2, 0.2, 0.5, 0.5, 0, 0, 0.5};
+    gmf_mixture *a = NULL, *b = NULL, *bad = NULL;
+    CHECK(gmf_mixture_create(2, 2, GMF_COV_FULL, w, m, c, &a) == GMF_OK && a, "create a");
+    CHECK(strlen(gmf_last_error()) == 0, "no error after success");
+    double w1[3] = {0.3, 0.3, 0.4}, m1[6] = {0, 5, 4, 5, 2, -4}, v1[3] = {0.3, 0.5, 1.0};
+    CHECK(gmf_mixture_create(3, 2, GMF_COV_SPHERICAL, w1, m1, v1, &b) == GMF_OK && b, "create b");
+
+    /* bad inputs: typed status, one-line message naming the culprit, no output written */
+    double notpd[8] = {1, 2, 2, 1, 1, 0, 0, 1};
+    CHECK(gmf_mixture_create(2, 2, GMF_COV_FULL, w, m, notpd, &bad) == GMF_E_NUMERICAL && bad == NULL, "non-PD");
+    CHECK(strstr(gmf_last_error(), "positive definite") != NULL, "message names PD: %s", gmf_last_error());
+    CHECK(gmf_mixture_create(2, 2, GMF_COV_FULL, NULL, m, c, &bad) == GMF_E_INVALID_ARGUMENT && bad == NULL, "NULL weights");
+    CHECK(strstr(gmf_last_error(), "weights") != NULL, "names weights");
+    CHECK(gmf_mixture_create(2, 2, 7, w, m, c, &bad) == GMF_E_INVALID_ARGUMENT, "bad covariance type");
+    double badw[2] = {0.5, 0.6};
+    CHECK(gmf_mixture_create(2, 2, GMF_COV_FULL, badw, m, c, &bad) == GMF_E_INVALID_ARGUMENT, "weights sum");
+    double nanm[4] = {0, NAN, 3, 0};
+    CHECK(gmf_mixture_create(2, 2, GMF_COV_FULL, w, nanm, c, &bad) == GMF_E_NUMERICAL, "NaN mean");
+    CHECK(gmf_mixture_shape(NULL, NULL, NULL, NULL) == GMF_E_INVALID_ARGUMENT, "NULL handle");
+    CHECK(gmf_plan_info((const gmf_plan*)a, NULL, NULL, NULL) == GMF_E_INVALID_ARGUMENT, "mixture passed as plan");
+    CHECK(strstr(gmf_last_error(), "TransportPlan") != NULL, "wrong handle kind named");
+    CHECK(gmf_mixture_shape((const gmf_mixture*)(intptr_t)0x12345678, NULL, NULL, NULL) == GMF_E_INVALID_ARGUMENT, "garbage handle");
+    CHECK(strstr(gmf_last_error(), "not a live handle") != NULL, "garbage handle named");
+
+    int32_t k = 0, d = 0, type = -1;
+    CHECK(gmf_mixture_shape(b, &k, &d, &type) == GMF_OK && k == 3 && d == 2 && type == GMF_COV_SPHERICAL, "shape");
+
+    /* sampling: chunks with global offsets equal one draw */
+    double all[200 * 2], part[100 * 2];
+    CHECK(gmf_mixture_sample(a, 200, 7, 0, all, NULL) == GMF_OK, "sample");
+    CHECK(gmf_mixture_sample(a, 100, 7, 100, part, NULL) == GMF_OK, "sample chunk");
+    CHECK(memcmp(all + 200, part, sizeof part) == 0, "chunked sampling equals one draw");
+
+    /* fit + EM statistics: one E/M step through the ABI equals one EM iteration's update */
+    double xs[2000 * 2];
+    CHECK(gmf_mixture_sample(a, 2000, 1, 0, xs, NULL) == GMF_OK, "sample xs");
+    gmf_fit_options fo;
+    CHECK(gmf_fit_options_default(&fo) == GMF_OK && fo.max_iter == 100 && fo.reg_covar == 1e-6, "fit defaults");
+    gmf_mixture* fit = NULL; gmf_fit_info info;
+    CHECK(gmf_mixture_fit(xs, 2000, 2, 2, &fo, &fit, &info) == GMF_OK && fit && info.iterations > 0, "fit");
+    CHECK(gmf_mixture_fit(xs, 2000, 2, 5000, &fo, &bad, NULL) == GMF_E_INVALID_ARGUMENT, "K > N refused");
+    int64_t s2len = gmf_em_second_moment_length(2, 2, GMF_COV_FULL);
+    CHECK(s2len == 8, "s2 length %lld", (long long)s2len);
+    double nk[2], s1[4], s2[8], totals[3], nk2[2], s12[4], s22[8], totals2[3];
+    CHECK(gmf_em_statistics(fit, xs, 1000, NULL, nk, s1, s2, totals) == GMF_OK, "stats chunk 1");
+    CHECK(gmf_em_statistics(fit, xs + 2000, 1000, NULL, nk2, s12, s22, totals2) == GMF_OK, "stats chunk 2");
+    for (int i = 0; i < 2; i++) nk[i] += nk2[i];
+    for (int i = 0; i < 4; i++) s1[i] += s12[i];
+    for (int i = 0; i < 8; i++) s2[i] += s22[i];
+    for (int i = 0; i < 3; i++) totals[i] += totals2[i];
+    CHECK(fabs(nk[0] + nk[1] - 2000) < 1e-9 && totals[2] == 2000, "responsibilities sum to N");
+    gmf_mixture* next = NULL;
+    CHECK(gmf_em_maximize(fit, nk, s1, s2, totals, 1e-6, &next) == GMF_OK && next, "maximize");
+    totals[2] = 0.5;
+    CHECK(gmf_em_maximize(fit, nk, s1, s2, totals, 1e-6, &bad) == GMF_E_INVALID_ARGUMENT, "fractional count refused");
+
+    /* costs, plan, transport, velocity */
+    double costs[6];
+    CHECK(gmf_cost_matrix(a, b, GMF_COST_W2, 0, costs) == GMF_OK && costs[0] > 0, "cost matrix");
+    CHECK(gmf_cost_matrix(a, b, 9, 0, costs) == GMF_E_INVALID_ARGUMENT, "bad cost kind");
+    gmf_plan_options po; gmf_plan* plan = NULL;
+    CHECK(gmf_plan_options_default(&po) == GMF_OK, "plan defaults");
+    po.cost = GMF_COST_SB; po.noise = 0.5;
+    CHECK(gmf_plan_create(a, b, &po, &plan) == GMF_OK && plan, "plan");
+    po.noise = -1;
+    gmf_plan* badplan = NULL;
+    CHECK(gmf_plan_create(a, b, &po, &badplan) == GMF_E_INVALID_ARGUMENT && badplan == NULL, "negative noise");
+    double objective = 0; int32_t pairs = 0, pd = 0;
+    CHECK(gmf_plan_info(plan, &objective, &pairs, &pd) == GMF_OK && pairs >= 3 && pairs <= 4 && pd == 2, "info");
+    int32_t ps[8], pt[8]; double pw[8], total = 0;
+    CHECK(gmf_plan_pairs(plan, ps, pt, pw) == GMF_OK, "pairs");
+    for (int i = 0; i < pairs; i++) total += pw[i];
+    CHECK(fabs(total - 1) < 1e-9, "pair weights sum to 1: %g", total);
+    double ys[2000 * 2], mean_y = 0;
+    CHECK(gmf_plan_transport(plan, xs, 2000, 100, 3, ys) == GMF_OK, "transport");
+    for (int i = 0; i < 2000; i++) mean_y += ys[2 * i + 1] / 2000;
+    CHECK(fabs(mean_y - (0.3 * 5 + 0.3 * 5 + 0.4 * -4)) < 0.3, "transported mean y %g", mean_y);
+    double vel[2000 * 2];
+    CHECK(gmf_plan_velocity(plan, 0.5, xs, 2000, GMF_FIELD_PROBABILITY_FLOW, vel) == GMF_OK, "velocity");
+    CHECK(gmf_plan_velocity(plan, 1.5, xs, 2000, GMF_FIELD_DRIFT, vel) == GMF_E_INVALID_ARGUMENT, "t out of range");
+    CHECK(gmf_plan_sample_marginal(plan, 1.0, 100, 4, ys) == GMF_OK, "marginal");
+
+    gmf_mixture_free(next); gmf_mixture_free(fit); gmf_plan_free(plan);
+    CHECK(gmf_plan_info(plan, &objective, NULL, NULL) == GMF_E_INVALID_ARGUMENT, "freed handle refused");
+    gmf_plan_free(plan);
+    CHECK(strstr(gmf_last_error(), "not live") != NULL, "double free reported");
+    gmf_mixture_free(a); gmf_mixture_free(b);
+    printf("%d passed, %d failed\n", checks - failures, failures);
+    return failures == 0 ? 0 : 1;
+}
