@@ -3,7 +3,7 @@ using GmmFlow.Simd;
 namespace GmmFlow;
 
 /// <summary>
-/// Base for mixture-policy fields (math.md §5): a subclass fills a <see cref="VelocityFrame"/> for a time t
+/// Base for mixture-policy fields (docs/theory.md#mixture-policy): a subclass fills a <see cref="VelocityFrame"/> for a time t
 /// (means, Cholesky factors, gains and offsets of the active pairs), and this class caches it for the last t,
 /// validates the points and runs the batched kernel. The transport plan's field derives from it.
 /// </summary>
