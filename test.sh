@@ -40,8 +40,9 @@ rm -rf "$abi"
 if ! /usr/bin/python3 -m pytest -q -p no:cacheprovider python/tests 2>&1 | tee "$log"; then
   status=1
 fi
-p=$(grep -oE '[0-9]+ passed' "$log" | tail -n 1 | cut -d' ' -f1); f=$(grep -oE '[0-9]+ failed' "$log" | tail -n 1 | cut -d' ' -f1)
-s=$(grep -oE '[0-9]+ skipped' "$log" | tail -n 1 | cut -d' ' -f1)
+# pytest's closing line, e.g. "48 passed, 2 skipped, 1 warning in 9s" (grep finds nothing for a count that is absent).
+p=$(grep -oE '[0-9]+ passed' "$log" | tail -n 1 | cut -d' ' -f1 || true); f=$(grep -oE '[0-9]+ failed' "$log" | tail -n 1 | cut -d' ' -f1 || true)
+s=$(grep -oE '[0-9]+ skipped' "$log" | tail -n 1 | cut -d' ' -f1 || true)
 [ -n "$p" ] || { echo "no Python tests ran"; status=1; }
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
 rm -f "$log"
