@@ -136,7 +136,7 @@ int gmf_plan_pairs(const gmf_plan* plan, int32_t* source, int32_t* target, doubl
 int gmf_plan_mixture(const gmf_plan* plan, int32_t which, gmf_mixture** out);
 /* Moves n points from t = 0 to t = 1 (steps <= 0: the library's default rule). */
 int gmf_plan_transport(const gmf_plan* plan, const double* x, int64_t n, int32_t steps, uint64_t seed, double* out);
-/* The mixture policy's velocity at time t in [0, 1] for n points. */
+/* The mixture policy's velocity at time t in [0, T] for n points (T = 1, or the horizon of the plan's dynamics). */
 int gmf_plan_velocity(const gmf_plan* plan, double t, const double* x, int64_t n, int32_t field, double* out);
 /* The plan's static maps between the mixtures (per pair the component map, W2-optimal for GMF_COST_W2):
  * method 0 barycentric average over the pairs of x's source components, 1 one random pair per point. */

@@ -182,3 +182,14 @@ def test_bad_dynamics_are_refused():
         gmmflow.TransportPlan(a, b, cost="sb", noise=0.5, dynamics={"preset": "teleport"})
     with pytest.raises(gmmflow.InvalidArgumentError, match="cost is 'sb'"):
         gmmflow.TransportPlan(a, b, cost="w2", dynamics={"preset": "brownian", "dimension": 2})
+
+
+def test_linear_plan_velocity_spans_its_horizon():
+    a = gmmflow.GaussianMixture.from_parameters([1.0], [[0, 0]], [[[0.2, 0], [0, 0.5]]])
+    b = gmmflow.GaussianMixture.from_parameters([1.0], [[5, 0]], [[[0.3, 0], [0, 0.4]]])
+    plan = gmmflow.TransportPlan(a, b, cost="sb", noise=0.0,
+                                 dynamics={"preset": "double-integrator", "positions": 1, "horizon": 2})
+    v = plan.velocity(1.5, np.zeros((3, 2)))
+    assert v.shape == (3, 2) and np.all(np.isfinite(v))
+    with pytest.raises(gmmflow.InvalidArgumentError, match=r"\[0, 2\]"):
+        plan.velocity(2.5, np.zeros((3, 2)))

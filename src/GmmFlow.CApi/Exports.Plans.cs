@@ -232,9 +232,9 @@ internal static unsafe partial class Exports
                 1 => BridgeField.ProbabilityFlow,
                 _ => throw new ArgumentOutOfRangeException("field", field, "field must be GMF_FIELD_DRIFT (0) or GMF_FIELD_PROBABILITY_FLOW (1)."),
             };
-            if (!(t >= 0 && t <= 1))
+            if (!(t >= 0 && t <= p.Horizon))
             {
-                throw new ArgumentOutOfRangeException("t", t, "t must be in [0, 1].");
+                throw new ArgumentOutOfRangeException("t", t, $"t must be in [0, {p.Horizon}] (the plan's horizon).");
             }
             p.Velocities(t, Handles.In(points, length, "x"), Handles.Out(destination, length, "out"), kind);
             return 0;

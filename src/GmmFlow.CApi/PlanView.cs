@@ -30,6 +30,9 @@ internal readonly struct PlanView
 
     public int Dimension => _brownian?.Dimension ?? _linear!.Dimension;
 
+    /// <summary>The end time: 1 without dynamics, the dynamics' horizon T with them.</summary>
+    public double Horizon => _brownian is not null ? 1 : _linear!.Dynamics.Horizon;
+
     public GaussianMixture Source => _brownian?.Source ?? _linear!.Source;
 
     public GaussianMixture Target => _brownian?.Target ?? _linear!.Target;
