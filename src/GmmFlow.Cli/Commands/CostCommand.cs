@@ -60,31 +60,40 @@ internal static class CostCommand
             double seconds = clock.Elapsed.TotalSeconds;
             files.Write(outPath, s => SampleFiles.WriteNpy(s, costs, [a.ComponentCount, b.ComponentCount]));
             files.Commit();
-            var stdout = parse.InvocationConfiguration.Output;
-            if (parse.GetValue(json))
-            {
-                stdout.WriteLine(JsonText(w =>
-                {
-                    w.WriteStartObject();
-                    w.WriteString("kind", PlanJson.CostName(costKind));
-                    w.WriteFinite("noise", parse.GetValue(noise));
-                    w.WriteNumber("rows", a.ComponentCount);
-                    w.WriteNumber("columns", b.ComponentCount);
-                    w.WriteFinite("min", costs.Min());
-                    w.WriteFinite("max", costs.Max());
-                    w.WriteFinite("seconds", seconds);
-                    w.WriteString("out", outPath);
-                    w.WriteEndObject();
-                }));
-            }
-            else
-            {
-                stdout.WriteLine($"{PlanJson.CostName(costKind)} costs, {a.ComponentCount}×{b.ComponentCount} pairs, d = {a.Dimension}: " +
-                    $"min {F(costs.Min())}, max {F(costs.Max())}, {F(seconds * 1e3, "F3")} ms");
-                stdout.WriteLine($"wrote {outPath}");
-            }
+            Report(parse.InvocationConfiguration.Output, parse.GetValue(json), PlanJson.CostName(costKind), dynamics: null,
+                parse.GetValue(noise), costs, a.ComponentCount, b.ComponentCount, seconds, outPath,
+                $"{PlanJson.CostName(costKind)} costs, {a.ComponentCount}×{b.ComponentCount} pairs, d = {a.Dimension}");
             return CliApp.Success;
         });
         return command;
+    }
+
+    /// <summary>The summary of a written cost matrix (text or --json), shared by the plain and the --dynamics paths.</summary>
+    internal static void Report(TextWriter stdout, bool json, string kind, string? dynamics, double noise, double[] costs,
+        int rows, int columns, double seconds, string outPath, string heading)
+    {
+        if (json)
+        {
+            stdout.WriteLine(JsonText(w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("kind", kind);
+                if (dynamics is not null)
+                {
+                    w.WriteString("dynamics", dynamics);
+                }
+                w.WriteFinite("noise", noise);
+                w.WriteNumber("rows", rows);
+                w.WriteNumber("columns", columns);
+                w.WriteFinite("min", costs.Min());
+                w.WriteFinite("max", costs.Max());
+                w.WriteFinite("seconds", seconds);
+                w.WriteString("out", outPath);
+                w.WriteEndObject();
+            }));
+            return;
+        }
+        stdout.WriteLine($"{heading}: min {F(costs.Min())}, max {F(costs.Max())}, {F(seconds * 1e3, "F3")} ms");
+        stdout.WriteLine($"wrote {outPath}");
     }
 }

@@ -129,30 +129,9 @@ internal sealed class DynamicsCli
         double seconds = clock.Elapsed.TotalSeconds;
         files.Write(outPath, s => SampleFiles.WriteNpy(s, costs, [a.ComponentCount, b.ComponentCount]));
         files.Commit();
-        var stdout = parse.InvocationConfiguration.Output;
-        if (json)
-        {
-            stdout.WriteLine(JsonText(w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("kind", "sb");
-                w.WriteString("dynamics", dynamics.Kind.ToString());
-                w.WriteFinite("noise", noise);
-                w.WriteNumber("rows", a.ComponentCount);
-                w.WriteNumber("columns", b.ComponentCount);
-                w.WriteFinite("min", costs.Min());
-                w.WriteFinite("max", costs.Max());
-                w.WriteFinite("seconds", seconds);
-                w.WriteString("out", outPath);
-                w.WriteEndObject();
-            }));
-        }
-        else
-        {
-            stdout.WriteLine($"linear-bridge costs ({Describe(dynamics)}, {NoiseText(options)}), {a.ComponentCount}×{b.ComponentCount} pairs: " +
-                $"min {F(costs.Min())}, max {F(costs.Max())}, {F(seconds * 1e3, "F3")} ms");
-            stdout.WriteLine($"wrote {outPath}");
-        }
+        CostCommand.Report(parse.InvocationConfiguration.Output, json, "sb", dynamics.Kind.ToString(), noise, costs,
+            a.ComponentCount, b.ComponentCount, seconds, outPath,
+            $"linear-bridge costs ({Describe(dynamics)}, {NoiseText(options)}), {a.ComponentCount}×{b.ComponentCount} pairs");
         return CliApp.Success;
     }
 
