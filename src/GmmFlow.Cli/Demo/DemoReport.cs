@@ -252,6 +252,34 @@ internal static class DemoReport
         }
     }
 
+    /// <summary>A markdown table (header, alignment row, one line per row) followed by a blank line.</summary>
+    internal static void AppendMarkdownTable(StringBuilder sb, IReadOnlyList<string> header, Func<int, bool> leftAligned,
+        IEnumerable<IReadOnlyList<string>> rows)
+    {
+        sb.AppendLine("| " + string.Join(" | ", header) + " |");
+        sb.AppendLine("|" + string.Concat(header.Select((_, k) => leftAligned(k) ? "---|" : "---:|")));
+        foreach (var r in rows)
+        {
+            sb.AppendLine("| " + string.Join(" | ", r) + " |");
+        }
+        sb.AppendLine();
+    }
+
+    /// <summary>A captioned link list of the pictures, then the pictures themselves.</summary>
+    internal static void AppendMarkdownFigures(StringBuilder sb, IReadOnlyCollection<DemoFigure> figures)
+    {
+        foreach (var f in figures)
+        {
+            sb.AppendLine($"- [{f.FileName}]({f.FileName}): {f.Caption}");
+        }
+        sb.AppendLine();
+        foreach (var f in figures)
+        {
+            sb.AppendLine($"![{f.FileName}]({f.FileName})");
+            sb.AppendLine();
+        }
+    }
+
     /// <summary>The index of the output folder: what was run, each case's table, and every picture with a caption.</summary>
     public static string Markdown(DemoResult result)
     {
@@ -274,29 +302,14 @@ internal static class DemoReport
                 sb.AppendLine(line + "  ");
             }
             sb.AppendLine();
-            sb.AppendLine("| " + string.Join(" | ", Header) + " |");
-            sb.AppendLine("|" + string.Concat(Header.Select((_, k) => LeftAligned[k] ? "---|" : "---:|")));
-            foreach (var r in Cells(c))
-            {
-                sb.AppendLine("| " + string.Join(" | ", r) + " |");
-            }
-            sb.AppendLine();
+            AppendMarkdownTable(sb, Header, k => LeftAligned[k], Cells(c));
             if (c.PublishedChecks.Count > 0)
             {
                 sb.AppendLine("Published check (exact toy mixtures, GMMflow reference cost variant): " + string.Join("; ",
                     c.PublishedChecks.Select(p => string.Create(Inv, $"{p.Label} {p.Computed:F2} (paper {p.Published:F2})"))) + ".");
                 sb.AppendLine();
             }
-            foreach (var f in c.Figures)
-            {
-                sb.AppendLine($"- [{f.FileName}]({f.FileName}): {f.Caption}");
-            }
-            sb.AppendLine();
-            foreach (var f in c.Figures)
-            {
-                sb.AppendLine($"![{f.FileName}]({f.FileName})");
-                sb.AppendLine();
-            }
+            AppendMarkdownFigures(sb, c.Figures);
         }
         if (result.Momentum is { } momentum)
         {

@@ -184,23 +184,8 @@ internal static class MomentumDemo
         }).ToList();
         if (markdown)
         {
-            sb.AppendLine("| " + string.Join(" | ", header) + " |");
-            sb.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", header.Length - 1)));
-            foreach (var r in cells)
-            {
-                sb.AppendLine("| " + string.Join(" | ", r) + " |");
-            }
-            sb.AppendLine();
-            foreach (var f in m.Figures)
-            {
-                sb.AppendLine($"- [{f.FileName}]({f.FileName}): {f.Caption}");
-            }
-            sb.AppendLine();
-            foreach (var f in m.Figures)
-            {
-                sb.AppendLine($"![{f.FileName}]({f.FileName})");
-                sb.AppendLine();
-            }
+            DemoReport.AppendMarkdownTable(sb, header, k => k == 0, cells);
+            DemoReport.AppendMarkdownFigures(sb, m.Figures);
             return sb.ToString();
         }
         var widths = header.Select((h, k) => Math.Max(h.Length, cells.Max(r => r[k].Length))).ToArray();
