@@ -1,3 +1,5 @@
+using GmmFlow.Simd.LinearAlgebra;
+
 namespace GmmFlow;
 
 /// <summary>A smooth objective for <see cref="Lbfgs"/>: value and gradient at a point.</summary>
@@ -157,10 +159,7 @@ internal sealed class Lbfgs
             var y = _y.AsSpan(slot * n, n);
             double a = _rho[slot] * Dot(s, d);
             _alpha[slot] = a;
-            for (int i = 0; i < n; i++)
-            {
-                d[i] -= a * y[i];
-            }
+            DenseKernels.Axpy(-a, y, d);
         }
         if (stored > 0)
         {
@@ -198,11 +197,7 @@ internal sealed class Lbfgs
             var s = _s.AsSpan(slot * n, n);
             var y = _y.AsSpan(slot * n, n);
             double b = _rho[slot] * Dot(y, d);
-            double a = _alpha[slot] - b;
-            for (int i = 0; i < n; i++)
-            {
-                d[i] += a * s[i];
-            }
+            DenseKernels.Axpy(_alpha[slot] - b, s, d);
         }
     }
 
@@ -306,10 +301,8 @@ internal sealed class Lbfgs
         where T : struct, IDifferentiableObjective
     {
         int n = _n;
-        for (int i = 0; i < n; i++)
-        {
-            _xTrial[i] = x[i] + step * _d[i];
-        }
+        x.CopyTo(_xTrial);
+        DenseKernels.Axpy(step, _d.AsSpan(0, n), _xTrial);
         double f = objective.Evaluate(_xTrial.AsSpan(0, n), _gTrial.AsSpan(0, n));
         slope = Dot(_gTrial.AsSpan(0, n), _d.AsSpan(0, n));
         return f;
@@ -328,15 +321,7 @@ internal sealed class Lbfgs
         return b - (b - a) * (gb + d2 - d1) / (gb - ga + 2.0 * d2);
     }
 
-    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
-    {
-        double s = 0.0;
-        for (int i = 0; i < a.Length; i++)
-        {
-            s += a[i] * b[i];
-        }
-        return s;
-    }
+    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b) => DenseKernels.Dot(a, b);
 
     private static double NormInf(ReadOnlySpan<double> a)
     {

@@ -495,11 +495,10 @@ internal sealed class MomentumTupleSolver
             rTop.Clear();
             rBottom.Clear();
         }
-        for (int i = 0; i < half; i++)
-        {
-            rTop[i] += a * top[i] + b * bottom[i];
-            rBottom[i] += c * top[i] + d * bottom[i];
-        }
+        DenseKernels.Axpy(a, top, rTop);
+        DenseKernels.Axpy(b, bottom, rTop);
+        DenseKernels.Axpy(c, top, rBottom);
+        DenseKernels.Axpy(d, bottom, rBottom);
     }
 
     /// <summary>c = a b (n×n).</summary>
