@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using GmmFlow.Simd;
 using GmmFlow.Simd.LinearAlgebra;
 
 namespace GmmFlow;
@@ -32,8 +31,6 @@ internal sealed class MomentumTupleSolver
     private readonly double[] _q, _dq, _chol;
     private readonly double[] _f0, _f1, _w, _a, _vec, _val, _off, _x, _tmp;
     private readonly double[] _params;
-    private readonly int _lanes;
-    private readonly double[] _laneA, _laneB, _laneValues, _laneScratch;
     private readonly Lbfgs _lbfgs;
 
     public MomentumTupleSolver(ReadOnlySpan<double> times, int dimension, double noise)
@@ -98,12 +95,6 @@ internal sealed class MomentumTupleSolver
         _x = new double[nn];
         _tmp = new double[nn];
         _off = new double[_n2];
-        // Four segments per lockstep eigensolve where 256-bit vectors are accelerated, else one at a time.
-        _lanes = Vector256.IsHardwareAccelerated ? Simd256.Count : 1;
-        _laneA = new double[nn * _lanes];
-        _laneB = new double[nn * _lanes];
-        _laneValues = new double[_n2 * _lanes];
-        _laneScratch = new double[_lanes == 1 ? 0 : LockstepSymmetricEigen.ScratchLength(_n2, _lanes)];
         ParameterCount = _knots * (_n * _n + _n * (_n + 1) / 2);
         _params = new double[ParameterCount];
         _lbfgs = new Lbfgs(ParameterCount, ScalingBlocks(_knots, _n));
@@ -403,67 +394,20 @@ internal sealed class MomentumTupleSolver
         return f;
     }
 
-    /// <summary>
-    /// Eigenvalues (_val, n2 per segment) and transposed eigenvectors (_vec, rows = eigenvectors) of every segment's A
-    /// (_a). The segments' problems are independent, so they run in the lanes of one vector (a 10×10 problem alone is a
-    /// latency chain of scalar steps); a lane the lockstep solver gives up on is redone by the scalar routine.
-    /// </summary>
+    /// <summary>Eigenvalues (_val, n2 per segment) and transposed eigenvectors (_vec, rows = eigenvectors) of every segment's A (_a).</summary>
     private bool Eigen()
     {
-        int n2 = _n2, nn = n2 * n2, segments = _knots - 1;
-        if (_lanes == 1)
+        for (int s = 0; s + 1 < _knots; s++)
         {
-            for (int s = 0; s < segments; s++)
+            if (!SegmentEigen(s))
             {
-                if (!ScalarEigen(s))
-                {
-                    return false;
-                }
-            }
-            return true;
-        }
-        for (int first = 0; first < segments; first += _lanes)
-        {
-            int count = Math.Min(_lanes, segments - first);
-            for (int q = 0; q < _lanes; q++)
-            {
-                // Lanes past the last segment repeat it (their results are ignored).
-                var a = _a.AsSpan(Math.Min(first + q, segments - 1) * nn, nn);
-                for (int r = 0; r < nn; r++)
-                {
-                    _laneA[r * _lanes + q] = a[r];
-                    _laneB[r * _lanes + q] = r / n2 == r % n2 ? 1.0 : 0.0;
-                }
-            }
-            int failed = LockstepSymmetricEigen.Solve<Simd256, Vector256<double>>(_laneA, _laneB, _laneValues, _laneScratch, n2);
-            for (int q = 0; q < count; q++)
-            {
-                int s = first + q;
-                if ((failed >> q & 1) != 0)
-                {
-                    if (!ScalarEigen(s))
-                    {
-                        return false;
-                    }
-                    continue;
-                }
-                // The solver returns (B·W)ᵀ with B = I: row k is eigenvector k.
-                var values = _val.AsSpan(s * n2, n2);
-                var vt = _vec.AsSpan(s * nn, nn);
-                for (int k = 0; k < n2; k++)
-                {
-                    values[k] = _laneValues[k * _lanes + q];
-                }
-                for (int r = 0; r < nn; r++)
-                {
-                    vt[r] = _laneB[r * _lanes + q];
-                }
+                return false;
             }
         }
         return true;
     }
 
-    private bool ScalarEigen(int s)
+    private bool SegmentEigen(int s)
     {
         int n2 = _n2, nn = n2 * n2;
         if (!SmallSymmetricEigen.Decompose(_a.AsSpan(s * nn, nn), n2, _val.AsSpan(s * n2, n2), _tmp, _off))
