@@ -47,18 +47,6 @@ internal static class SmallSymmetricEigen
     private static void Rotate(ref double x, ref double y, double c, double s, int n)
     {
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var vc = Vector512.Create(c);
-            var vs = Vector512.Create(s);
-            for (; i <= n - Vector512<double>.Count; i += Vector512<double>.Count)
-            {
-                var xv = Vector512.LoadUnsafe(ref x, (nuint)i);
-                var yv = Vector512.LoadUnsafe(ref y, (nuint)i);
-                (vc * xv - vs * yv).StoreUnsafe(ref x, (nuint)i);
-                (vs * xv + vc * yv).StoreUnsafe(ref y, (nuint)i);
-            }
-        }
         if (Vector256.IsHardwareAccelerated)
         {
             var vc = Vector256.Create(c);

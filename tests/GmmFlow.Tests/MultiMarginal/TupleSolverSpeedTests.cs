@@ -174,20 +174,7 @@ public class TupleSolverSpeedTests
         {
             p[i] = 0.6 * (rng.Uniform(5, (ulong)i) - 0.5);
         }
-        var g = new double[p.Length];
-        double f = solver.Evaluate(p, g);
-        Assert.True(double.IsFinite(f));
-        var scratch = new double[p.Length];
-        for (int i = 0; i < p.Length; i++)
-        {
-            double step = 1e-6, keep = p[i];
-            p[i] = keep + step;
-            double fp = solver.Evaluate(p, scratch);
-            p[i] = keep - step;
-            double fm = solver.Evaluate(p, scratch);
-            p[i] = keep;
-            Assert.Equal((fp - fm) / (2 * step), g[i], 2e-5 * Math.Max(1, Math.Abs(g[i])));
-        }
+        TupleSolverTests.AssertGradientMatchesFiniteDifferences(solver, p, 2e-5);
     }
 
     private static GaussianMixture[] RandomMixtures(int knots, int components, int d, ulong seed)
