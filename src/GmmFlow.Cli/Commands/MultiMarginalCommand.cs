@@ -41,7 +41,7 @@ internal static class MultiMarginalCommand
         AtLeast(components, 1);
         var seed = new Option<ulong>("--seed") { Description = "Seed of the EM fits.", DefaultValueFactory = _ => 0 };
         var allCosts = new Option<string?>("--all-costs") { Description = "Also write the full tuple-cost tensor as .npy, shape (N0, …, NM), row-major over i0, …, iM." };
-        var tolerance = new Option<double>("--tolerance") { Description = "Relative stopping tolerance of each tuple's L-BFGS.", DefaultValueFactory = _ => 1e-10 };
+        var tolerance = new Option<double>("--tolerance") { Description = "Relative stopping tolerance of each tuple's L-BFGS.", DefaultValueFactory = _ => 1e-8 };
         NonNegative(tolerance);
         var output = new Option<string>("--out", "-o") { Description = "Plan JSON to write (times, noise, mixtures, objective, active tuples with weight and cost).", Required = true };
         var force = Force();
@@ -225,7 +225,7 @@ internal static class MultiMarginalCommand
         AtLeast(repeat, 1);
         var particles = new Option<int>("--particles") { Description = "Particles transported in the pipeline run.", DefaultValueFactory = _ => 2000 };
         AtLeast(particles, 2);
-        var tolerance = new Option<double>("--tolerance") { Description = "Relative stopping tolerance of each tuple's L-BFGS.", DefaultValueFactory = _ => 1e-10 };
+        var tolerance = new Option<double>("--tolerance") { Description = "Relative stopping tolerance of each tuple's L-BFGS.", DefaultValueFactory = _ => 1e-8 };
         NonNegative(tolerance);
         var command = new Command("bench", "Time the tuple-cost tensor and the whole pipeline on given mixtures; held-out SWD/MMD against the Brownian baseline.")
         {

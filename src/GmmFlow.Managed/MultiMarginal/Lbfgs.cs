@@ -1,3 +1,5 @@
+using GmmFlow.Simd.LinearAlgebra;
+
 namespace GmmFlow;
 
 /// <summary>A smooth objective for <see cref="Lbfgs"/>: value and gradient at a point.</summary>
@@ -31,8 +33,25 @@ internal sealed class Lbfgs
     private readonly double[] _s, _y, _rho, _alpha;
     private readonly double[] _g, _d, _xTrial, _gTrial, _xLow, _gLow;
 
-    public Lbfgs(int dimension, int memory = 12)
+    private readonly int[]? _block;
+    private readonly double[] _blockSy, _blockYy;
+
+    /// <param name="dimension">Number of variables.</param>
+    /// <param name="blocks">
+    /// Optional block index (0, 1, …) of every variable: the initial inverse Hessian is then diagonal with one Barzilai–Borwein
+    /// scale sᵀy / yᵀy per block (from the newest pair restricted to the block) instead of one for all variables.
+    /// </param>
+    /// <param name="memory">Number of curvature pairs kept.</param>
+    public Lbfgs(int dimension, int[]? blocks = null, int memory = 12)
     {
+        if (blocks is not null && blocks.Length != dimension)
+        {
+            throw new ArgumentException($"expected one block index per variable ({dimension}), got {blocks.Length}.", nameof(blocks));
+        }
+        _block = blocks;
+        int blockCount = blocks is null ? 0 : blocks.Max() + 1;
+        _blockSy = new double[blockCount];
+        _blockYy = new double[blockCount];
         _n = dimension;
         _memory = memory;
         _s = new double[memory * dimension];
@@ -122,7 +141,10 @@ internal sealed class Lbfgs
         return new LbfgsResult(f, maxIterations, evaluations, false, gNorm);
     }
 
-    /// <summary>Two-loop recursion: d = −H g with H₀ = (sᵀy / yᵀy) I from the newest pair.</summary>
+    /// <summary>
+    /// Two-loop recursion: d = −H g with H₀ = (sᵀy / yᵀy) I from the newest pair, or per block (a block whose
+    /// restricted sᵀy is not positive keeps the global scale).
+    /// </summary>
     private void Direction(ReadOnlySpan<double> g, Span<double> d, int stored, int head)
     {
         int n = _n;
@@ -137,19 +159,36 @@ internal sealed class Lbfgs
             var y = _y.AsSpan(slot * n, n);
             double a = _rho[slot] * Dot(s, d);
             _alpha[slot] = a;
-            for (int i = 0; i < n; i++)
-            {
-                d[i] -= a * y[i];
-            }
+            DenseKernels.Axpy(-a, y, d);
         }
         if (stored > 0)
         {
             int newest = (head - 1 + _memory) % _memory;
             var y = _y.AsSpan(newest * n, n);
             double gamma = 1.0 / (_rho[newest] * Dot(y, y));
-            for (int i = 0; i < n; i++)
+            if (_block is null)
             {
-                d[i] *= gamma;
+                for (int i = 0; i < n; i++)
+                {
+                    d[i] *= gamma;
+                }
+            }
+            else
+            {
+                var s0 = _s.AsSpan(newest * n, n);
+                Array.Clear(_blockSy);
+                Array.Clear(_blockYy);
+                for (int i = 0; i < n; i++)
+                {
+                    _blockSy[_block[i]] += s0[i] * y[i];
+                    _blockYy[_block[i]] += y[i] * y[i];
+                }
+                for (int i = 0; i < n; i++)
+                {
+                    int b = _block[i];
+                    double gb = _blockSy[b] > 0 && _blockYy[b] > 0 ? _blockSy[b] / _blockYy[b] : gamma;
+                    d[i] *= gb;
+                }
             }
         }
         for (int j = stored - 1; j >= 0; j--)
@@ -158,11 +197,7 @@ internal sealed class Lbfgs
             var s = _s.AsSpan(slot * n, n);
             var y = _y.AsSpan(slot * n, n);
             double b = _rho[slot] * Dot(y, d);
-            double a = _alpha[slot] - b;
-            for (int i = 0; i < n; i++)
-            {
-                d[i] += a * s[i];
-            }
+            DenseKernels.Axpy(_alpha[slot] - b, s, d);
         }
     }
 
@@ -266,10 +301,8 @@ internal sealed class Lbfgs
         where T : struct, IDifferentiableObjective
     {
         int n = _n;
-        for (int i = 0; i < n; i++)
-        {
-            _xTrial[i] = x[i] + step * _d[i];
-        }
+        x.CopyTo(_xTrial);
+        DenseKernels.Axpy(step, _d.AsSpan(0, n), _xTrial);
         double f = objective.Evaluate(_xTrial.AsSpan(0, n), _gTrial.AsSpan(0, n));
         slope = Dot(_gTrial.AsSpan(0, n), _d.AsSpan(0, n));
         return f;
@@ -288,15 +321,7 @@ internal sealed class Lbfgs
         return b - (b - a) * (gb + d2 - d1) / (gb - ga + 2.0 * d2);
     }
 
-    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
-    {
-        double s = 0.0;
-        for (int i = 0; i < a.Length; i++)
-        {
-            s += a[i] * b[i];
-        }
-        return s;
-    }
+    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b) => DenseKernels.Dot(a, b);
 
     private static double NormInf(ReadOnlySpan<double> a)
     {

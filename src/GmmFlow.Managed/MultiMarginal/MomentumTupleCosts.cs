@@ -40,9 +40,9 @@ internal static class MomentumTupleCosts
         var shared = new SharedState(times, marginals[0].Dimension, noise, shape, means, Factors(marginals), destination, progress, cancellationToken,
             settings, (int)count);
         var body = new TupleBody(shared);
-        // Small chunks keep the cores balanced (tuples differ in iteration counts) and give warm starts runs of tuples
-        // that differ in the last index only.
-        int grain = Math.Max(1, Math.Min(shape[^1], (int)count / (4 * ParallelRange.Concurrency)));
+        // Small chunks keep the cores balanced (tuples differ in iteration counts). Every tuple is solved from the same
+        // cold start, so the costs do not depend on the chunking or the number of cores.
+        int grain = Math.Clamp((int)count / (16 * ParallelRange.Concurrency), 1, 16);
         ParallelRange.For((int)count, grain, body);
         cancellationToken.ThrowIfCancellationRequested();
         if (shared.Failed >= 0)
@@ -66,7 +66,7 @@ internal static class MomentumTupleCosts
             marginals[k].Mean(index[k]).CopyTo(mu.AsSpan(k * n, n));
             marginals[k].CholeskyFactors.Slice(index[k] * n * n, n * n).CopyTo(chol.AsSpan(k * n * n, n * n));
         }
-        return solver.Solve(mu, chol, knotMeans, knotCovariances, warmStart: false, settings);
+        return solver.Solve(mu, chol, knotMeans, knotCovariances, settings);
     }
 
     internal readonly record struct TupleStatistics(long Evaluations, long Iterations, int Unconverged);
@@ -135,12 +135,7 @@ internal static class MomentumTupleCosts
                     s.Means[k].AsSpan(index[k] * n, n).CopyTo(mu.Slice(k * n, n));
                     s.Factors[k].AsSpan(index[k] * n * n, n * n).CopyTo(chol.AsSpan(k * n * n, n * n));
                 }
-                // Warm start from the previous tuple of this chunk: only the last knot's component changed.
-                var cost = solver.Solve(mu, chol, default, default, warmStart: t > start, s.Settings);
-                if (!double.IsFinite(cost.Total))
-                {
-                    cost = solver.Solve(mu, chol, default, default, warmStart: false, s.Settings);
-                }
+                var cost = solver.Solve(mu, chol, default, default, s.Settings);
                 if (!double.IsFinite(cost.Total))
                 {
                     Interlocked.CompareExchange(ref s.Failed, t, -1);

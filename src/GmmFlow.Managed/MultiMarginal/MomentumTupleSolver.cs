@@ -1,3 +1,8 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using GmmFlow.Simd.LinearAlgebra;
+
 namespace GmmFlow;
 
 /// <summary>
@@ -81,27 +86,52 @@ internal sealed class MomentumTupleSolver
         _q = new double[_knots * nn];
         _dq = new double[_knots * nn];
         _chol = new double[_knots * _n * _n];
-        _f0 = new double[nn];
-        _f1 = new double[nn];
-        _w = new double[nn];
-        _a = new double[nn];
-        _vec = new double[nn];
+        _f0 = new double[segments * nn];
+        _f1 = new double[segments * nn];
+        _w = new double[segments * nn];
+        _a = new double[segments * nn];
+        _vec = new double[segments * nn];
+        _val = new double[segments * _n2];
         _x = new double[nn];
         _tmp = new double[nn];
-        _val = new double[_n2];
         _off = new double[_n2];
         ParameterCount = _knots * (_n * _n + _n * (_n + 1) / 2);
         _params = new double[ParameterCount];
-        _lbfgs = new Lbfgs(ParameterCount);
+        _lbfgs = new Lbfgs(ParameterCount, ScalingBlocks(_knots, _n));
     }
 
     public int Dimension => _n;
+
+    /// <summary>
+    /// The three parameter kinds scaled separately by L-BFGS (docs/theory/multimarginal.md#optimiser): 0 the entries
+    /// of W_k, 1 the entries of R_k stored as they are (off-diagonal, and R_0's diagonal), 2 the log-diagonals of R_k.
+    /// </summary>
+    internal static int[] ScalingBlocks(int knots, int n)
+    {
+        var blocks = new int[knots * (n * n + n * (n + 1) / 2)];
+        int o = 0;
+        for (int k = 0; k < knots; k++)
+        {
+            for (int i = 0; i < n * n; i++)
+            {
+                blocks[o++] = 0;
+            }
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j <= i; j++)
+                {
+                    blocks[o++] = i == j && k > 0 ? 2 : 1;
+                }
+            }
+        }
+        return blocks;
+    }
 
     public int KnotCount => _knots;
 
     public int ParameterCount { get; }
 
-    /// <summary>Current parameters (after <see cref="Solve"/>: the minimiser); a warm start if reused.</summary>
+    /// <summary>Current parameters (after <see cref="Solve"/>: the minimiser).</summary>
     internal Span<double> Parameters => _params;
 
     /// <summary>The fixed position Cholesky factors (K×n×n) the objective uses; tests set them directly.</summary>
@@ -118,15 +148,13 @@ internal sealed class MomentumTupleSolver
     /// (K×2n×2n) when the spans are non-empty.
     /// </summary>
     public TupleCost Solve(ReadOnlySpan<double> means, ReadOnlySpan<double> choleskyFactors, Span<double> knotMeans, Span<double> knotCovariances,
-        bool warmStart, in TupleSolverSettings settings)
+        in TupleSolverSettings settings)
     {
         int n = _n, knots = _knots;
         double meanCost = MeanPart(means, knotMeans);
         choleskyFactors[..(knots * n * n)].CopyTo(_chol);
-        if (!warmStart)
-        {
-            InitialParameters(_params);
-        }
+        // Always a cold start: a neighbouring tuple's optimum is a poor start (see docs/theory/multimarginal.md#tuple-tensor).
+        InitialParameters(_params);
         var objective = new CovarianceObjective(this);
         var result = _lbfgs.Minimize(ref objective, _params, settings.GradientTolerance, settings.ValueTolerance, settings.MaxIterations);
         if (!knotCovariances.IsEmpty)
@@ -289,52 +317,51 @@ internal sealed class MomentumTupleSolver
                 f -= 2.0 * eps * Math.Log(q[i * n2 + i]);
             }
         }
-        for (int s = 0; s + 1 < _knots; s++)
+        int segments = _knots - 1;
+        for (int s = 0; s < segments; s++)
         {
-            Apply(_t0.AsSpan(4 * s, 4), _q.AsSpan(s * nn, nn), _f0, transpose: false);
-            Apply(_t1.AsSpan(4 * s, 4), _q.AsSpan((s + 1) * nn, nn), _f1, transpose: false);
-            double trace = 0.0;
-            for (int i = 0; i < nn; i++)
-            {
-                trace += _f0[i] * _f0[i] + _f1[i] * _f1[i];
-            }
-            f += trace;
+            var f0 = _f0.AsSpan(s * nn, nn);
+            var f1 = _f1.AsSpan(s * nn, nn);
+            Apply(_t0.AsSpan(4 * s, 4), _q.AsSpan(s * nn, nn), f0, transpose: false);
+            Apply(_t1.AsSpan(4 * s, 4), _q.AsSpan((s + 1) * nn, nn), f1, transpose: false);
+            f += DenseKernels.Dot(f0, f0) + DenseKernels.Dot(f1, f1);
             // W = F1ᵀF0, A = WᵀW; Σ h(γ) over eig(A) with h(γ) = ε log(ε + δ) − δ, δ = √(ε² + 4γ).
-            MultiplyTransposedLeft(_f1, _f0, _w, n2);
-            MultiplyTransposedLeft(_w, _w, _a, n2);
-            if (!SmallSymmetricEigen.Decompose(_a, n2, _val, _vec, _off))
-            {
-                return double.NaN;
-            }
+            MultiplyTransposedLeft(f1, f0, _w.AsSpan(s * nn, nn), n2);
+            MultiplyTransposedLeft(_w.AsSpan(s * nn, nn), _w.AsSpan(s * nn, nn), _a.AsSpan(s * nn, nn), n2);
+        }
+        if (!Eigen())
+        {
+            return double.NaN;
+        }
+        for (int s = 0; s < segments; s++)
+        {
+            var f0 = _f0.AsSpan(s * nn, nn);
+            var f1 = _f1.AsSpan(s * nn, nn);
+            var values = _val.AsSpan(s * n2, n2);
+            var vt = _vec.AsSpan(s * nn, nn);
             for (int i = 0; i < n2; i++)
             {
-                double gamma = Math.Max(_val[i], 0.0);
+                double gamma = Math.Max(values[i], 0.0);
                 double delta = Math.Sqrt(eps * eps + 4.0 * gamma);
                 f += (eps > 0 ? eps * Math.Log(eps + delta) : 0.0) - delta;
                 // h'(γ) = −2 / (ε + δ); at ε = γ = 0 the limit of the nuclear norm's subgradient scale is used.
-                _val[i] = -2.0 / Math.Max(eps + delta, 1e-300);
+                values[i] = -2.0 / Math.Max(eps + delta, 1e-300);
             }
-            // X = 2 W V diag(h') Vᵀ = ∂/∂W; then ∂/∂F0 = 2F0 + F1 X, ∂/∂F1 = 2F1 + F0 Xᵀ.
-            Multiply(_w, _vec, _tmp, n2);
+            // X = 2 W V diag(h') Vᵀ = ∂/∂W (Vᵀ stored: its rows are the eigenvectors); then ∂/∂F0 = 2F0 + F1 X, ∂/∂F1 = 2F1 + F0 Xᵀ.
+            MultiplyTransposedRight(_w.AsSpan(s * nn, nn), vt, _tmp, n2);
             for (int i = 0; i < n2; i++)
             {
                 for (int j = 0; j < n2; j++)
                 {
-                    _tmp[i * n2 + j] *= 2.0 * _val[j];
+                    _tmp[i * n2 + j] *= 2.0 * values[j];
                 }
             }
-            MultiplyTransposedRight(_tmp, _vec, _x, n2);
-            Multiply(_f1, _x, _tmp, n2);
-            for (int i = 0; i < nn; i++)
-            {
-                _tmp[i] += 2.0 * _f0[i];
-            }
+            Multiply(_tmp, vt, _x, n2);
+            Multiply(f1, _x, _tmp, n2);
+            DenseKernels.Axpy(2.0, f0, _tmp);
             Apply(_t0.AsSpan(4 * s, 4), _tmp, _dq.AsSpan(s * nn, nn), transpose: true, accumulate: true);
-            MultiplyTransposedRight(_f0, _x, _tmp, n2);
-            for (int i = 0; i < nn; i++)
-            {
-                _tmp[i] += 2.0 * _f1[i];
-            }
+            MultiplyTransposedRight(f0, _x, _tmp, n2);
+            DenseKernels.Axpy(2.0, f1, _tmp);
             Apply(_t1.AsSpan(4 * s, 4), _tmp, _dq.AsSpan((s + 1) * nn, nn), transpose: true, accumulate: true);
         }
 
@@ -367,6 +394,37 @@ internal sealed class MomentumTupleSolver
         return f;
     }
 
+    /// <summary>Eigenvalues (_val, n2 per segment) and transposed eigenvectors (_vec, rows = eigenvectors) of every segment's A (_a).</summary>
+    private bool Eigen()
+    {
+        for (int s = 0; s + 1 < _knots; s++)
+        {
+            if (!SegmentEigen(s))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private bool SegmentEigen(int s)
+    {
+        int n2 = _n2, nn = n2 * n2;
+        if (!SmallSymmetricEigen.Decompose(_a.AsSpan(s * nn, nn), n2, _val.AsSpan(s * n2, n2), _tmp, _off))
+        {
+            return false;
+        }
+        var vt = _vec.AsSpan(s * nn, nn);
+        for (int i = 0; i < n2; i++)
+        {
+            for (int j = 0; j < n2; j++)
+            {
+                vt[j * n2 + i] = _tmp[i * n2 + j];
+            }
+        }
+        return true;
+    }
+
     /// <summary>out = (T ⊗ I_n) m, or (Tᵀ ⊗ I_n) m, for a 2×2 T and a 2n×2n m.</summary>
     private void Apply(ReadOnlySpan<double> t, ReadOnlySpan<double> m, Span<double> result, bool transpose, bool accumulate = false)
     {
@@ -381,28 +439,27 @@ internal sealed class MomentumTupleSolver
             rTop.Clear();
             rBottom.Clear();
         }
-        for (int i = 0; i < half; i++)
-        {
-            rTop[i] += a * top[i] + b * bottom[i];
-            rBottom[i] += c * top[i] + d * bottom[i];
-        }
+        DenseKernels.Axpy(a, top, rTop);
+        DenseKernels.Axpy(b, bottom, rTop);
+        DenseKernels.Axpy(c, top, rBottom);
+        DenseKernels.Axpy(d, bottom, rBottom);
     }
 
     /// <summary>c = a b (n×n).</summary>
     internal static void Multiply(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int n)
     {
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<double>.Count && n <= 2 * Vector512<double>.Count)
+        {
+            Product(a[..(n * n)], b[..(n * n)], c[..(n * n)], n, transposeA: false);
+            return;
+        }
         c[..(n * n)].Clear();
         for (int i = 0; i < n; i++)
         {
             var ci = c.Slice(i * n, n);
             for (int k = 0; k < n; k++)
             {
-                double aik = a[i * n + k];
-                var bk = b.Slice(k * n, n);
-                for (int j = 0; j < n; j++)
-                {
-                    ci[j] += aik * bk[j];
-                }
+                DenseKernels.Axpy(a[i * n + k], b.Slice(k * n, n), ci);
             }
         }
     }
@@ -410,6 +467,11 @@ internal sealed class MomentumTupleSolver
     /// <summary>c = aᵀ b (n×n).</summary>
     internal static void MultiplyTransposedLeft(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int n)
     {
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<double>.Count && n <= 2 * Vector512<double>.Count)
+        {
+            Product(a[..(n * n)], b[..(n * n)], c[..(n * n)], n, transposeA: true);
+            return;
+        }
         c[..(n * n)].Clear();
         for (int k = 0; k < n; k++)
         {
@@ -417,12 +479,7 @@ internal sealed class MomentumTupleSolver
             var bk = b.Slice(k * n, n);
             for (int i = 0; i < n; i++)
             {
-                double aki = ak[i];
-                var ci = c.Slice(i * n, n);
-                for (int j = 0; j < n; j++)
-                {
-                    ci[j] += aki * bk[j];
-                }
+                DenseKernels.Axpy(ak[i], bk, c.Slice(i * n, n));
             }
         }
     }
@@ -430,19 +487,54 @@ internal sealed class MomentumTupleSolver
     /// <summary>c = a bᵀ (n×n).</summary>
     internal static void MultiplyTransposedRight(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int n)
     {
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<double>.Count && n <= 2 * Vector512<double>.Count)
+        {
+            Span<double> bt = stackalloc double[n * n];
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    bt[j * n + i] = b[i * n + j];
+                }
+            }
+            Product(a[..(n * n)], bt, c[..(n * n)], n, transposeA: false);
+            return;
+        }
         for (int i = 0; i < n; i++)
         {
             var ai = a.Slice(i * n, n);
             for (int j = 0; j < n; j++)
             {
-                var bj = b.Slice(j * n, n);
-                double s = 0.0;
-                for (int k = 0; k < n; k++)
-                {
-                    s += ai[k] * bj[k];
-                }
-                c[i * n + j] = s;
+                c[i * n + j] = DenseKernels.Dot(ai, b.Slice(j * n, n));
             }
+        }
+    }
+
+    /// <summary>
+    /// c = op(a) b for 8 ≤ n ≤ 16 (the phase-space matrices of 4- to 8-dimensional positions): each row of c is held
+    /// in two 8-wide registers, the second covering columns n − 8 … n − 1 (overlapping the first when n &lt; 16, the
+    /// shared columns being computed identically by both), so every load stays inside its row. Spans are exactly n·n.
+    /// </summary>
+    private static void Product(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int n, bool transposeA)
+    {
+        ref double ra = ref MemoryMarshal.GetReference(a);
+        ref double rb = ref MemoryMarshal.GetReference(b);
+        ref double rc = ref MemoryMarshal.GetReference(c);
+        nuint tail = (nuint)(n - Vector512<double>.Count);
+        for (int i = 0; i < n; i++)
+        {
+            var low = Vector512<double>.Zero;
+            var high = Vector512<double>.Zero;
+            for (int k = 0; k < n; k++)
+            {
+                var aik = Vector512.Create(transposeA ? Unsafe.Add(ref ra, k * n + i) : Unsafe.Add(ref ra, i * n + k));
+                ref double bk = ref Unsafe.Add(ref rb, k * n);
+                low = Vector512.FusedMultiplyAdd(aik, Vector512.LoadUnsafe(ref bk), low);
+                high = Vector512.FusedMultiplyAdd(aik, Vector512.LoadUnsafe(ref bk, tail), high);
+            }
+            ref double ci = ref Unsafe.Add(ref rc, i * n);
+            high.StoreUnsafe(ref ci, tail);
+            low.StoreUnsafe(ref ci);
         }
     }
 
@@ -455,7 +547,7 @@ internal sealed class MomentumTupleSolver
 /// <summary>Stopping rule of the per-tuple L-BFGS.</summary>
 internal readonly record struct TupleSolverSettings(double GradientTolerance, double ValueTolerance, int MaxIterations)
 {
-    public static TupleSolverSettings Default => new(1e-8, 1e-10, 1500);
+    public static TupleSolverSettings Default => new(1e-8, 1e-8, 1500);
 }
 
 /// <summary>One tuple's cost: total = mean part (spline energy) + covariance part.</summary>

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
 namespace GmmFlow;
 
 /// <summary>
@@ -22,7 +25,46 @@ internal static class SmallSymmetricEigen
     {
         a[..(n * n)].CopyTo(vectors);
         Tridiagonalize(vectors, values, offDiagonal, n);
-        return QlImplicit(values, offDiagonal, vectors, n);
+        // QL rotates pairs of eigenvector columns: on the transpose they are contiguous rows (SIMD).
+        TransposeInPlace(vectors, n);
+        bool converged = QlImplicit(values, offDiagonal, vectors, n);
+        TransposeInPlace(vectors, n);
+        return converged;
+    }
+
+    private static void TransposeInPlace(Span<double> v, int n)
+    {
+        for (int i = 1; i < n; i++)
+        {
+            for (int j = 0; j < i; j++)
+            {
+                (v[i * n + j], v[j * n + i]) = (v[j * n + i], v[i * n + j]);
+            }
+        }
+    }
+
+    /// <summary>x ← c·x − s·y, y ← s·x + c·y on two rows of length n (a Givens rotation of two eigenvectors).</summary>
+    private static void Rotate(ref double x, ref double y, double c, double s, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vc = Vector256.Create(c);
+            var vs = Vector256.Create(s);
+            for (; i <= n - Vector256<double>.Count; i += Vector256<double>.Count)
+            {
+                var xv = Vector256.LoadUnsafe(ref x, (nuint)i);
+                var yv = Vector256.LoadUnsafe(ref y, (nuint)i);
+                (vc * xv - vs * yv).StoreUnsafe(ref x, (nuint)i);
+                (vs * xv + vc * yv).StoreUnsafe(ref y, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            double xi = Unsafe.Add(ref x, i), yi = Unsafe.Add(ref y, i);
+            Unsafe.Add(ref x, i) = c * xi - s * yi;
+            Unsafe.Add(ref y, i) = s * xi + c * yi;
+        }
     }
 
     private static void Tridiagonalize(Span<double> v, Span<double> d, Span<double> e, int n)
@@ -205,14 +247,7 @@ internal static class SmallSymmetricEigen
                         c = p / r;
                         p = c * d[i] - s * g;
                         d[i + 1] = h + s * (c * g + s * d[i]);
-                        for (int k = 0; k < n; k++)
-                        {
-                            ref double vk = ref v[k * n + i];
-                            ref double vk1 = ref v[k * n + i + 1];
-                            h = vk1;
-                            vk1 = s * vk + c * h;
-                            vk = c * vk - s * h;
-                        }
+                        Rotate(ref v[i * n], ref v[(i + 1) * n], c, s, n);
                     }
                     p = -s * s2 * c3 * el1 * e[l] / dl1;
                     e[l] = s * p;

@@ -110,7 +110,7 @@ public class DiscretisedProblemTests
         double[] chol = [1, Math.Sqrt(0.4), Math.Sqrt(0.7)];
         var means = new double[6];
         var covs = new double[12];
-        var cost = solver.Solve(mu, chol, means, covs, warmStart: false, new TupleSolverSettings(1e-12, 0, 5000));
+        var cost = solver.Solve(mu, chol, means, covs, new TupleSolverSettings(1e-12, 0, 5000));
         // The continuous value's own pieces: the covariance part is measured with its entropy terms removed, as in
         // E∫|u|²; compare the controlled energies, i.e. the discrete cost against the segment's E∫|u|² by quadrature-free
         // bookkeeping: J_seg = mean part + E∫|u − v_t|² (covariance feedback energy).

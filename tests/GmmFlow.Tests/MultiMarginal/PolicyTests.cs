@@ -15,7 +15,7 @@ public class PolicyTests
         }
         var means = new double[k * n2];
         var covs = new double[k * n2 * n2];
-        var cost = solver.Solve(mu, chol, means, covs, warmStart: false, new TupleSolverSettings(1e-11, 0, 5000));
+        var cost = solver.Solve(mu, chol, means, covs, new TupleSolverSettings(1e-11, 0, 5000));
         return (means, covs, cost);
     }
 
