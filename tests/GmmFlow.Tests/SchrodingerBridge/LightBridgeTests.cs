@@ -323,15 +323,20 @@ public class LightBridgeTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Objective_gradient_matches_central_differences(bool diagonal)
+    [InlineData(false, 0.9, 0.0)]
+    [InlineData(true, 0.9, 0.0)]
+    [InlineData(false, 0.25, 0.0)]
+    [InlineData(true, 0.25, 0.0)]
+    [InlineData(false, 0.9, 0.3)]
+    [InlineData(true, 0.9, 0.3)]
+    public void Objective_gradient_matches_central_differences(bool diagonal, double noise, double shrinkage)
     {
+        // σ = 0.25 makes most conditional weights negligible (the sparse second-moment sums); λ > 0 adds the shrinkage.
         const int d = 3, k = 2, n = 700;
         var lapack = Lapack.Default;
         var p = new GaussianMixture([0.5, 0.5], [0, 0, 0, 1, 1, -1], [1, 0, 0, 0, 1, 0, 0, 0, 1, 0.5, 0.1, 0, 0.1, 0.8, 0, 0, 0, 0.6]);
         double[] x = p.Sample(n, 1), y = p.Sample(n + 300, 2);
-        var objective = new LightBridgeObjective(lapack, x, n, y, n + 300, d, k, noise: 0.9, diagonal);
+        var objective = new LightBridgeObjective(lapack, x, n, y, n + 300, d, k, noise, diagonal, shrinkage);
         int count = objective.ParameterCount();
         var theta = new double[count];
         var rng = new CounterRng(7);
@@ -357,6 +362,59 @@ public class LightBridgeTests
         }
         // Thread count does not change the value (chunks are reduced in index order).
         Assert.Equal(f, objective.Evaluate(theta, scratch));
+    }
+
+    [Theory]
+    [InlineData(2, 0.3)]
+    [InlineData(17, 1.0)]
+    public void Diagonal_path_equals_the_full_path_on_diagonal_scales(int d, double noise)
+    {
+        // The O(NKd) diagonal evaluation against the GEMM path with the same (diagonal) L: value and the shared gradient
+        // coordinates (log α, r, log L_ii) agree to rounding.
+        const int k = 3, n = 1100;
+        var rng = new CounterRng(11);
+        var x = new double[n * d];
+        var y = new double[(n + 50) * d];
+        rng.FillNormal(0, 0, x);
+        rng.FillNormal(1, 0, y);
+        var full = new LightBridgeObjective(Lapack.Default, x, n, y, n + 50, d, k, noise, diagonal: false);
+        var diag = new LightBridgeObjective(Lapack.Default, x, n, y, n + 50, d, k, noise, diagonal: true);
+        var logAlpha = new double[k];
+        var r = new double[k * d];
+        var l = new double[k * d * d];
+        for (int c = 0; c < k; c++)
+        {
+            logAlpha[c] = 0.4 * (rng.Uniform(2, (ulong)c) - 0.5);
+            for (int i = 0; i < d; i++)
+            {
+                r[c * d + i] = rng.Uniform(3, (ulong)(c * d + i)) - 0.5;
+                l[c * d * d + i * d + i] = 0.6 + 0.8 * rng.Uniform(4, (ulong)(c * d + i));
+            }
+        }
+        var thetaFull = new double[full.ParameterCount()];
+        var thetaDiag = new double[diag.ParameterCount()];
+        LightBridgeObjective.Pack(logAlpha, r, l, d, k, false, thetaFull);
+        LightBridgeObjective.Pack(logAlpha, r, l, d, k, true, thetaDiag);
+        var gFull = new double[thetaFull.Length];
+        var gDiag = new double[thetaDiag.Length];
+        double fFull = full.Evaluate(thetaFull, gFull), fDiag = diag.Evaluate(thetaDiag, gDiag);
+        Assert.True(Math.Abs(fFull - fDiag) <= 1e-12 * Math.Max(1, Math.Abs(fFull)), $"value {fDiag} vs {fFull}");
+        double scale = 1e-12 * Math.Max(1, gFull.Max(Math.Abs));
+        for (int i = 0; i < k + k * d; i++)
+        {
+            Assert.True(Math.Abs(gFull[i] - gDiag[i]) <= scale, $"parameter {i}: diagonal {gDiag[i]}, full {gFull[i]}");
+        }
+        int pf = k + k * d, pd = k + k * d;
+        for (int c = 0; c < k; c++)
+        {
+            for (int i = 0; i < d; i++)
+            {
+                pf += i;
+                Assert.True(Math.Abs(gFull[pf] - gDiag[pd]) <= scale, $"log L_ii of component {c}, i = {i}: diagonal {gDiag[pd]}, full {gFull[pf]}");
+                pf++;
+                pd++;
+            }
+        }
     }
 
     [Fact]
