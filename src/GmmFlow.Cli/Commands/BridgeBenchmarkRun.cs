@@ -9,7 +9,7 @@ internal static class BridgeBenchmarkRun
     /// [cBW2-UVP: floor, LightBridge, GMMflow plan, Gaussian EOT | BW2-UVP: same four | fit wall seconds, fit CPU seconds
     /// (all threads; on an idle machine the wall time is about CPU / cores), L-BFGS iterations, shrinkage λ of the fit].
     /// </summary>
-    public static double[] Cell(int d, double eps, ulong seed, int samples, int testPoints, int perPoint, int components, double? shrinkage = 0)
+    public static double[] Cell(int d, double eps, ulong seed, int samples, int testPoints, int perPoint, int components, double? shrinkage = 0, int restarts = 0)
     {
         double noise = Math.Sqrt(eps);
         var bench = EntropicBridgeBenchmark.Create(d, noise, seed, components);
@@ -30,7 +30,7 @@ internal static class BridgeBenchmarkRun
 
         var clock = Stopwatch.StartNew();
         TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
-        var fit = LightBridgeFitter.Fit(x0, x1, d, noise, new LightBridgeFitOptions { Components = components, Seed = seed, Shrinkage = shrinkage });
+        var fit = LightBridgeFitter.Fit(x0, x1, d, noise, new LightBridgeFitOptions { Components = components, Seed = seed, Shrinkage = shrinkage, Restarts = restarts });
         double fitSeconds = clock.Elapsed.TotalSeconds;
         double fitCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
 

@@ -92,13 +92,14 @@ internal static class BridgeCommand
         var shrinkage = new Option<string>("--shrinkage") { Description = "Shrinkage strength λ ≥ 0 of the scales toward their mean, or 'auto' to choose it among 0, 0.003, 0.01, 0.03, 0.1 by the held-out objective.", DefaultValueFactory = _ => "0" };
         var iterations = new Option<int>("--max-iterations") { Description = "L-BFGS iteration cap.", DefaultValueFactory = _ => 500 };
         AtLeast(iterations, 1);
+        var restarts = Restarts();
         var seed = new Option<ulong>("--seed") { Description = "Seed of the initial EM fit and the held-out split.", DefaultValueFactory = _ => 0 };
         var output = Output("Bridge file (JSON).");
         var force = Force();
         var json = Json();
         var command = new Command("fit", "Fit the bridge with noise σ between unpaired source and target samples (LightSB objective, exact gradients, L-BFGS).")
         {
-            source, target, noise, components, diagonal, family, shrinkage, iterations, seed, output, force, json,
+            source, target, noise, components, diagonal, family, shrinkage, iterations, restarts, seed, output, force, json,
         };
         command.SetAction(parse =>
         {
@@ -120,6 +121,7 @@ internal static class BridgeCommand
                 CovarianceCandidates = parse.GetValue(family) ? [CovarianceType.Full, CovarianceType.Diagonal] : null,
                 Shrinkage = ParseShrinkage(parse.GetValue(shrinkage)!),
                 MaxIterations = parse.GetValue(iterations),
+                Restarts = parse.GetValue(restarts),
                 Seed = parse.GetValue(seed),
             };
             var clock = Stopwatch.StartNew();
@@ -241,6 +243,7 @@ internal static class BridgeCommand
         var components = new Option<int>("--components", "-k") { Description = "K of the fitted potential, the GMMflow EM fits and the benchmark potential.", DefaultValueFactory = _ => 5 };
         AtLeast(components, 1);
         var shrinkage = new Option<string>("--shrinkage") { Description = "Shrinkage λ of the fitted bridge's scales, or 'auto' (chosen by the held-out objective; the fit time includes the choice).", DefaultValueFactory = _ => "0" };
+        var restarts = Restarts();
         var output = new Option<string?>("--out", "-o") { Description = "Also write the markdown table to this file." };
         var force = Force();
         var command = new Command("benchmark", """
@@ -248,7 +251,7 @@ internal static class BridgeCommand
             exact-sampler floor, the GMMflow plan (SB cost on EM fits) and the Gaussian entropic-OT map, on the same data.
             """)
         {
-            dims, variances, seeds, samples, testPoints, perPoint, components, shrinkage, output, force,
+            dims, variances, seeds, samples, testPoints, perPoint, components, shrinkage, restarts, output, force,
         };
         command.SetAction(parse =>
         {
@@ -278,7 +281,7 @@ internal static class BridgeCommand
                     for (int s = 0; s < parse.GetValue(seeds); s++)
                     {
                         cells.Add(BridgeBenchmarkRun.Cell(d, eps, (ulong)s, parse.GetValue(samples), parse.GetValue(testPoints),
-                            parse.GetValue(perPoint), parse.GetValue(components), lambda));
+                            parse.GetValue(perPoint), parse.GetValue(components), lambda, parse.GetValue(restarts)));
                     }
                     string row = $"| {d} | {F(eps)} | " + string.Join(" | ", Enumerable.Range(0, cells[0].Length).Select(i => Summary(cells.Select(c => c[i]).ToArray(), i))) + " |";
                     stdout.WriteLine(row);
@@ -306,6 +309,13 @@ internal static class BridgeCommand
             return F(values[0], format);
         }
         return $"{F(values.Average(), format)} ({F(values.Min(), format)}–{F(values.Max(), format)})";
+    }
+
+    private static Option<int> Restarts()
+    {
+        var option = new Option<int>("--restarts") { Description = "Extra starting points (target EM seeds); the lowest objective on the fitting samples wins.", DefaultValueFactory = _ => 0 };
+        AtLeast(option, 0);
+        return option;
     }
 
     /// <summary>--shrinkage: "auto" (null, chosen by the held-out objective) or a finite λ ≥ 0.</summary>

@@ -81,7 +81,9 @@ internal static class BacktrackingLbfgs
                     int start = blocks[b], end = b + 1 < blocks.Length ? blocks[b + 1] : n;
                     ReadOnlySpan<double> sb = s.AsSpan(last * n + start, end - start), yb = y.AsSpan(last * n + start, end - start);
                     double sby = Dot(sb, yb), yby = Dot(yb, yb);
-                    double gb = sby > 0 && yby > 0 ? sby / yby : gamma;
+                    // Clamped to [γ/100, 100γ]: a block the objective barely sees (a component without mass) has
+                    // tiny y_b and would otherwise take unbounded steps that the line search cannot detect.
+                    double gb = sby > 0 && yby > 0 ? Math.Clamp(sby / yby, gamma / BlockRange, gamma * BlockRange) : gamma;
                     for (int i = start; i < end; i++)
                     {
                         dir[i] *= gb;
@@ -168,6 +170,8 @@ internal static class BacktrackingLbfgs
         }
         return new BacktrackingLbfgsResult(fx, maxIterations, evaluations, false);
     }
+
+    private const double BlockRange = 100;
 
     private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b) => GmmFlow.Simd.LinearAlgebra.DenseKernels.Dot(a, b);
 

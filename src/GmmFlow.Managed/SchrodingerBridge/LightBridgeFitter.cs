@@ -57,6 +57,12 @@ public sealed record LightBridgeFitOptions
     /// <summary>How the potential is initialised (ignored when <see cref="Initial"/> is given).</summary>
     public LightBridgeInitialization Initialization { get; init; } = LightBridgeInitialization.TargetMixture;
 
+    /// <summary>
+    /// Extra starting points (target EM fits with seeds Seed + 1 … Seed + Restarts), each optimised; the lowest objective on
+    /// the fitting samples wins (the objective is not convex; docs/theory/exact-sb.md#fitting).
+    /// </summary>
+    public int Restarts { get; init; }
+
     /// <summary>Seeds the target EM fit of the initialisation and the held-out split.</summary>
     public ulong Seed { get; init; }
 
@@ -97,6 +103,7 @@ public sealed record LightBridgeFitOptions
             throw new ArgumentOutOfRangeException(nameof(ShrinkageCandidates), "Shrinkage candidates must be a non-empty list of finite λ ≥ 0.");
         }
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxIterations, 1, nameof(MaxIterations));
+        ArgumentOutOfRangeException.ThrowIfNegative(Restarts, nameof(Restarts));
         if (!(Tolerance >= 0) || !double.IsFinite(Tolerance))
         {
             throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "The tolerance must be finite and ≥ 0.");
@@ -284,6 +291,23 @@ public static class LightBridgeFitter
         LightBridgeFitOptions options, LightBridge? start, CancellationToken cancellationToken)
     {
         bool diagonal = options.CovarianceType == CovarianceType.Diagonal;
+        if (start is null && options.Restarts > 0)
+        {
+            var single = options with { Restarts = 0 };
+            var best = FitOne(lapack, x, n0, y, n1, d, k, noise, single, null, cancellationToken);
+            int iterations = best.Item2.Iterations, evaluations = best.Item2.Evaluations;
+            for (int r = 1; r <= options.Restarts; r++)
+            {
+                var other = FitOne(lapack, x, n0, y, n1, d, k, noise, single with { Seed = options.Seed + (ulong)r }, null, cancellationToken);
+                iterations += other.Item2.Iterations;
+                evaluations += other.Item2.Evaluations;
+                if (other.Item2.Value < best.Item2.Value)
+                {
+                    best = other;
+                }
+            }
+            return (best.Item1, best.Item2 with { Iterations = iterations, Evaluations = evaluations });
+        }
         if (start is null && options.Initialization == LightBridgeInitialization.Best)
         {
             var a = FitOne(lapack, x, n0, y, n1, d, k, noise, options with { Initialization = LightBridgeInitialization.TargetMixture }, null, cancellationToken);

@@ -135,7 +135,7 @@ internal sealed class LightBridgeObjective
         for (int c = 0; c < k; c++)
         {
             Span<double> lc = _l.AsSpan(c * d * d, d * d);
-            double logDet = 0;
+            double logDet = 0, min = double.PositiveInfinity, max = 0;
             for (int i = 0; i < d; i++)
             {
                 double v = lc[i * d + i];
@@ -144,6 +144,13 @@ internal sealed class LightBridgeObjective
                     return double.PositiveInfinity;
                 }
                 logDet += Math.Log(v);
+                min = Math.Min(min, v);
+                max = Math.Max(max, v);
+            }
+            // S = LLᵀ with cond(S) ≥ (max L_ii / min L_ii)²: beyond 1e12 it is outside the domain (not numerically SPD).
+            if (max > 1e6 * min)
+            {
+                return double.PositiveInfinity;
             }
             foreach (double v in lc)
             {
