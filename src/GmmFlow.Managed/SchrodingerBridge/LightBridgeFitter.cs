@@ -136,7 +136,10 @@ public sealed class LightBridgeFit
     /// <summary>The fitted bridge.</summary>
     public LightBridge Bridge { get; }
 
-    /// <summary>The LightSB objective on the fitting samples (lower is better; docs/theory/exact-sb.md#objective).</summary>
+    /// <summary>
+    /// The LightSB objective on the fitting samples, plus the shrinkage penalty when λ &gt; 0 (lower is better;
+    /// docs/theory/exact-sb.md#objective).
+    /// </summary>
     public double Objective { get; }
 
     /// <summary>L-BFGS iterations of the final fit.</summary>
@@ -330,7 +333,7 @@ public static class LightBridgeFitter
         }
         LightBridgeObjective.Pack(logAlpha, start.Centers, start.ScaleFactors, d, k, diagonal, theta);
         var result = BacktrackingLbfgs.Minimize(objective.Evaluate, theta, options.MaxIterations, options.Tolerance,
-            progress: options.Progress, cancellationToken: cancellationToken, blocks: blocks);
+            progress: options.Progress, cancellationToken: cancellationToken, memory: LbfgsMemory, blocks: blocks);
         LightBridge bridge = ToBridge(lapack, theta, d, k, noise, diagonal);
         // Split-merge moves (docs/theory/exact-sb.md#fitting): a dead component (no source mass left, hence no gradient)
         // or, when none is dead, the lighter of the two most similar components is replaced by a split of the heaviest
@@ -364,7 +367,7 @@ public static class LightBridgeFitter
             // A move on a live component is tried for a bounded number of iterations first: most are rejected.
             int cap = revival ? options.MaxIterations : Math.Min(options.MaxIterations, TrialIterations);
             var again = BacktrackingLbfgs.Minimize(objective.Evaluate, theta, cap, options.Tolerance,
-                progress: options.Progress, cancellationToken: cancellationToken, blocks: blocks);
+                progress: options.Progress, cancellationToken: cancellationToken, memory: LbfgsMemory, blocks: blocks);
             if (!(again.Value < result.Value - 1e-9 * Math.Max(1, Math.Abs(result.Value))))
             {
                 backup.CopyTo(theta, 0);
@@ -374,7 +377,7 @@ public static class LightBridgeFitter
             if (!again.Converged && again.Iterations == cap && cap < options.MaxIterations)
             {
                 var rest = BacktrackingLbfgs.Minimize(objective.Evaluate, theta, options.MaxIterations - cap, options.Tolerance,
-                    progress: options.Progress, cancellationToken: cancellationToken, blocks: blocks);
+                    progress: options.Progress, cancellationToken: cancellationToken, memory: LbfgsMemory, blocks: blocks);
                 again = rest with { Iterations = again.Iterations + rest.Iterations, Evaluations = again.Evaluations + rest.Evaluations };
             }
             result = again with { Iterations = result.Iterations + again.Iterations, Evaluations = result.Evaluations + again.Evaluations };
@@ -442,6 +445,9 @@ public static class LightBridgeFitter
     }
 
     private const int MaxMoves = 3;
+    // Longer L-BFGS memory than the usual 10: the two-loop recursion is O(m·p), negligible beside one evaluation
+    // (O(N K d²)), and at d = 64, ε = 0.1 memory 30 needs 22 % fewer iterations.
+    private const int LbfgsMemory = 30;
     private const int TrialIterations = 60;
     private const double DuplicateDivergence = 1.0;
     private const double DeadMass = 1e-3;

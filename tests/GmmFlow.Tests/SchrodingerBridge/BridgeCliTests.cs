@@ -61,6 +61,11 @@ public sealed class BridgeCliTests : CliHarness
         Assert.Equal(2, bad.Code);
         Assert.Contains("--shrinkage", bad.Err);
         Assert.False(File.Exists(P("d.json")));
+        Assert.Equal(2, Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x1.npy"), "--noise", "1", "--restarts", "-1", "--out", P("d.json")).Code);
+        var restarted = Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x1.npy"), "--noise", "1", "-k", "2", "--restarts", "1",
+            "--shrinkage", "0.01", "--max-iterations", "30", "--out", P("d.json"));
+        Assert.Equal(0, restarted.Code);
+        Assert.Contains("λ = 0.01", restarted.Out);
     }
 
     [Fact]

@@ -208,6 +208,90 @@ public class LightBridgeTests
     }
 
     [Fact]
+    public void Shrunk_fit_still_recovers_a_known_potential_and_the_held_out_choice_reports_every_strength()
+    {
+        var bench = EntropicBridgeBenchmark.Create(2, 1.0, seed: 5, components: 3);
+        const int n = 20_000;
+        double[] x0 = bench.SampleSource(n, 1), x1 = bench.SampleTarget(n, 2);
+        var fit = LightBridgeFitter.Fit(x0, x1, 2, 1.0, new LightBridgeFitOptions { Components = 3, Seed = 1, Shrinkage = 0.01 },
+            cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(0.01, fit.Shrinkage);
+        bench.EstimateTargetMoments(100_000, 9);
+        double[] test = bench.SampleSource(50, 3);
+        var mt = new double[2];
+        var ct = new double[4];
+        var mf = new double[2];
+        var cf = new double[4];
+        double scale = Math.Sqrt(bench.TargetVariance);
+        for (int i = 0; i < 50; i++)
+        {
+            bench.Potential.ConditionalMoments(test.AsSpan(i * 2, 2), mt, ct);
+            fit.Bridge.ConditionalMoments(test.AsSpan(i * 2, 2), mf, cf);
+            Assert.InRange(Math.Sqrt(Math.Pow(mt[0] - mf[0], 2) + Math.Pow(mt[1] - mf[1], 2)) / scale, 0, 0.1);
+        }
+        // A strong penalty pulls the three scales together: their spread shrinks.
+        var strong = LightBridgeFitter.Fit(x0, x1, 2, 1.0, new LightBridgeFitOptions { Components = 3, Seed = 1, Shrinkage = 100 },
+            cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(Spread(strong.Bridge) < 0.1 * Spread(fit.Bridge), $"spread {Spread(strong.Bridge)} vs {Spread(fit.Bridge)}");
+        // λ chosen by the held-out objective: one candidate per strength, and the chosen one has the lowest held-out value.
+        var chosen = LightBridgeFitter.Fit(x0.AsSpan(0, 8000), x1.AsSpan(0, 8000), 2, 1.0,
+            new LightBridgeFitOptions { Components = 3, Seed = 1, Shrinkage = null, ShrinkageCandidates = [0, 0.1, 100], MaxIterations = 200 },
+            cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal([0, 0.1, 100], chosen.Candidates.Select(c => c.Shrinkage).ToArray());
+        Assert.Equal(chosen.Candidates.MinBy(c => c.HeldOutObjective).Shrinkage, chosen.Shrinkage);
+
+        static double Spread(LightBridge b)
+        {
+            double s = 0;
+            ReadOnlySpan<double> scales = b.Scales;
+            for (int i = 0; i < 4; i++)
+            {
+                double mean = (scales[i] + scales[4 + i] + scales[8 + i]) / 3;
+                for (int c = 0; c < 3; c++)
+                {
+                    s += Math.Pow(scales[c * 4 + i] - mean, 2);
+                }
+            }
+            return s;
+        }
+    }
+
+    [Fact]
+    public void Duplicated_components_are_split_apart()
+    {
+        // Two identical components get identical gradients and stay identical under any gradient method; the split-merge
+        // move separates them. Start from the truth with component 2 replaced by a copy of component 1 (σ² = 0.1).
+        double noise = Math.Sqrt(0.1);
+        var bench = EntropicBridgeBenchmark.Create(2, noise, seed: 3, components: 3);
+        const int n = 20_000;
+        double[] x0 = bench.SampleSource(n, 1), x1 = bench.SampleTarget(n, 2);
+        LightBridge truth = bench.Potential;
+        double[] centers = truth.Centers.ToArray(), scales = truth.Scales.ToArray();
+        centers.AsSpan(2, 2).CopyTo(centers.AsSpan(4, 2));
+        scales.AsSpan(4, 4).CopyTo(scales.AsSpan(8, 4));
+        var start = new LightBridge(noise, [1.0 / 3, 1.0 / 3, 1.0 / 3], centers, scales);
+        var fit = LightBridgeFitter.Fit(x0, x1, 2, noise, new LightBridgeFitOptions { Initial = start, Seed = 1 },
+            cancellationToken: TestContext.Current.CancellationToken);
+        double trueObjective = truth.Objective(x0, x1);
+        Assert.True(fit.Objective <= trueObjective + 1e-6, $"fit {fit.Objective} vs truth {trueObjective} on the fitting samples");
+    }
+
+    [Fact]
+    public void Restarts_keep_the_lowest_objective()
+    {
+        var bench = EntropicBridgeBenchmark.Create(2, Math.Sqrt(0.1), seed: 0, components: 5);
+        double[] x0 = bench.SampleSource(6000, 1), x1 = bench.SampleTarget(6000, 2);
+        var options = new LightBridgeFitOptions { Components = 5, Seed = 0 };
+        var single = new List<double>();
+        for (ulong s = 0; s <= 2; s++)
+        {
+            single.Add(LightBridgeFitter.Fit(x0, x1, 2, Math.Sqrt(0.1), options with { Seed = s }, cancellationToken: TestContext.Current.CancellationToken).Objective);
+        }
+        var best = LightBridgeFitter.Fit(x0, x1, 2, Math.Sqrt(0.1), options with { Restarts = 2 }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(single.Min(), best.Objective, 12);
+    }
+
+    [Fact]
     public void Held_out_choice_prefers_enough_components()
     {
         var bench = EntropicBridgeBenchmark.Create(2, 1.0, seed: 2, components: 3);
@@ -488,6 +572,12 @@ public class LightBridgeTests
         Assert.Throws<ArgumentOutOfRangeException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { Components = 0 }, cancellationToken: TestContext.Current.CancellationToken));
         Assert.Throws<ArgumentOutOfRangeException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { HoldOutFraction = 1.0 }, cancellationToken: TestContext.Current.CancellationToken));
         Assert.Throws<ArgumentException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { Initial = new LightBridge(1.0, [1.0], [0.0], [1.0]) }, cancellationToken: TestContext.Current.CancellationToken));
+        var ct = TestContext.Current.CancellationToken;
+        Assert.Equal("Shrinkage", Assert.Throws<ArgumentOutOfRangeException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { Shrinkage = -0.1 }, ct)).ParamName);
+        Assert.Equal("Shrinkage", Assert.Throws<ArgumentOutOfRangeException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { Shrinkage = double.NaN }, ct)).ParamName);
+        Assert.Equal("ShrinkageCandidates", Assert.Throws<ArgumentOutOfRangeException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { Shrinkage = null, ShrinkageCandidates = [] }, ct)).ParamName);
+        Assert.Equal("CovarianceCandidates", Assert.Throws<ArgumentOutOfRangeException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { CovarianceCandidates = [CovarianceType.Spherical] }, ct)).ParamName);
+        Assert.Equal("Restarts", Assert.Throws<ArgumentOutOfRangeException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { Restarts = -1 }, ct)).ParamName);
         // Files.
         Assert.Throws<DataFormatException>(() => LightBridgeJson.Read(new MemoryStream("{"u8.ToArray()), "b.json"));
         var wrong = Assert.Throws<DataFormatException>(() => LightBridgeJson.Read(new MemoryStream("""{"format":"gmmflow-plan"}"""u8.ToArray()), "b.json"));
