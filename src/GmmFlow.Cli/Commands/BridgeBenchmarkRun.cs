@@ -7,9 +7,9 @@ internal static class BridgeBenchmarkRun
 {
     /// <summary>
     /// [cBW2-UVP: floor, LightBridge, GMMflow plan, Gaussian EOT | BW2-UVP: same four | fit wall seconds, fit CPU seconds
-    /// (all threads; on an idle machine the wall time is about CPU / cores), L-BFGS iterations].
+    /// (all threads; on an idle machine the wall time is about CPU / cores), L-BFGS iterations, shrinkage λ of the fit].
     /// </summary>
-    public static double[] Cell(int d, double eps, ulong seed, int samples, int testPoints, int perPoint, int components)
+    public static double[] Cell(int d, double eps, ulong seed, int samples, int testPoints, int perPoint, int components, double? shrinkage = 0, int restarts = 0)
     {
         double noise = Math.Sqrt(eps);
         var bench = EntropicBridgeBenchmark.Create(d, noise, seed, components);
@@ -30,7 +30,7 @@ internal static class BridgeBenchmarkRun
 
         var clock = Stopwatch.StartNew();
         TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
-        var fit = LightBridgeFitter.Fit(x0, x1, d, noise, new LightBridgeFitOptions { Components = components, Seed = seed });
+        var fit = LightBridgeFitter.Fit(x0, x1, d, noise, new LightBridgeFitOptions { Components = components, Seed = seed, Shrinkage = shrinkage, Restarts = restarts });
         double fitSeconds = clock.Elapsed.TotalSeconds;
         double fitCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
 
@@ -43,7 +43,7 @@ internal static class BridgeBenchmarkRun
         GaussianMixture targetMixture = GaussianMixtureFitter.Fit(x1, d, components, emOptions).Mixture;
         var plan = TransportPlan.Create(sourceMixture, targetMixture, new TransportOptions { Cost = CostKind.SchrodingerBridge, Noise = noise });
 
-        var result = new double[11];
+        var result = new double[12];
         result[0] = bench.ConditionalUvp(test, bench.Potential.SampleConditional(test, perPoint, s + 5), perPoint);
         result[1] = bench.ConditionalUvp(test, fit.Bridge.SampleConditional(test, perPoint, s + 5), perPoint);
         result[2] = bench.ConditionalUvp(test, plan.MapRandom(repeated, s + 5), perPoint);
@@ -55,6 +55,7 @@ internal static class BridgeBenchmarkRun
         result[8] = fitSeconds;
         result[9] = fitCpu;
         result[10] = fit.Iterations;
+        result[11] = fit.Shrinkage;
         return result;
     }
 }

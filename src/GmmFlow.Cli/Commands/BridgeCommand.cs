@@ -88,15 +88,18 @@ internal static class BridgeCommand
         var components = new Option<int>("--components", "-k") { Description = "Number K of potential components (default: chosen among 1, 2, 4, 8 by the held-out objective).", DefaultValueFactory = _ => 0 };
         AtLeast(components, 0);
         var diagonal = new Option<bool>("--diagonal") { Description = "Diagonal scales S_k instead of full ones." };
+        var family = new Option<bool>("--choose-scales") { Description = "Choose full or diagonal scales by the held-out objective." };
+        var shrinkage = new Option<string>("--shrinkage") { Description = "Shrinkage strength λ ≥ 0 of the scales toward their mean, or 'auto' to choose it among 0, 0.003, 0.01, 0.03, 0.1 by the held-out objective.", DefaultValueFactory = _ => "0" };
         var iterations = new Option<int>("--max-iterations") { Description = "L-BFGS iteration cap.", DefaultValueFactory = _ => 500 };
         AtLeast(iterations, 1);
+        var restarts = Restarts();
         var seed = new Option<ulong>("--seed") { Description = "Seed of the initial EM fit and the held-out split.", DefaultValueFactory = _ => 0 };
         var output = Output("Bridge file (JSON).");
         var force = Force();
         var json = Json();
         var command = new Command("fit", "Fit the bridge with noise σ between unpaired source and target samples (LightSB objective, exact gradients, L-BFGS).")
         {
-            source, target, noise, components, diagonal, iterations, seed, output, force, json,
+            source, target, noise, components, diagonal, family, shrinkage, iterations, restarts, seed, output, force, json,
         };
         command.SetAction(parse =>
         {
@@ -115,7 +118,10 @@ internal static class BridgeCommand
             {
                 Components = k > 0 ? k : null,
                 CovarianceType = parse.GetValue(diagonal) ? CovarianceType.Diagonal : CovarianceType.Full,
+                CovarianceCandidates = parse.GetValue(family) ? [CovarianceType.Full, CovarianceType.Diagonal] : null,
+                Shrinkage = ParseShrinkage(parse.GetValue(shrinkage)!),
                 MaxIterations = parse.GetValue(iterations),
+                Restarts = parse.GetValue(restarts),
                 Seed = parse.GetValue(seed),
             };
             var clock = Stopwatch.StartNew();
@@ -130,16 +136,19 @@ internal static class BridgeCommand
                     w.WriteStartObject();
                     w.WriteNumber("dimension", d0);
                     w.WriteNumber("components", fit.Bridge.ComponentCount);
+                    w.WriteNumber("shrinkage", fit.Shrinkage);
                     w.WriteNumber("objective", fit.Objective);
                     w.WriteNumber("iterations", fit.Iterations);
                     w.WriteBoolean("converged", fit.Converged);
                     w.WriteNumber("seconds", seconds);
                     w.WriteStartArray("candidates");
-                    foreach (var (kc, held) in fit.Candidates)
+                    foreach (var c in fit.Candidates)
                     {
                         w.WriteStartObject();
-                        w.WriteNumber("components", kc);
-                        w.WriteNumber("heldOutObjective", held);
+                        w.WriteNumber("components", c.Components);
+                        w.WriteString("scales", c.CovarianceType == CovarianceType.Diagonal ? "diag" : "full");
+                        w.WriteNumber("shrinkage", c.Shrinkage);
+                        w.WriteNumber("heldOutObjective", c.HeldOutObjective);
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
@@ -149,11 +158,11 @@ internal static class BridgeCommand
             }
             else
             {
-                foreach (var (kc, held) in fit.Candidates)
+                foreach (var c in fit.Candidates)
                 {
-                    stdout.WriteLine($"K = {kc}: held-out objective {F(held)}");
+                    stdout.WriteLine($"K = {c.Components}, {c.CovarianceType} scales, λ = {F(c.Shrinkage)}: held-out objective {F(c.HeldOutObjective)}");
                 }
-                stdout.WriteLine($"fitted K = {fit.Bridge.ComponentCount} ({fit.Bridge.CovarianceType}) in d = {d0}: objective {F(fit.Objective)}, " +
+                stdout.WriteLine($"fitted K = {fit.Bridge.ComponentCount} ({fit.Bridge.CovarianceType}, λ = {F(fit.Shrinkage)}) in d = {d0}: objective {F(fit.Objective)}, " +
                     $"{fit.Iterations} L-BFGS iterations{(fit.Converged ? "" : " (iteration cap reached)")}, {F(seconds, "F3")} s");
                 stdout.WriteLine($"wrote {outPath}");
             }
@@ -233,6 +242,8 @@ internal static class BridgeCommand
         AtLeast(perPoint, 2);
         var components = new Option<int>("--components", "-k") { Description = "K of the fitted potential, the GMMflow EM fits and the benchmark potential.", DefaultValueFactory = _ => 5 };
         AtLeast(components, 1);
+        var shrinkage = new Option<string>("--shrinkage") { Description = "Shrinkage λ of the fitted bridge's scales, or 'auto' (chosen by the held-out objective; the fit time includes the choice).", DefaultValueFactory = _ => "0" };
+        var restarts = Restarts();
         var output = new Option<string?>("--out", "-o") { Description = "Also write the markdown table to this file." };
         var force = Force();
         var command = new Command("benchmark", """
@@ -240,7 +251,7 @@ internal static class BridgeCommand
             exact-sampler floor, the GMMflow plan (SB cost on EM fits) and the Gaussian entropic-OT map, on the same data.
             """)
         {
-            dims, variances, seeds, samples, testPoints, perPoint, components, output, force,
+            dims, variances, seeds, samples, testPoints, perPoint, components, shrinkage, restarts, output, force,
         };
         command.SetAction(parse =>
         {
@@ -250,6 +261,7 @@ internal static class BridgeCommand
             {
                 CliFiles.CheckWritable(outPath, overwrite);
             }
+            double? lambda = ParseShrinkage(parse.GetValue(shrinkage)!);
             int[] dList = ParseList(parse.GetValue(dims)!, "--dims").Select(v => (int)v).ToArray();
             double[] eList = ParseList(parse.GetValue(variances)!, "--noise-variances");
             if (dList.Any(v => v < 1) || eList.Any(v => !(v > 0)))
@@ -258,8 +270,8 @@ internal static class BridgeCommand
             }
             var stdout = parse.InvocationConfiguration.Output;
             var table = new System.Text.StringBuilder();
-            table.AppendLine("| d | ε | cBW2-UVP floor | LightBridge | GMMflow plan | Gaussian EOT | BW2-UVP floor | LightBridge | GMMflow plan | Gaussian EOT | fit wall s | fit CPU s | L-BFGS its |");
-            table.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+            table.AppendLine("| d | ε | cBW2-UVP floor | LightBridge | GMMflow plan | Gaussian EOT | BW2-UVP floor | LightBridge | GMMflow plan | Gaussian EOT | fit wall s | fit CPU s | L-BFGS its | λ |");
+            table.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
             stdout.Write(table.ToString());
             foreach (int d in dList)
             {
@@ -269,7 +281,7 @@ internal static class BridgeCommand
                     for (int s = 0; s < parse.GetValue(seeds); s++)
                     {
                         cells.Add(BridgeBenchmarkRun.Cell(d, eps, (ulong)s, parse.GetValue(samples), parse.GetValue(testPoints),
-                            parse.GetValue(perPoint), parse.GetValue(components)));
+                            parse.GetValue(perPoint), parse.GetValue(components), lambda, parse.GetValue(restarts)));
                     }
                     string row = $"| {d} | {F(eps)} | " + string.Join(" | ", Enumerable.Range(0, cells[0].Length).Select(i => Summary(cells.Select(c => c[i]).ToArray(), i))) + " |";
                     stdout.WriteLine(row);
@@ -291,12 +303,33 @@ internal static class BridgeCommand
 
     private static string Summary(double[] values, int column)
     {
-        string format = column == 10 ? "F0" : column >= 8 ? "F1" : "F2";
+        string format = column == 11 ? "G3" : column == 10 ? "F0" : column >= 8 ? "F1" : "F2";
         if (values.Length == 1)
         {
             return F(values[0], format);
         }
         return $"{F(values.Average(), format)} ({F(values.Min(), format)}–{F(values.Max(), format)})";
+    }
+
+    private static Option<int> Restarts()
+    {
+        var option = new Option<int>("--restarts") { Description = "Extra starting points (target EM seeds); the lowest objective on the fitting samples wins.", DefaultValueFactory = _ => 0 };
+        AtLeast(option, 0);
+        return option;
+    }
+
+    /// <summary>--shrinkage: "auto" (null, chosen by the held-out objective) or a finite λ ≥ 0.</summary>
+    private static double? ParseShrinkage(string text)
+    {
+        if (string.Equals(text.Trim(), "auto", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v >= 0 && double.IsFinite(v))
+        {
+            return v;
+        }
+        throw new CliUsageException($"--shrinkage {text}: expected 'auto' or a finite number ≥ 0.");
     }
 
     private static double[] ParseList(string text, string option)

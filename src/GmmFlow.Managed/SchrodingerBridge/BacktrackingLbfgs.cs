@@ -20,7 +20,7 @@ internal static class BacktrackingLbfgs
     public delegate double Function(ReadOnlySpan<double> x, Span<double> gradient);
 
     public static BacktrackingLbfgsResult Minimize(Function f, Span<double> x, int maxIterations, double tolerance, double gradientTolerance = 1e-10,
-        int memory = 10, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
+        int memory = 10, IProgress<double>? progress = null, CancellationToken cancellationToken = default, int[]? blocks = null)
     {
         int n = x.Length;
         var g = new double[n];
@@ -71,9 +71,31 @@ internal static class BacktrackingLbfgs
                 // First step (or after a restart): a step of unit length along −g.
                 gamma = 1.0 / Math.Max(Norm2(g), 1e-300);
             }
-            for (int i = 0; i < n; i++)
+            if (stored > 0 && blocks is not null)
             {
-                dir[i] *= gamma;
+                // Block-wise initial Hessian H0 = diag(γ_b I): γ_b = s_bᵀy_b / y_bᵀy_b on each parameter block of the last
+                // pair (the global γ where the block's curvature is not positive; docs/theory/exact-sb.md#optimiser).
+                int last = (head - 1 + memory) % memory;
+                for (int b = 0; b < blocks.Length; b++)
+                {
+                    int start = blocks[b], end = b + 1 < blocks.Length ? blocks[b + 1] : n;
+                    ReadOnlySpan<double> sb = s.AsSpan(last * n + start, end - start), yb = y.AsSpan(last * n + start, end - start);
+                    double sby = Dot(sb, yb), yby = Dot(yb, yb);
+                    // Clamped to [γ/100, 100γ]: a block the objective barely sees (a component without mass) has
+                    // tiny y_b and would otherwise take unbounded steps that the line search cannot detect.
+                    double gb = sby > 0 && yby > 0 ? Math.Clamp(sby / yby, gamma / BlockRange, gamma * BlockRange) : gamma;
+                    for (int i = start; i < end; i++)
+                    {
+                        dir[i] *= gb;
+                    }
+                }
+            }
+            else
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    dir[i] *= gamma;
+                }
             }
             for (int m = stored - 1; m >= 0; m--)
             {
@@ -148,6 +170,8 @@ internal static class BacktrackingLbfgs
         }
         return new BacktrackingLbfgsResult(fx, maxIterations, evaluations, false);
     }
+
+    private const double BlockRange = 100;
 
     private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b) => GmmFlow.Simd.LinearAlgebra.DenseKernels.Dot(a, b);
 

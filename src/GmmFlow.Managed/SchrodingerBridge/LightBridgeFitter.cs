@@ -33,6 +33,21 @@ public sealed record LightBridgeFitOptions
     /// <summary>Full or diagonal scales S_k.</summary>
     public CovarianceType CovarianceType { get; init; } = CovarianceType.Full;
 
+    /// <summary>
+    /// Scale families to choose from by the held-out objective (e.g. Full and Diagonal); null fits
+    /// <see cref="CovarianceType"/> only.
+    /// </summary>
+    public IReadOnlyList<CovarianceType>? CovarianceCandidates { get; init; }
+
+    /// <summary>
+    /// Strength λ ≥ 0 of the shrinkage penalty (λ/2) Σ_k ‖S_k − S̄‖²_F added to the objective (S̄ the mean scale;
+    /// docs/theory/exact-sb.md#shrinkage); null chooses λ among <see cref="ShrinkageCandidates"/> by the held-out objective.
+    /// </summary>
+    public double? Shrinkage { get; init; } = 0;
+
+    /// <summary>The λ tried when <see cref="Shrinkage"/> is null.</summary>
+    public IReadOnlyList<double> ShrinkageCandidates { get; init; } = [0, 0.003, 0.01, 0.03, 0.1];
+
     /// <summary>L-BFGS iteration cap per fit.</summary>
     public int MaxIterations { get; init; } = 500;
 
@@ -41,6 +56,12 @@ public sealed record LightBridgeFitOptions
 
     /// <summary>How the potential is initialised (ignored when <see cref="Initial"/> is given).</summary>
     public LightBridgeInitialization Initialization { get; init; } = LightBridgeInitialization.TargetMixture;
+
+    /// <summary>
+    /// Extra starting points (target EM fits with seeds Seed + 1 … Seed + Restarts), each optimised; the lowest objective on
+    /// the fitting samples wins (the objective is not convex; docs/theory/exact-sb.md#fitting).
+    /// </summary>
+    public int Restarts { get; init; }
 
     /// <summary>Seeds the target EM fit of the initialisation and the held-out split.</summary>
     public ulong Seed { get; init; }
@@ -69,7 +90,20 @@ public sealed record LightBridgeFitOptions
         {
             throw new ArgumentOutOfRangeException(nameof(CovarianceType), CovarianceType, "Bridge scales are Full or Diagonal.");
         }
+        if (CovarianceCandidates is { } families && (families.Count == 0 || families.Any(f => f is not (CovarianceType.Full or CovarianceType.Diagonal))))
+        {
+            throw new ArgumentOutOfRangeException(nameof(CovarianceCandidates), "Covariance candidates must be a non-empty list of Full and Diagonal.");
+        }
+        if (Shrinkage is { } lambda && !(lambda >= 0 && double.IsFinite(lambda)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Shrinkage), lambda, "The shrinkage strength must be finite and ≥ 0.");
+        }
+        if (Shrinkage is null && (ShrinkageCandidates is null || ShrinkageCandidates.Count == 0 || ShrinkageCandidates.Any(v => !(v >= 0 && double.IsFinite(v)))))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ShrinkageCandidates), "Shrinkage candidates must be a non-empty list of finite λ ≥ 0.");
+        }
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxIterations, 1, nameof(MaxIterations));
+        ArgumentOutOfRangeException.ThrowIfNegative(Restarts, nameof(Restarts));
         if (!(Tolerance >= 0) || !double.IsFinite(Tolerance))
         {
             throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "The tolerance must be finite and ≥ 0.");
@@ -77,11 +111,18 @@ public sealed record LightBridgeFitOptions
     }
 }
 
+/// <summary>One model tried by the held-out choice of <see cref="LightBridgeFitter"/>.</summary>
+/// <param name="Components">K.</param>
+/// <param name="CovarianceType">Full or diagonal scales.</param>
+/// <param name="Shrinkage">The shrinkage strength λ.</param>
+/// <param name="HeldOutObjective">The (unpenalised) objective on the held-out samples; lower is better.</param>
+public readonly record struct LightBridgeCandidate(int Components, CovarianceType CovarianceType, double Shrinkage, double HeldOutObjective);
+
 /// <summary>A fitted <see cref="LightBridge"/> and how the fit went.</summary>
 public sealed class LightBridgeFit
 {
     internal LightBridgeFit(LightBridge bridge, double objective, int iterations, int evaluations, bool converged,
-        IReadOnlyList<(int Components, double HeldOutObjective)> candidates)
+        IReadOnlyList<LightBridgeCandidate> candidates, double shrinkage)
     {
         Bridge = bridge;
         Objective = objective;
@@ -89,12 +130,16 @@ public sealed class LightBridgeFit
         Evaluations = evaluations;
         Converged = converged;
         Candidates = candidates;
+        Shrinkage = shrinkage;
     }
 
     /// <summary>The fitted bridge.</summary>
     public LightBridge Bridge { get; }
 
-    /// <summary>The LightSB objective on the fitting samples (lower is better; docs/theory/exact-sb.md#objective).</summary>
+    /// <summary>
+    /// The LightSB objective on the fitting samples, plus the shrinkage penalty when λ &gt; 0 (lower is better;
+    /// docs/theory/exact-sb.md#objective).
+    /// </summary>
     public double Objective { get; }
 
     /// <summary>L-BFGS iterations of the final fit.</summary>
@@ -106,8 +151,11 @@ public sealed class LightBridgeFit
     /// <summary>Whether the final fit met the tolerance within the iteration cap.</summary>
     public bool Converged { get; }
 
-    /// <summary>Every K tried and its held-out objective (empty when K was given).</summary>
-    public IReadOnlyList<(int Components, double HeldOutObjective)> Candidates { get; }
+    /// <summary>Every model tried and its held-out objective (empty when nothing was chosen).</summary>
+    public IReadOnlyList<LightBridgeCandidate> Candidates { get; }
+
+    /// <summary>The shrinkage strength λ of the final fit.</summary>
+    public double Shrinkage { get; }
 }
 
 /// <summary>
@@ -142,40 +190,58 @@ public static class LightBridgeFitter
         }
         double[] x = source.ToArray(), y = target.ToArray();
         int? fixedK = options.Initial?.ComponentCount ?? options.Components;
-        if (fixedK is { } k)
+        bool chooseFamily = options.Initial is null && options.CovarianceCandidates is { Count: > 1 };
+        if (fixedK is { } k && options.Shrinkage is not null && !chooseFamily)
         {
             CheckCount(k, n0, n1);
             var (bridge, result) = FitOne(lapack, x, n0, y, n1, dimension, k, noise, options, options.Initial, cancellationToken);
-            return new LightBridgeFit(bridge, result.Value, result.Iterations, result.Evaluations, result.Converged, []);
+            return new LightBridgeFit(bridge, result.Value, result.Iterations, result.Evaluations, result.Converged, [], options.Shrinkage.Value);
         }
-        // Held-out choice of K: a seeded split of each side, fit on the rest, compare the objective on the held-out part.
+        // Held-out choice of family, K and λ: a seeded split of each side, fit on the rest, compare the (unpenalised)
+        // objective on the held-out part (docs/theory/exact-sb.md#fitting).
         var (x0Train, x0Held) = Split(x, n0, dimension, options.HoldOutFraction, options.Seed);
         var (x1Train, x1Held) = Split(y, n1, dimension, options.HoldOutFraction, options.Seed ^ 0x9E3779B97F4A7C15UL);
         int t0 = x0Train.Length / dimension, t1 = x1Train.Length / dimension;
-        var candidates = new List<(int, double)>();
+        var candidates = new List<LightBridgeCandidate>();
         LightBridge? best = null;
+        LightBridgeFitOptions bestOptions = options;
         double bestValue = double.PositiveInfinity;
-        foreach (int candidate in options.ComponentCandidates.Distinct().Order())
+        IEnumerable<CovarianceType> families = chooseFamily ? options.CovarianceCandidates!.Distinct() : [options.CovarianceType];
+        IEnumerable<int> ks = fixedK is { } given ? [given] : options.ComponentCandidates.Distinct().Order();
+        double[] lambdas = options.Shrinkage is { } fixedLambda ? [fixedLambda] : options.ShrinkageCandidates.Distinct().Order().ToArray();
+        foreach (CovarianceType family in families)
         {
-            if (candidate > Math.Min(t0, t1) / 2)
+            foreach (int candidate in ks)
             {
-                continue;
-            }
-            var (bridge, _) = FitOne(lapack, x0Train, t0, x1Train, t1, dimension, candidate, noise, options, null, cancellationToken);
-            double held = bridge.Objective(x0Held, x1Held);
-            candidates.Add((candidate, held));
-            if (held < bestValue)
-            {
-                bestValue = held;
-                best = bridge;
+                if (candidate > Math.Min(t0, t1) / 2)
+                {
+                    continue;
+                }
+                // λ ascending, each fit started from the previous one (the path of shrinkage strengths is smooth).
+                LightBridge? previous = options.Initial;
+                foreach (double lambda in lambdas)
+                {
+                    var trial = options with { CovarianceType = family, Shrinkage = lambda };
+                    var (bridge, _) = FitOne(lapack, x0Train, t0, x1Train, t1, dimension, candidate, noise, trial, previous, cancellationToken);
+                    previous = bridge;
+                    double held = bridge.Objective(x0Held, x1Held);
+                    candidates.Add(new LightBridgeCandidate(candidate, family, lambda, held));
+                    if (held < bestValue)
+                    {
+                        bestValue = held;
+                        best = bridge;
+                        bestOptions = trial;
+                    }
+                }
             }
         }
         if (best is null)
         {
             throw new ArgumentException($"Too few samples ({n0} source, {n1} target) for any of the component candidates.", nameof(source));
         }
-        var (final, finalResult) = FitOne(lapack, x, n0, y, n1, dimension, best.ComponentCount, noise, options, best, cancellationToken);
-        return new LightBridgeFit(final, finalResult.Value, finalResult.Iterations, finalResult.Evaluations, finalResult.Converged, candidates);
+        var (final, finalResult) = FitOne(lapack, x, n0, y, n1, dimension, best.ComponentCount, noise, bestOptions, best, cancellationToken);
+        return new LightBridgeFit(final, finalResult.Value, finalResult.Iterations, finalResult.Evaluations, finalResult.Converged, candidates,
+            bestOptions.Shrinkage!.Value);
     }
 
     private static void CheckCount(int k, int n0, int n1)
@@ -228,6 +294,23 @@ public static class LightBridgeFitter
         LightBridgeFitOptions options, LightBridge? start, CancellationToken cancellationToken)
     {
         bool diagonal = options.CovarianceType == CovarianceType.Diagonal;
+        if (start is null && options.Restarts > 0)
+        {
+            var single = options with { Restarts = 0 };
+            var best = FitOne(lapack, x, n0, y, n1, d, k, noise, single, null, cancellationToken);
+            int iterations = best.Item2.Iterations, evaluations = best.Item2.Evaluations;
+            for (int r = 1; r <= options.Restarts; r++)
+            {
+                var other = FitOne(lapack, x, n0, y, n1, d, k, noise, single with { Seed = options.Seed + (ulong)r }, null, cancellationToken);
+                iterations += other.Item2.Iterations;
+                evaluations += other.Item2.Evaluations;
+                if (other.Item2.Value < best.Item2.Value)
+                {
+                    best = other;
+                }
+            }
+            return (best.Item1, best.Item2 with { Iterations = iterations, Evaluations = evaluations });
+        }
         if (start is null && options.Initialization == LightBridgeInitialization.Best)
         {
             var a = FitOne(lapack, x, n0, y, n1, d, k, noise, options with { Initialization = LightBridgeInitialization.TargetMixture }, null, cancellationToken);
@@ -240,7 +323,8 @@ public static class LightBridgeFitter
             ? InitializeFromPlan(lapack, x, n0, y, n1, d, k, noise, options, cancellationToken)
             : Initialize(lapack, x, n0, y, n1, d, k, noise, options, cancellationToken);
         k = start.ComponentCount;
-        var objective = new LightBridgeObjective(lapack, x, n0, y, n1, d, k, noise, diagonal);
+        var objective = new LightBridgeObjective(lapack, x, n0, y, n1, d, k, noise, diagonal, options.Shrinkage ?? 0);
+        int[] blocks = objective.Blocks();
         var theta = new double[objective.ParameterCount()];
         var logAlpha = new double[k];
         for (int c = 0; c < k; c++)
@@ -249,28 +333,52 @@ public static class LightBridgeFitter
         }
         LightBridgeObjective.Pack(logAlpha, start.Centers, start.ScaleFactors, d, k, diagonal, theta);
         var result = BacktrackingLbfgs.Minimize(objective.Evaluate, theta, options.MaxIterations, options.Tolerance,
-            progress: options.Progress, cancellationToken: cancellationToken);
+            progress: options.Progress, cancellationToken: cancellationToken, memory: LbfgsMemory, blocks: blocks);
         LightBridge bridge = ToBridge(lapack, theta, d, k, noise, diagonal);
-        // Dead components (no source mass left, hence no gradient) are revived by splitting the heaviest component,
-        // kept only when the objective improves (docs/theory/exact-sb.md#fitting).
+        // Split-merge moves (docs/theory/exact-sb.md#fitting): a dead component (no source mass left, hence no gradient)
+        // or, when none is dead, the lighter of the two most similar components is replaced by a split of the heaviest
+        // component; the move is kept only when the objective decreases.
         var backup = new double[theta.Length];
-        for (int round = 0; round < MaxRevivals; round++)
+        for (int round = 0; round < MaxMoves && k > 1; round++)
         {
             double[] mass = SourceMasses(bridge, x, n0);
-            int heavy = Array.IndexOf(mass, mass.Max());
             int[] dead = Enumerable.Range(0, k).Where(c => mass[c] < DeadMass).ToArray();
-            if (dead.Length == 0)
+            bool revival = dead.Length > 0;
+            if (!revival)
             {
-                break;
+                // Only near-duplicates are merged: a symmetric KL of one nat or more means the two components differ.
+                var (i, j, divergence) = MostSimilarPair(lapack, theta, d, k, diagonal, noise * noise);
+                if (!(divergence < DuplicateDivergence))
+                {
+                    break;
+                }
+                dead = [mass[i] <= mass[j] ? i : j];
+            }
+            int heavy = -1;
+            for (int c = 0; c < k; c++)
+            {
+                if (!dead.Contains(c) && (heavy < 0 || mass[c] > mass[heavy]))
+                {
+                    heavy = c;
+                }
             }
             theta.CopyTo(backup, 0);
             Split(theta, d, k, diagonal, heavy, dead, noise, new CounterRng(options.Seed + 7919UL * (ulong)(round + 1)));
-            var again = BacktrackingLbfgs.Minimize(objective.Evaluate, theta, options.MaxIterations, options.Tolerance,
-                progress: options.Progress, cancellationToken: cancellationToken);
+            // A move on a live component is tried for a bounded number of iterations first: most are rejected.
+            int cap = revival ? options.MaxIterations : Math.Min(options.MaxIterations, TrialIterations);
+            var again = BacktrackingLbfgs.Minimize(objective.Evaluate, theta, cap, options.Tolerance,
+                progress: options.Progress, cancellationToken: cancellationToken, memory: LbfgsMemory, blocks: blocks);
             if (!(again.Value < result.Value - 1e-9 * Math.Max(1, Math.Abs(result.Value))))
             {
                 backup.CopyTo(theta, 0);
+                result = result with { Iterations = result.Iterations + again.Iterations, Evaluations = result.Evaluations + again.Evaluations };
                 break;
+            }
+            if (!again.Converged && again.Iterations == cap && cap < options.MaxIterations)
+            {
+                var rest = BacktrackingLbfgs.Minimize(objective.Evaluate, theta, options.MaxIterations - cap, options.Tolerance,
+                    progress: options.Progress, cancellationToken: cancellationToken, memory: LbfgsMemory, blocks: blocks);
+                again = rest with { Iterations = again.Iterations + rest.Iterations, Evaluations = again.Evaluations + rest.Evaluations };
             }
             result = again with { Iterations = result.Iterations + again.Iterations, Evaluations = result.Evaluations + again.Evaluations };
             bridge = ToBridge(lapack, theta, d, k, noise, diagonal);
@@ -278,7 +386,70 @@ public static class LightBridgeFitter
         return (bridge, result);
     }
 
-    private const int MaxRevivals = 3;
+    /// <summary>
+    /// The pair (i, j) of potential components N(r, εS) with the smallest symmetric KL divergence
+    /// ½[tr(S_j⁻¹S_i) + tr(S_i⁻¹S_j) + (r_i − r_j)ᵀ(S_i⁻¹ + S_j⁻¹)(r_i − r_j)/ε] − d, and that divergence.
+    /// </summary>
+    private static (int, int, double) MostSimilarPair(Lapack lapack, ReadOnlySpan<double> theta, int d, int k, bool diagonal, double eps)
+    {
+        var logAlpha = new double[k];
+        var r = new double[k * d];
+        var l = new double[k * d * d];
+        LightBridgeObjective.Unpack(theta, d, k, diagonal, logAlpha, r, l);
+        int dd = d * d;
+        var inv = new double[k * dd];
+        l.CopyTo(inv, 0);
+        for (int c = 0; c < k; c++)
+        {
+            lapack.InvertLowerTriangular(inv.AsSpan(c * dd, dd), d);
+        }
+        var product = new double[dd];
+        var diff = new double[d];
+        var z = new double[d];
+        // ½ tr(S_b⁻¹S_a) + ½|L_b⁻¹(r_a − r_b)|²/ε, with S_b⁻¹S_a traced as |L_b⁻¹L_a|_F².
+        double Half(int a, int b)
+        {
+            lapack.Gemm(false, false, d, d, d, 1.0, inv.AsSpan(b * dd, dd), l.AsSpan(a * dd, dd), 0.0, product);
+            double t = 0;
+            foreach (double v in product)
+            {
+                t += v * v;
+            }
+            for (int i = 0; i < d; i++)
+            {
+                diff[i] = r[a * d + i] - r[b * d + i];
+            }
+            lapack.Gemm(false, false, d, 1, d, 1.0, inv.AsSpan(b * dd, dd), diff, 0.0, z);
+            double q = 0;
+            foreach (double v in z)
+            {
+                q += v * v;
+            }
+            return 0.5 * (t + q / eps);
+        }
+        (int, int) best = (0, 1);
+        double bestValue = double.PositiveInfinity;
+        for (int i = 0; i < k; i++)
+        {
+            for (int j = i + 1; j < k; j++)
+            {
+                double v = Half(i, j) + Half(j, i);
+                if (v < bestValue)
+                {
+                    bestValue = v;
+                    best = (i, j);
+                }
+            }
+        }
+        return (best.Item1, best.Item2, bestValue - d);
+    }
+
+    private const int MaxMoves = 3;
+    // Longer L-BFGS memory than the usual 10: the two-loop recursion is O(m·p), negligible beside one evaluation
+    // (O(N K d²)), and at d = 64, ε = 0.1 memory 30 needs 22 % fewer iterations.
+    private const int LbfgsMemory = 30;
+    private const int TrialIterations = 60;
+    private const double DuplicateDivergence = 1.0;
     private const double DeadMass = 1e-3;
 
     /// <summary>E_{p0}[w_k(X)] per component on (at most 4096 of) the source samples.</summary>

@@ -1,4 +1,5 @@
 using GmmFlow.Native;
+using System.Numerics.Tensors;
 using GmmFlow.Simd;
 
 namespace GmmFlow;
@@ -22,13 +23,16 @@ internal sealed class LightBridgeObjective
     private readonly int _n0, _n1, _d, _k, _chunks0, _chunks1;
     private readonly double _eps;
     private readonly bool _diagonal;
+    private readonly double _shrinkage;
     // Unpacked parameters: log α, r, L, A = L⁻¹, Σ log L_ii per component.
-    private readonly double[] _logAlpha, _r, _l, _a, _logDetL;
+    private readonly double[] _logAlpha, _r, _l, _a, _logDetL, _ldiag;
     // Per chunk partial sums: value, Σ weight (K), Σ weight·vector (K×d), Σ weight·outer (K×d×d).
     private readonly double[] _partValue, _partWeight, _partVector, _partMatrix;
 
-    public LightBridgeObjective(Lapack lapack, double[] source, int n0, double[] target, int n1, int d, int k, double noise, bool diagonal)
+    public LightBridgeObjective(Lapack lapack, double[] source, int n0, double[] target, int n1, int d, int k, double noise, bool diagonal,
+        double shrinkage = 0)
     {
+        _shrinkage = shrinkage;
         _lapack = lapack;
         _x = source;
         _y = target;
@@ -46,10 +50,11 @@ internal sealed class LightBridgeObjective
         _l = new double[k * d * d];
         _a = new double[k * d * d];
         _logDetL = new double[k];
+        _ldiag = new double[k * d];
         _partValue = new double[chunks];
         _partWeight = new double[chunks * k];
         _partVector = new double[chunks * k * d];
-        _partMatrix = new double[(long)chunks * k * d * d];
+        _partMatrix = new double[(long)chunks * k * (diagonal ? d : d * d)];
     }
 
     public int Dimension => _d;
@@ -61,6 +66,19 @@ internal sealed class LightBridgeObjective
     public static int ParameterCount(int d, int k, bool diagonal) => k * (1 + d + (diagonal ? d : d * (d + 1) / 2));
 
     public int ParameterCount() => ParameterCount(_d, _k, _diagonal);
+
+    /// <summary>Start offsets of the parameter blocks [log α], then per component [r_k], then per component [L_k].</summary>
+    public int[] Blocks()
+    {
+        int block = _diagonal ? _d : _d * (_d + 1) / 2;
+        var starts = new int[1 + 2 * _k];
+        for (int c = 0; c < _k; c++)
+        {
+            starts[1 + c] = _k + c * _d;
+            starts[1 + _k + c] = _k + _k * _d + c * block;
+        }
+        return starts;
+    }
 
     /// <summary>Packs (log α, r, L) into θ.</summary>
     public static void Pack(ReadOnlySpan<double> logAlpha, ReadOnlySpan<double> r, ReadOnlySpan<double> l, int d, int k, bool diagonal, Span<double> theta)
@@ -117,7 +135,7 @@ internal sealed class LightBridgeObjective
         for (int c = 0; c < k; c++)
         {
             Span<double> lc = _l.AsSpan(c * d * d, d * d);
-            double logDet = 0;
+            double logDet = 0, min = double.PositiveInfinity, max = 0;
             for (int i = 0; i < d; i++)
             {
                 double v = lc[i * d + i];
@@ -126,6 +144,13 @@ internal sealed class LightBridgeObjective
                     return double.PositiveInfinity;
                 }
                 logDet += Math.Log(v);
+                min = Math.Min(min, v);
+                max = Math.Max(max, v);
+            }
+            // S = LLᵀ with cond(S) ≥ (max L_ii / min L_ii)²: beyond 1e12 it is outside the domain (not numerically SPD).
+            if (max > 1e6 * min)
+            {
+                return double.PositiveInfinity;
             }
             foreach (double v in lc)
             {
@@ -136,12 +161,72 @@ internal sealed class LightBridgeObjective
             }
             _logDetL[c] = logDet;
             Span<double> ac = _a.AsSpan(c * d * d, d * d);
-            lc.CopyTo(ac);
-            _lapack.InvertLowerTriangular(ac, d);
+            if (_diagonal)
+            {
+                // The diagonal path keeps L_ii and 1/L_ii in the first d entries of the blocks.
+                for (int i = 0; i < d; i++)
+                {
+                    ac[i] = 1.0 / lc[i * d + i];
+                    _ldiag[c * d + i] = lc[i * d + i];
+                }
+            }
+            else
+            {
+                lc.CopyTo(ac);
+                _lapack.InvertLowerTriangular(ac, d);
+            }
         }
         var body = new Body { Objective = this };
         ParallelRange.For(_chunks0 + _chunks1, 1, body);
-        return Reduce(gradient);
+        double value = _diagonal ? ReduceDiagonal(gradient) : Reduce(gradient);
+        return _shrinkage > 0 && _k > 1 && double.IsFinite(value) ? value + Shrink(gradient) : value;
+    }
+
+    /// <summary>
+    /// Adds the gradient of the shrinkage penalty (λ/2) Σ_k ‖S_k − S̄‖²_F, S̄ the mean of the S_k, and returns its value
+    /// (docs/theory/exact-sb.md#shrinkage). ∂/∂L_k = 2λ(S_k − S̄)L_k (the S̄ terms cancel because Σ_k (S_k − S̄) = 0).
+    /// </summary>
+    private double Shrink(Span<double> gradient)
+    {
+        int d = _d, k = _k, dd = d * d;
+        var s = new double[k * dd];
+        var mean = new double[dd];
+        for (int c = 0; c < k; c++)
+        {
+            Span<double> sc = s.AsSpan(c * dd, dd);
+            ReadOnlySpan<double> lc = _l.AsSpan(c * dd, dd);
+            _lapack.Gemm(false, true, d, d, d, 1.0, lc, lc, 0.0, sc);
+            for (int i = 0; i < dd; i++)
+            {
+                mean[i] += sc[i] / k;
+            }
+        }
+        double value = 0;
+        var g = new double[dd];
+        int p = k + k * d;
+        for (int c = 0; c < k; c++)
+        {
+            Span<double> sc = s.AsSpan(c * dd, dd);
+            for (int i = 0; i < dd; i++)
+            {
+                sc[i] -= mean[i];
+                value += sc[i] * sc[i];
+            }
+            ReadOnlySpan<double> lc = _l.AsSpan(c * dd, dd);
+            _lapack.Gemm(false, false, d, d, d, 2 * _shrinkage, sc, lc, 0.0, g);
+            for (int i = 0; i < d; i++)
+            {
+                if (!_diagonal)
+                {
+                    for (int j = 0; j < i; j++)
+                    {
+                        gradient[p++] += g[i * d + j];
+                    }
+                }
+                gradient[p++] += g[i * d + i] * lc[i * d + i];
+            }
+        }
+        return 0.5 * _shrinkage * value;
     }
 
     private double Reduce(Span<double> gradient)
@@ -351,41 +436,189 @@ internal sealed class LightBridgeObjective
 
     /// <summary>
     /// Partial sums of one chunk per component: Σw, and Σw x with Xᵀ(w ∘ Z) (source), or Σγ z with Zᵀ(γ ∘ Z) (target).
-    /// Z is scaled by the weights in place.
+    /// Rows whose weight is below <see cref="NegligibleWeight"/> are left out of the GEMM: at small ε the weights are
+    /// nearly one-hot, so most rows of most components drop out (docs/theory/exact-sb.md#gradients).
     /// </summary>
-    private void Accumulate(int slot, ReadOnlySpan<double> x, Span<double> z, ReadOnlySpan<double> weights, int n, bool transformed)
+    private void Accumulate(int slot, ReadOnlySpan<double> x, ReadOnlySpan<double> z, ReadOnlySpan<double> weights, int n, bool transformed)
     {
         int d = _d, k = _k, dd = d * d;
-        double[] extra = transformed ? ExtraScratch.Get(n * d) : [];
+        double[] extra = ExtraScratch.Get(2 * n * d);
+        Span<double> rows = extra.AsSpan(0, n * d), scaled = extra.AsSpan(n * d, n * d);
         for (int c = 0; c < k; c++)
         {
-            Span<double> zc = z.Slice(c * n * d, n * d);
+            ReadOnlySpan<double> zc = z.Slice(c * n * d, n * d);
+            ReadOnlySpan<double> source = transformed ? zc : x;
             Span<double> vec = _partVector.AsSpan((slot * k + c) * d, d);
             Span<double> mat = _partMatrix.AsSpan((int)(((long)slot * k + c) * dd), dd);
             vec.Clear();
             double sw = 0;
-            Span<double> scaled = transformed ? extra.AsSpan(0, n * d) : zc;
+            int m = 0;
             for (int i = 0; i < n; i++)
             {
                 double w = weights[i * k + c];
                 sw += w;
-                ReadOnlySpan<double> v = transformed ? zc.Slice(i * d, d) : x.Slice(i * d, d);
-                for (int j = 0; j < d; j++)
+                if (w < NegligibleWeight)
                 {
-                    vec[j] += w * v[j];
-                    scaled[i * d + j] = w * zc[i * d + j];
+                    continue;
                 }
+                ReadOnlySpan<double> v = source.Slice(i * d, d);
+                Span<double> row = scaled.Slice(m * d, d);
+                TensorPrimitives.Multiply(zc.Slice(i * d, d), w, row);
+                v.CopyTo(rows.Slice(m * d, d));
+                TensorPrimitives.MultiplyAdd(v, w, vec, vec);
+                m++;
             }
             _partWeight[slot * k + c] = sw;
-            if (transformed)
+            if (m == 0)
             {
-                _lapack.Gemm(true, false, d, d, n, 1.0, zc, scaled, 0.0, mat);
+                mat.Clear();
             }
             else
             {
-                _lapack.Gemm(true, false, d, d, n, 1.0, x, scaled, 0.0, mat);
+                _lapack.Gemm(true, false, d, d, m, 1.0, rows[..(m * d)], scaled[..(m * d)], 0.0, mat);
             }
         }
+    }
+
+    /// <summary>Weights below this are dropped from the second-moment sums (they change them below rounding).</summary>
+    private const double NegligibleWeight = 1e-17;
+
+    /// <summary>The source chunk with diagonal scales: O(n K d) elementwise work, no GEMM.</summary>
+    private void SourceChunkDiagonal(int chunk)
+    {
+        int d = _d, k = _k;
+        int start = chunk * ChunkRows, n = Math.Min(ChunkRows, _n0 - start);
+        ReadOnlySpan<double> x = _x.AsSpan(start * d, n * d);
+        double[] scratch = BridgeScratch.Get(n * k + d);
+        Span<double> logits = scratch.AsSpan(0, n * k);
+        Span<double> tmp = scratch.AsSpan(n * k, d);
+        for (int c = 0; c < k; c++)
+        {
+            ReadOnlySpan<double> l = _ldiag.AsSpan(c * d, d), r = _r.AsSpan(c * d, d);
+            for (int i = 0; i < n; i++)
+            {
+                ReadOnlySpan<double> xi = x.Slice(i * d, d);
+                TensorPrimitives.Multiply(xi, l, tmp);
+                logits[i * k + c] = _logAlpha[c] + (TensorPrimitives.Dot(xi, r) + 0.5 * TensorPrimitives.SumOfSquares(tmp)) / _eps;
+            }
+        }
+        _partValue[chunk] = Softmax(logits, n, k);
+        AccumulateDiagonal(chunk, x, 0, logits, n);
+    }
+
+    /// <summary>The target chunk with diagonal scales: z = (y − r_k) / L_k,ii elementwise.</summary>
+    private void TargetChunkDiagonal(int chunk)
+    {
+        int d = _d, k = _k;
+        int slot = _chunks0 + chunk;
+        int start = chunk * ChunkRows, n = Math.Min(ChunkRows, _n1 - start);
+        ReadOnlySpan<double> y = _y.AsSpan(start * d, n * d);
+        double[] scratch = BridgeScratch.Get(k * n * d + n * k);
+        Span<double> z = scratch.AsSpan(0, k * n * d);
+        Span<double> logits = scratch.AsSpan(k * n * d, n * k);
+        double constant = -0.5 * d * Math.Log(2 * Math.PI * _eps);
+        for (int c = 0; c < k; c++)
+        {
+            ReadOnlySpan<double> a = _a.AsSpan(c * d * d, d), r = _r.AsSpan(c * d, d);
+            for (int i = 0; i < n; i++)
+            {
+                Span<double> zi = z.Slice((c * n + i) * d, d);
+                TensorPrimitives.Subtract(y.Slice(i * d, d), r, zi);
+                TensorPrimitives.Multiply(zi, a, zi);
+                logits[i * k + c] = _logAlpha[c] + constant - _logDetL[c] - 0.5 * TensorPrimitives.SumOfSquares(zi) / _eps;
+            }
+        }
+        _partValue[slot] = Softmax(logits, n, k);
+        AccumulateDiagonal(slot, z, n * d, logits, n);
+    }
+
+    /// <summary>
+    /// Diagonal partial sums per component: Σw, Σw v and Σw v∘v with v the rows of <paramref name="rows"/> (the source
+    /// points, stride 0 between components; or the whitened target rows z, stride n·d).
+    /// </summary>
+    private void AccumulateDiagonal(int slot, ReadOnlySpan<double> rows, int componentStride, ReadOnlySpan<double> weights, int n)
+    {
+        int d = _d, k = _k;
+        Span<double> tmp = ExtraScratch.Get(d).AsSpan(0, d);
+        for (int c = 0; c < k; c++)
+        {
+            ReadOnlySpan<double> v = rows.Slice(c * componentStride, n * d);
+            Span<double> vec = _partVector.AsSpan((slot * k + c) * d, d);
+            Span<double> sq = _partMatrix.AsSpan((slot * k + c) * d, d);
+            vec.Clear();
+            sq.Clear();
+            double sw = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double w = weights[i * k + c];
+                sw += w;
+                if (w < NegligibleWeight)
+                {
+                    continue;
+                }
+                ReadOnlySpan<double> vi = v.Slice(i * d, d);
+                TensorPrimitives.Multiply(vi, w, tmp);
+                TensorPrimitives.Add(vec, tmp, vec);
+                TensorPrimitives.MultiplyAdd(tmp, vi, sq, sq);
+            }
+            _partWeight[slot * k + c] = sw;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Reduce"/> for diagonal scales: ∂/∂log L_ii = L_ii² Σw x_i²/(ε n0) − (Σγ z_i² − ε Σγ)/(ε n1).
+    /// </summary>
+    private double ReduceDiagonal(Span<double> gradient)
+    {
+        int d = _d, k = _k;
+        double value = 0, target = 0;
+        for (int c = 0; c < _chunks0; c++)
+        {
+            value += _partValue[c];
+        }
+        for (int c = _chunks0; c < _chunks0 + _chunks1; c++)
+        {
+            target += _partValue[c];
+        }
+        value = value / _n0 - target / _n1;
+        if (!double.IsFinite(value))
+        {
+            return double.PositiveInfinity;
+        }
+        gradient.Clear();
+        Span<double> sums = ExtraScratch.Get(4 * d).AsSpan(0, 4 * d);
+        Span<double> sv = sums[..d], ss = sums.Slice(d, d), tv = sums.Slice(2 * d, d), ts = sums.Slice(3 * d, d);
+        int p = k + k * d;
+        for (int comp = 0; comp < k; comp++)
+        {
+            sums.Clear();
+            double w0 = 0, w1 = 0;
+            for (int c = 0; c < _chunks0 + _chunks1; c++)
+            {
+                bool isSource = c < _chunks0;
+                ReadOnlySpan<double> vec = _partVector.AsSpan((c * k + comp) * d, d), sq = _partMatrix.AsSpan((c * k + comp) * d, d);
+                if (isSource)
+                {
+                    w0 += _partWeight[c * k + comp];
+                    TensorPrimitives.Add(sv, vec, sv);
+                    TensorPrimitives.Add(ss, sq, ss);
+                }
+                else
+                {
+                    w1 += _partWeight[c * k + comp];
+                    TensorPrimitives.Add(tv, vec, tv);
+                    TensorPrimitives.Add(ts, sq, ts);
+                }
+            }
+            gradient[comp] = w0 / _n0 - w1 / _n1;
+            ReadOnlySpan<double> a = _a.AsSpan(comp * d * d, d), l = _ldiag.AsSpan(comp * d, d);
+            for (int i = 0; i < d; i++)
+            {
+                gradient[k + comp * d + i] = sv[i] / (_eps * _n0) - a[i] * tv[i] / (_eps * _n1);
+                gradient[p++] = l[i] * l[i] * ss[i] / (_eps * _n0) - (ts[i] - w1 * _eps) / (_eps * _n1);
+            }
+        }
+        return value;
     }
 
     private struct Body : IRangeBody
@@ -396,7 +629,18 @@ internal sealed class LightBridgeObjective
         {
             for (int c = start; c < end; c++)
             {
-                if (c < Objective._chunks0)
+                if (Objective._diagonal)
+                {
+                    if (c < Objective._chunks0)
+                    {
+                        Objective.SourceChunkDiagonal(c);
+                    }
+                    else
+                    {
+                        Objective.TargetChunkDiagonal(c - Objective._chunks0);
+                    }
+                }
+                else if (c < Objective._chunks0)
                 {
                     Objective.SourceChunk(c);
                 }

@@ -50,7 +50,22 @@ public sealed class BridgeCliTests : CliHarness
         WriteSamples();
         var fit = Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x1.npy"), "--noise", "1", "--max-iterations", "50", "--out", P("b.json"));
         Assert.Equal(0, fit.Code);
-        Assert.Contains("K = 8: held-out objective", fit.Out);
+        Assert.Contains("K = 8, Full scales, λ = 0: held-out objective", fit.Out);
+        // λ and the scale family chosen by the held-out objective too: 2 families × 5 strengths at K = 2.
+        var auto = Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x1.npy"), "--noise", "1", "-k", "2", "--shrinkage", "auto",
+            "--choose-scales", "--max-iterations", "30", "--json", "--out", P("c.json"));
+        Assert.Equal(0, auto.Code);
+        using var doc = System.Text.Json.JsonDocument.Parse(auto.Out);
+        Assert.Equal(10, doc.RootElement.GetProperty("candidates").GetArrayLength());
+        var bad = Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x1.npy"), "--noise", "1", "--shrinkage", "-1", "--out", P("d.json"));
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("--shrinkage", bad.Err);
+        Assert.False(File.Exists(P("d.json")));
+        Assert.Equal(2, Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x1.npy"), "--noise", "1", "--restarts", "-1", "--out", P("d.json")).Code);
+        var restarted = Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x1.npy"), "--noise", "1", "-k", "2", "--restarts", "1",
+            "--shrinkage", "0.01", "--max-iterations", "30", "--out", P("d.json"));
+        Assert.Equal(0, restarted.Code);
+        Assert.Contains("λ = 0.01", restarted.Out);
     }
 
     [Fact]
@@ -89,9 +104,9 @@ public sealed class BridgeCliTests : CliHarness
             "--per-point", "100", "--components", "2", "--out", P("t.md"));
         Assert.Equal(0, r.Code);
         string row = File.ReadAllLines(P("t.md")).Single(l => l.StartsWith("| 2 |", StringComparison.Ordinal));
-        // 13 columns; every metric is a finite number.
+        // 14 columns; every metric is a finite number.
         string[] cells = row.Trim('|').Split('|').Select(c => c.Trim()).ToArray();
-        Assert.Equal(13, cells.Length);
+        Assert.Equal(14, cells.Length);
         Assert.All(cells, c => Assert.True(double.TryParse(c, System.Globalization.CultureInfo.InvariantCulture, out double v) && double.IsFinite(v), c));
     }
 }

@@ -208,6 +208,90 @@ public class LightBridgeTests
     }
 
     [Fact]
+    public void Shrunk_fit_still_recovers_a_known_potential_and_the_held_out_choice_reports_every_strength()
+    {
+        var bench = EntropicBridgeBenchmark.Create(2, 1.0, seed: 5, components: 3);
+        const int n = 20_000;
+        double[] x0 = bench.SampleSource(n, 1), x1 = bench.SampleTarget(n, 2);
+        var fit = LightBridgeFitter.Fit(x0, x1, 2, 1.0, new LightBridgeFitOptions { Components = 3, Seed = 1, Shrinkage = 0.01 },
+            cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(0.01, fit.Shrinkage);
+        bench.EstimateTargetMoments(100_000, 9);
+        double[] test = bench.SampleSource(50, 3);
+        var mt = new double[2];
+        var ct = new double[4];
+        var mf = new double[2];
+        var cf = new double[4];
+        double scale = Math.Sqrt(bench.TargetVariance);
+        for (int i = 0; i < 50; i++)
+        {
+            bench.Potential.ConditionalMoments(test.AsSpan(i * 2, 2), mt, ct);
+            fit.Bridge.ConditionalMoments(test.AsSpan(i * 2, 2), mf, cf);
+            Assert.InRange(Math.Sqrt(Math.Pow(mt[0] - mf[0], 2) + Math.Pow(mt[1] - mf[1], 2)) / scale, 0, 0.1);
+        }
+        // A strong penalty pulls the three scales together: their spread shrinks.
+        var strong = LightBridgeFitter.Fit(x0, x1, 2, 1.0, new LightBridgeFitOptions { Components = 3, Seed = 1, Shrinkage = 100 },
+            cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(Spread(strong.Bridge) < 0.1 * Spread(fit.Bridge), $"spread {Spread(strong.Bridge)} vs {Spread(fit.Bridge)}");
+        // λ chosen by the held-out objective: one candidate per strength, and the chosen one has the lowest held-out value.
+        var chosen = LightBridgeFitter.Fit(x0.AsSpan(0, 8000), x1.AsSpan(0, 8000), 2, 1.0,
+            new LightBridgeFitOptions { Components = 3, Seed = 1, Shrinkage = null, ShrinkageCandidates = [0, 0.1, 100], MaxIterations = 200 },
+            cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal([0, 0.1, 100], chosen.Candidates.Select(c => c.Shrinkage).ToArray());
+        Assert.Equal(chosen.Candidates.MinBy(c => c.HeldOutObjective).Shrinkage, chosen.Shrinkage);
+
+        static double Spread(LightBridge b)
+        {
+            double s = 0;
+            ReadOnlySpan<double> scales = b.Scales;
+            for (int i = 0; i < 4; i++)
+            {
+                double mean = (scales[i] + scales[4 + i] + scales[8 + i]) / 3;
+                for (int c = 0; c < 3; c++)
+                {
+                    s += Math.Pow(scales[c * 4 + i] - mean, 2);
+                }
+            }
+            return s;
+        }
+    }
+
+    [Fact]
+    public void Duplicated_components_are_split_apart()
+    {
+        // Two identical components get identical gradients and stay identical under any gradient method; the split-merge
+        // move separates them. Start from the truth with component 2 replaced by a copy of component 1 (σ² = 0.1).
+        double noise = Math.Sqrt(0.1);
+        var bench = EntropicBridgeBenchmark.Create(2, noise, seed: 3, components: 3);
+        const int n = 20_000;
+        double[] x0 = bench.SampleSource(n, 1), x1 = bench.SampleTarget(n, 2);
+        LightBridge truth = bench.Potential;
+        double[] centers = truth.Centers.ToArray(), scales = truth.Scales.ToArray();
+        centers.AsSpan(2, 2).CopyTo(centers.AsSpan(4, 2));
+        scales.AsSpan(4, 4).CopyTo(scales.AsSpan(8, 4));
+        var start = new LightBridge(noise, [1.0 / 3, 1.0 / 3, 1.0 / 3], centers, scales);
+        var fit = LightBridgeFitter.Fit(x0, x1, 2, noise, new LightBridgeFitOptions { Initial = start, Seed = 1 },
+            cancellationToken: TestContext.Current.CancellationToken);
+        double trueObjective = truth.Objective(x0, x1);
+        Assert.True(fit.Objective <= trueObjective + 1e-6, $"fit {fit.Objective} vs truth {trueObjective} on the fitting samples");
+    }
+
+    [Fact]
+    public void Restarts_keep_the_lowest_objective()
+    {
+        var bench = EntropicBridgeBenchmark.Create(2, Math.Sqrt(0.1), seed: 0, components: 5);
+        double[] x0 = bench.SampleSource(6000, 1), x1 = bench.SampleTarget(6000, 2);
+        var options = new LightBridgeFitOptions { Components = 5, Seed = 0 };
+        var single = new List<double>();
+        for (ulong s = 0; s <= 2; s++)
+        {
+            single.Add(LightBridgeFitter.Fit(x0, x1, 2, Math.Sqrt(0.1), options with { Seed = s }, cancellationToken: TestContext.Current.CancellationToken).Objective);
+        }
+        var best = LightBridgeFitter.Fit(x0, x1, 2, Math.Sqrt(0.1), options with { Restarts = 2 }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(single.Min(), best.Objective, 12);
+    }
+
+    [Fact]
     public void Held_out_choice_prefers_enough_components()
     {
         var bench = EntropicBridgeBenchmark.Create(2, 1.0, seed: 2, components: 3);
@@ -323,15 +407,20 @@ public class LightBridgeTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Objective_gradient_matches_central_differences(bool diagonal)
+    [InlineData(false, 0.9, 0.0)]
+    [InlineData(true, 0.9, 0.0)]
+    [InlineData(false, 0.25, 0.0)]
+    [InlineData(true, 0.25, 0.0)]
+    [InlineData(false, 0.9, 0.3)]
+    [InlineData(true, 0.9, 0.3)]
+    public void Objective_gradient_matches_central_differences(bool diagonal, double noise, double shrinkage)
     {
+        // σ = 0.25 makes most conditional weights negligible (the sparse second-moment sums); λ > 0 adds the shrinkage.
         const int d = 3, k = 2, n = 700;
         var lapack = Lapack.Default;
         var p = new GaussianMixture([0.5, 0.5], [0, 0, 0, 1, 1, -1], [1, 0, 0, 0, 1, 0, 0, 0, 1, 0.5, 0.1, 0, 0.1, 0.8, 0, 0, 0, 0.6]);
         double[] x = p.Sample(n, 1), y = p.Sample(n + 300, 2);
-        var objective = new LightBridgeObjective(lapack, x, n, y, n + 300, d, k, noise: 0.9, diagonal);
+        var objective = new LightBridgeObjective(lapack, x, n, y, n + 300, d, k, noise, diagonal, shrinkage);
         int count = objective.ParameterCount();
         var theta = new double[count];
         var rng = new CounterRng(7);
@@ -357,6 +446,59 @@ public class LightBridgeTests
         }
         // Thread count does not change the value (chunks are reduced in index order).
         Assert.Equal(f, objective.Evaluate(theta, scratch));
+    }
+
+    [Theory]
+    [InlineData(2, 0.3)]
+    [InlineData(17, 1.0)]
+    public void Diagonal_path_equals_the_full_path_on_diagonal_scales(int d, double noise)
+    {
+        // The O(NKd) diagonal evaluation against the GEMM path with the same (diagonal) L: value and the shared gradient
+        // coordinates (log α, r, log L_ii) agree to rounding.
+        const int k = 3, n = 1100;
+        var rng = new CounterRng(11);
+        var x = new double[n * d];
+        var y = new double[(n + 50) * d];
+        rng.FillNormal(0, 0, x);
+        rng.FillNormal(1, 0, y);
+        var full = new LightBridgeObjective(Lapack.Default, x, n, y, n + 50, d, k, noise, diagonal: false);
+        var diag = new LightBridgeObjective(Lapack.Default, x, n, y, n + 50, d, k, noise, diagonal: true);
+        var logAlpha = new double[k];
+        var r = new double[k * d];
+        var l = new double[k * d * d];
+        for (int c = 0; c < k; c++)
+        {
+            logAlpha[c] = 0.4 * (rng.Uniform(2, (ulong)c) - 0.5);
+            for (int i = 0; i < d; i++)
+            {
+                r[c * d + i] = rng.Uniform(3, (ulong)(c * d + i)) - 0.5;
+                l[c * d * d + i * d + i] = 0.6 + 0.8 * rng.Uniform(4, (ulong)(c * d + i));
+            }
+        }
+        var thetaFull = new double[full.ParameterCount()];
+        var thetaDiag = new double[diag.ParameterCount()];
+        LightBridgeObjective.Pack(logAlpha, r, l, d, k, false, thetaFull);
+        LightBridgeObjective.Pack(logAlpha, r, l, d, k, true, thetaDiag);
+        var gFull = new double[thetaFull.Length];
+        var gDiag = new double[thetaDiag.Length];
+        double fFull = full.Evaluate(thetaFull, gFull), fDiag = diag.Evaluate(thetaDiag, gDiag);
+        Assert.True(Math.Abs(fFull - fDiag) <= 1e-12 * Math.Max(1, Math.Abs(fFull)), $"value {fDiag} vs {fFull}");
+        double scale = 1e-12 * Math.Max(1, gFull.Max(Math.Abs));
+        for (int i = 0; i < k + k * d; i++)
+        {
+            Assert.True(Math.Abs(gFull[i] - gDiag[i]) <= scale, $"parameter {i}: diagonal {gDiag[i]}, full {gFull[i]}");
+        }
+        int pf = k + k * d, pd = k + k * d;
+        for (int c = 0; c < k; c++)
+        {
+            for (int i = 0; i < d; i++)
+            {
+                pf += i;
+                Assert.True(Math.Abs(gFull[pf] - gDiag[pd]) <= scale, $"log L_ii of component {c}, i = {i}: diagonal {gDiag[pd]}, full {gFull[pf]}");
+                pf++;
+                pd++;
+            }
+        }
     }
 
     [Fact]
@@ -430,6 +572,12 @@ public class LightBridgeTests
         Assert.Throws<ArgumentOutOfRangeException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { Components = 0 }, cancellationToken: TestContext.Current.CancellationToken));
         Assert.Throws<ArgumentOutOfRangeException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { HoldOutFraction = 1.0 }, cancellationToken: TestContext.Current.CancellationToken));
         Assert.Throws<ArgumentException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { Initial = new LightBridge(1.0, [1.0], [0.0], [1.0]) }, cancellationToken: TestContext.Current.CancellationToken));
+        var ct = TestContext.Current.CancellationToken;
+        Assert.Equal("Shrinkage", Assert.Throws<ArgumentOutOfRangeException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { Shrinkage = -0.1 }, ct)).ParamName);
+        Assert.Equal("Shrinkage", Assert.Throws<ArgumentOutOfRangeException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { Shrinkage = double.NaN }, ct)).ParamName);
+        Assert.Equal("ShrinkageCandidates", Assert.Throws<ArgumentOutOfRangeException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { Shrinkage = null, ShrinkageCandidates = [] }, ct)).ParamName);
+        Assert.Equal("CovarianceCandidates", Assert.Throws<ArgumentOutOfRangeException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { CovarianceCandidates = [CovarianceType.Spherical] }, ct)).ParamName);
+        Assert.Equal("Restarts", Assert.Throws<ArgumentOutOfRangeException>(() => LightBridgeFitter.Fit(ok, ok, 2, 1.0, new LightBridgeFitOptions { Restarts = -1 }, ct)).ParamName);
         // Files.
         Assert.Throws<DataFormatException>(() => LightBridgeJson.Read(new MemoryStream("{"u8.ToArray()), "b.json"));
         var wrong = Assert.Throws<DataFormatException>(() => LightBridgeJson.Read(new MemoryStream("""{"format":"gmmflow-plan"}"""u8.ToArray()), "b.json"));
