@@ -44,20 +44,7 @@ internal readonly struct DiagonalGaussianKernel : IGaussianBlockKernel
         {
             ref double xi = ref Unsafe.Add(ref x0, i);
             TVec s0 = TOps.Zero, s1 = TOps.Zero, s2 = TOps.Zero, s3 = TOps.Zero;
-            for (int j = 0; j < dimension; j++)
-            {
-                TVec pj = TOps.Create(Unsafe.Add(ref p, j));
-                TVec nb = TOps.Create(-Unsafe.Add(ref b, j));
-                ref double xj = ref Unsafe.Add(ref xi, j * stride);
-                TVec a0 = TOps.MultiplyAdd(pj, TOps.Load(ref xj), nb);
-                TVec a1 = TOps.MultiplyAdd(pj, TOps.Load(ref Unsafe.Add(ref xj, w)), nb);
-                TVec a2 = TOps.MultiplyAdd(pj, TOps.Load(ref Unsafe.Add(ref xj, 2 * w)), nb);
-                TVec a3 = TOps.MultiplyAdd(pj, TOps.Load(ref Unsafe.Add(ref xj, 3 * w)), nb);
-                s0 = TOps.MultiplyAdd(a0, a0, s0);
-                s1 = TOps.MultiplyAdd(a1, a1, s1);
-                s2 = TOps.MultiplyAdd(a2, a2, s2);
-                s3 = TOps.MultiplyAdd(a3, a3, s3);
-            }
+            SquaredSums<TOps, TVec>(ref xi, stride, ref p, ref b, 0, dimension, ref s0, ref s1, ref s2, ref s3);
             ref double di = ref Unsafe.Add(ref dst, i);
             TOps.Store(TOps.MultiplyAdd(minusHalf, s0, c), ref di);
             TOps.Store(TOps.MultiplyAdd(minusHalf, s1, c), ref Unsafe.Add(ref di, w));
@@ -142,20 +129,7 @@ internal readonly struct DiagonalGaussianKernel : IGaussianBlockKernel
                     ref double ak = ref Unsafe.Add(ref acc, k * 4 * w);
                     TVec s0 = TOps.Load(ref ak), s1 = TOps.Load(ref Unsafe.Add(ref ak, w));
                     TVec s2 = TOps.Load(ref Unsafe.Add(ref ak, 2 * w)), s3 = TOps.Load(ref Unsafe.Add(ref ak, 3 * w));
-                    for (int j = j0; j < j1; j++)
-                    {
-                        TVec pj = TOps.Create(Unsafe.Add(ref p, j));
-                        TVec nb = TOps.Create(-Unsafe.Add(ref b, j));
-                        ref double xj = ref Unsafe.Add(ref xi, j * stride);
-                        TVec a0 = TOps.MultiplyAdd(pj, TOps.Load(ref xj), nb);
-                        TVec a1 = TOps.MultiplyAdd(pj, TOps.Load(ref Unsafe.Add(ref xj, w)), nb);
-                        TVec a2 = TOps.MultiplyAdd(pj, TOps.Load(ref Unsafe.Add(ref xj, 2 * w)), nb);
-                        TVec a3 = TOps.MultiplyAdd(pj, TOps.Load(ref Unsafe.Add(ref xj, 3 * w)), nb);
-                        s0 = TOps.MultiplyAdd(a0, a0, s0);
-                        s1 = TOps.MultiplyAdd(a1, a1, s1);
-                        s2 = TOps.MultiplyAdd(a2, a2, s2);
-                        s3 = TOps.MultiplyAdd(a3, a3, s3);
-                    }
+                    SquaredSums<TOps, TVec>(ref xi, stride, ref p, ref b, j0, j1, ref s0, ref s1, ref s2, ref s3);
                     TOps.Store(s0, ref ak);
                     TOps.Store(s1, ref Unsafe.Add(ref ak, w));
                     TOps.Store(s2, ref Unsafe.Add(ref ak, 2 * w));
@@ -172,6 +146,33 @@ internal readonly struct DiagonalGaussianKernel : IGaussianBlockKernel
                 TOps.Store(TOps.MultiplyAdd(minusHalf, TOps.Load(ref Unsafe.Add(ref ak, 2 * w)), c), ref Unsafe.Add(ref di, 2 * w));
                 TOps.Store(TOps.MultiplyAdd(minusHalf, TOps.Load(ref Unsafe.Add(ref ak, 3 * w)), c), ref Unsafe.Add(ref di, 3 * w));
             }
+        }
+    }
+
+    /// <summary>
+    /// sₗ += (pⱼ xⱼ − bⱼ)² over coordinates j ∈ [j0, j1) for four vectors of points (lanes ℓ·w … ℓ·w + w − 1 from
+    /// <paramref name="xi"/>): one multiply-add whitens, one more squares into the sum; the order every caller shares.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SquaredSums<TOps, TVec>(ref double xi, int stride, ref double p, ref double b, int j0, int j1,
+        ref TVec s0, ref TVec s1, ref TVec s2, ref TVec s3)
+        where TOps : struct, ISimdOps<TVec>
+        where TVec : struct
+    {
+        int w = TOps.Count;
+        for (int j = j0; j < j1; j++)
+        {
+            TVec pj = TOps.Create(Unsafe.Add(ref p, j));
+            TVec nb = TOps.Create(-Unsafe.Add(ref b, j));
+            ref double xj = ref Unsafe.Add(ref xi, j * stride);
+            TVec a0 = TOps.MultiplyAdd(pj, TOps.Load(ref xj), nb);
+            TVec a1 = TOps.MultiplyAdd(pj, TOps.Load(ref Unsafe.Add(ref xj, w)), nb);
+            TVec a2 = TOps.MultiplyAdd(pj, TOps.Load(ref Unsafe.Add(ref xj, 2 * w)), nb);
+            TVec a3 = TOps.MultiplyAdd(pj, TOps.Load(ref Unsafe.Add(ref xj, 3 * w)), nb);
+            s0 = TOps.MultiplyAdd(a0, a0, s0);
+            s1 = TOps.MultiplyAdd(a1, a1, s1);
+            s2 = TOps.MultiplyAdd(a2, a2, s2);
+            s3 = TOps.MultiplyAdd(a3, a3, s3);
         }
     }
 }

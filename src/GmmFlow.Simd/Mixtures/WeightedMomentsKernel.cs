@@ -170,28 +170,14 @@ internal static class WeightedMomentsKernel
         {
             return 0;
         }
-        int w = TOps.Count;
         ref double x0 = ref MemoryMarshal.GetReference(points);
         ref double r = ref MemoryMarshal.GetReference(responsibilities);
         ref double m = ref MemoryMarshal.GetReference(shift);
         for (int j = 0; j < dimension; j++)
         {
-            TVec mj = TOps.Create(Unsafe.Add(ref m, j));
-            ref double xj = ref Unsafe.Add(ref x0, j * stride);
-            TVec a1 = TOps.Zero, a2 = TOps.Zero, b1 = TOps.Zero, b2 = TOps.Zero;
-            for (int i = 0; i < count; i += 2 * w)
-            {
-                TVec dv = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref xj, i)), mj);
-                TVec ev = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref xj, i + w)), mj);
-                TVec uv = TOps.Multiply(dv, TOps.Load(ref Unsafe.Add(ref r, i)));
-                TVec vv = TOps.Multiply(ev, TOps.Load(ref Unsafe.Add(ref r, i + w)));
-                a1 = TOps.Add(a1, uv);
-                b1 = TOps.Add(b1, vv);
-                a2 = TOps.MultiplyAdd(uv, dv, a2);
-                b2 = TOps.MultiplyAdd(vv, ev, b2);
-            }
-            first[j] += TOps.Sum(TOps.Add(a1, b1));
-            second[j] += TOps.Sum(TOps.Add(a2, b2));
+            (double s1, double s2) = ShiftedSums<TOps, TVec>(ref Unsafe.Add(ref x0, j * stride), ref r, count, Unsafe.Add(ref m, j));
+            first[j] += s1;
+            second[j] += s2;
         }
         return n;
     }
@@ -250,7 +236,6 @@ internal static class WeightedMomentsKernel
         {
             chunkCounts[k] = SumOf<TOps, TVec>(responsibilities[(k * responsibilityStride)..], count);
         }
-        int w = TOps.Count;
         ref double x0 = ref MemoryMarshal.GetReference(points);
         ref double r0 = ref MemoryMarshal.GetReference(responsibilities);
         ref double m0 = ref MemoryMarshal.GetReference(shifts);
@@ -265,24 +250,38 @@ internal static class WeightedMomentsKernel
                 {
                     continue;
                 }
-                ref double r = ref Unsafe.Add(ref r0, k * responsibilityStride);
-                TVec mj = TOps.Create(Unsafe.Add(ref m0, k * dimension + j));
-                TVec a1 = TOps.Zero, a2 = TOps.Zero, b1 = TOps.Zero, b2 = TOps.Zero;
-                for (int i = 0; i < count; i += 2 * w)
-                {
-                    TVec dv = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref xj, i)), mj);
-                    TVec ev = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref xj, i + w)), mj);
-                    TVec uv = TOps.Multiply(dv, TOps.Load(ref Unsafe.Add(ref r, i)));
-                    TVec vv = TOps.Multiply(ev, TOps.Load(ref Unsafe.Add(ref r, i + w)));
-                    a1 = TOps.Add(a1, uv);
-                    b1 = TOps.Add(b1, vv);
-                    a2 = TOps.MultiplyAdd(uv, dv, a2);
-                    b2 = TOps.MultiplyAdd(vv, ev, b2);
-                }
-                Unsafe.Add(ref f0, k * firstStride + j) += TOps.Sum(TOps.Add(a1, b1));
-                Unsafe.Add(ref q0, k * secondStride + j) += TOps.Sum(TOps.Add(a2, b2));
+                (double s1, double s2) = ShiftedSums<TOps, TVec>(ref xj, ref Unsafe.Add(ref r0, k * responsibilityStride), count,
+                    Unsafe.Add(ref m0, k * dimension + j));
+                Unsafe.Add(ref f0, k * firstStride + j) += s1;
+                Unsafe.Add(ref q0, k * secondStride + j) += s2;
             }
         }
+    }
+
+    /// <summary>
+    /// (Σᵢ rᵢ(xᵢ − m), Σᵢ rᵢ(xᵢ − m)²) over one coordinate row of <paramref name="count"/> points, in two interleaved
+    /// chains of vectors summed at the end: the order both diagonal moment kernels share.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (double First, double Second) ShiftedSums<TOps, TVec>(ref double xj, ref double r, int count, double m)
+        where TOps : struct, ISimdOps<TVec>
+        where TVec : struct
+    {
+        int w = TOps.Count;
+        TVec mj = TOps.Create(m);
+        TVec a1 = TOps.Zero, a2 = TOps.Zero, b1 = TOps.Zero, b2 = TOps.Zero;
+        for (int i = 0; i < count; i += 2 * w)
+        {
+            TVec dv = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref xj, i)), mj);
+            TVec ev = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref xj, i + w)), mj);
+            TVec uv = TOps.Multiply(dv, TOps.Load(ref Unsafe.Add(ref r, i)));
+            TVec vv = TOps.Multiply(ev, TOps.Load(ref Unsafe.Add(ref r, i + w)));
+            a1 = TOps.Add(a1, uv);
+            b1 = TOps.Add(b1, vv);
+            a2 = TOps.MultiplyAdd(uv, dv, a2);
+            b2 = TOps.MultiplyAdd(vv, ev, b2);
+        }
+        return (TOps.Sum(TOps.Add(a1, b1)), TOps.Sum(TOps.Add(a2, b2)));
     }
 
     /// <summary>Row length of the point-major layout <see cref="AccumulateFullPointMajor"/> reads: d rounded up to a multiple of 8, zero-padded.</summary>
