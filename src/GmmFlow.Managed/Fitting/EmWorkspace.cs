@@ -84,7 +84,7 @@ internal sealed class EmWorkspace
         {
             _slotRows[s] = new double[Math.Max(components, Math.Max(1, candidateCapacity)) * EmData.Stride];
             _slotLse[s] = new double[c];
-            _slotMoments[s] = type == CovarianceType.Full ? new double[WeightedMomentsKernel.FullScratchLength(d, c)] : [];
+            _slotMoments[s] = type == CovarianceType.Full ? new double[WeightedMomentsKernel.FullScratchLength(d, c)] : new double[components];
         }
     }
 
@@ -313,6 +313,17 @@ internal sealed class EmWorkspace
             }
             if (!statistics)
             {
+                continue;
+            }
+            if (Type != CovarianceType.Full)
+            {
+                // All components per coordinate row (bit-identical to the per-component loop below); momentsArray holds the chunk's Σr.
+                WeightedMomentsKernel.AccumulateDiagonalComponents(points, s, padded, d, kk, rows, s, Params.Means, blockS1, S1Stride, blockS2, S,
+                    momentsArray);
+                for (int k = 0; k < kk; k++)
+                {
+                    blockN[k] += momentsArray[k];
+                }
                 continue;
             }
             for (int k = 0; k < kk; k++)

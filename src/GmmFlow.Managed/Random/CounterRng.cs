@@ -12,9 +12,10 @@ namespace GmmFlow;
 /// built from the three inputs; used as a counter-based generator it passes BigCrush (per its authors
 /// and later studies), which is ample for Monte-Carlo transport and mixture sampling.
 /// </remarks>
-public readonly struct CounterRng
+public readonly partial struct CounterRng
 {
     private const ulong Golden = 0x9E3779B97F4A7C15UL;
+    private const ulong CounterStep = 0xD1B54A32D192ED03UL;
     private readonly ulong _key;
 
     public CounterRng(ulong seed) => _key = Mix(seed ^ 0x5851F42D4C957F2DUL);
@@ -32,43 +33,14 @@ public readonly struct CounterRng
 
     /// <summary>64 random bits for (stream, counter).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong NextBits(ulong stream, ulong counter)
-        => Mix(Mix(_key + (stream + 1) * Golden) + (counter + 1) * 0xD1B54A32D192ED03UL);
+    public ulong NextBits(ulong stream, ulong counter) => Mix(StreamKey(stream) + (counter + 1) * CounterStep);
+
+    /// <summary>The per-stream half of <see cref="NextBits"/>: a stream's draws are Mix(StreamKey + (counter + 1)·CounterStep).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong StreamKey(ulong stream) => Mix(_key + (stream + 1) * Golden);
 
     /// <summary>Uniform in the open interval (0, 1): 53 random bits, never exactly 0 (safe for log).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public double Uniform(ulong stream, ulong counter)
         => ((NextBits(stream, counter) >> 11) + 0.5) * (1.0 / (1UL << 53));
-
-    /// <summary>
-    /// Fills <paramref name="destination"/> with independent standard normals for one stream, starting at
-    /// counter <paramref name="firstCounter"/>; each pair of normals uses one Box–Muller draw of two uniforms,
-    /// so element k depends only on (stream, firstCounter + k / 2).
-    /// </summary>
-    public void FillNormal(ulong stream, ulong firstCounter, Span<double> destination)
-    {
-        int i = 0;
-        ulong c = firstCounter;
-        for (; i + 1 < destination.Length; i += 2, c++)
-        {
-            (destination[i], destination[i + 1]) = NormalPair(stream, c);
-        }
-        if (i < destination.Length)
-        {
-            destination[i] = NormalPair(stream, c).Item1;
-        }
-    }
-
-    /// <summary>Two independent standard normals from counter <paramref name="counter"/> (Box–Muller).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public (double, double) NormalPair(ulong stream, ulong counter)
-    {
-        ulong bits = NextBits(stream, counter);
-        ulong bits2 = Mix(bits ^ Golden);
-        double u1 = ((bits >> 11) + 0.5) * (1.0 / (1UL << 53));
-        double u2 = (bits2 >> 11) * (1.0 / (1UL << 53));
-        double r = Math.Sqrt(-2.0 * Math.Log(u1));
-        (double s, double c) = Math.SinCos(2.0 * Math.PI * u2);
-        return (r * c, r * s);
-    }
 }

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -98,15 +99,14 @@ internal sealed class DiagonalVelocityFrame
         Span<double> block = _data.AsSpan(_base + index * Stride, Stride);
         block.Clear();
         Span<double> w = block.Slice(OffsetW, d), shift = block.Slice(OffsetShift, d);
-        double logDetL = 0.0;
-        for (int j = 0; j < d; j++)
-        {
-            // The Cholesky factor of a diagonal matrix is its square root: the same w and log det L as the full frame.
-            double root = Math.Sqrt(variances[j]);
-            w[j] = 1.0 / root;
-            shift[j] = -(w[j] * mean[j]);
-            logDetL += Math.Log(root);
-        }
+        // The Cholesky factor of a diagonal matrix is its square root: the same w and log det L as the full frame.
+        // Vectorised (a plan's field rebuilds P·d of these per time step, on one thread): shift holds log √s first.
+        TensorPrimitives.Sqrt(variances, w);
+        TensorPrimitives.Log(w, shift);
+        double logDetL = TensorPrimitives.Sum(shift);
+        TensorPrimitives.Divide(1.0, w, w);
+        TensorPrimitives.Multiply(w, mean, shift);
+        TensorPrimitives.Negate(shift, shift);
         block[0] = logWeight - logDetL - d * HalfLog2Pi;
         mean.CopyTo(block.Slice(OffsetMean, d));
         gain.CopyTo(block.Slice(OffsetK, d));

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace GmmFlow.Simd.Mixtures;
@@ -58,11 +59,24 @@ internal sealed class MixtureTerms
     /// log Nₖ(xᵢ) (plus log aₖ when <paramref name="weighted"/>) for the <paramref name="count"/> points of
     /// the coordinate-major block.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     public void EvaluateBlock(ReadOnlySpan<double> block, int stride, int count, Span<double> destination, int destinationStride, bool weighted)
     {
         int d = Dimension, dd = Full ? d * d : d;
         double[] constants = weighted ? WeightedConstants : LogNormalizers;
+        if (!Full)
+        {
+            int need = Components * 4 * 8;
+            double[]? rented = null;
+            Span<double> sums = need <= 2048 ? stackalloc double[2048] : (rented = ArrayPool<double>.Shared.Rent(need));
+            DiagonalGaussianKernel.EvaluateComponents(block, stride, count, d, Components, Precision, Shift, constants, destination,
+                destinationStride, sums[..need]);
+            if (rented is not null)
+            {
+                ArrayPool<double>.Shared.Return(rented);
+            }
+            return;
+        }
         for (int k = 0; k < Components; k++)
         {
             Span<double> row = destination.Slice(k * destinationStride, count);

@@ -93,6 +93,62 @@ public class KernelTests
         }, iter: 30);
     }
 
+    /// <summary>
+    /// The all-components kernels of the diagonal EM (coordinate tiles, interchanged loops) give the per-component
+    /// kernels' bits at every width, d beyond one coordinate tile included; a component with zero responsibility is
+    /// skipped by both.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Diagonal_all_component_kernels_equal_the_per_component_kernels_bit_for_bit(int width)
+    {
+        Gen.Select(Gen.Int[1, 150], Gen.Int[1, 4], Gen.Int[1, 7], Gen.Int).Sample((d, blocks, k, seed) =>
+        {
+            var rng = new Random(seed);
+            int count = blocks * PointBlock.Multiple, stride = count + 8, rowStride = count + 8;
+            var x = Random(rng, d * stride, 2);
+            var p = Random(rng, k * d, 1);
+            var b = Random(rng, k * d, 1);
+            var constants = Random(rng, k, 3);
+            var r = Random(rng, k * rowStride, 1);
+            r.AsSpan(0, rowStride).Clear(); // component 0 has no responsibility in this block
+            var one = new double[k * rowStride];
+            var all = new double[k * rowStride];
+            var sums = new double[k * 32];
+            var first1 = Random(rng, k * d, 1);
+            var second1 = Random(rng, k * d, 1);
+            var first2 = (double[])first1.Clone();
+            var second2 = (double[])second1.Clone();
+            var counts = new double[k];
+            var n1 = new double[k];
+            switch (width)
+            {
+                case 64: Run<SimdScalar, double>(); break;
+                case 128: Run<Simd128, Vector128<double>>(); break;
+                case 256: Run<Simd256, Vector256<double>>(); break;
+                default: Run<Simd512, Vector512<double>>(); break;
+            }
+            Assert.Equal(one, all);
+            Assert.Equal(first1, first2);
+            Assert.Equal(second1, second2);
+            Assert.Equal(n1, counts);
+            Assert.Equal(0.0, counts[0]);
+
+            void Run<TOps, TVec>() where TOps : struct, ISimdOps<TVec> where TVec : struct
+            {
+                for (int c = 0; c < k; c++)
+                {
+                    DiagonalGaussianKernel.Evaluate<TOps, TVec>(x, stride, count, d, p.AsSpan(c * d, d), b.AsSpan(c * d, d), constants[c],
+                        one.AsSpan(c * rowStride, count));
+                    n1[c] = WeightedMomentsKernel.AccumulateDiagonal<TOps, TVec>(x, stride, count, d, r.AsSpan(c * rowStride, count),
+                        b.AsSpan(c * d, d), first1.AsSpan(c * d, d), second1.AsSpan(c * d, d));
+                }
+                DiagonalGaussianKernel.EvaluateComponents<TOps, TVec>(x, stride, count, d, k, p, b, constants, all, rowStride, sums);
+                WeightedMomentsKernel.AccumulateDiagonalComponents<TOps, TVec>(x, stride, count, d, k, r, rowStride, b, first2, d, second2, d, counts);
+            }
+        }, iter: 20);
+    }
+
     [Theory]
     [MemberData(nameof(Widths))]
     public void Log_sum_exp_kernel_matches_naive_without_overflow(int width)

@@ -186,7 +186,13 @@ public class LightBridgeTests
         const int n = 20_000;
         double[] x0 = bench.SampleSource(n, 1), x1 = bench.SampleTarget(n, 2);
         var fit = LightBridgeFitter.Fit(x0, x1, 2, 1.0, new LightBridgeFitOptions { Components = 3, Seed = 1 }, cancellationToken: TestContext.Current.CancellationToken);
-        Assert.True(fit.Objective <= bench.Potential.Objective(x0, x1) + 1e-6, "the fit must do at least as well as the truth on its own samples");
+        // The objective is non-convex and the truth is not the minimiser of the empirical objective; a fit in the global
+        // basin lands at or below the truth's value, a neighbouring stationary point within a fraction of the objective's
+        // sampling error (≈ 1/√n ≈ 0.7 % here). 0.1 % separates both from a failed optimisation; recovery itself is the
+        // conditional check below.
+        double truth = bench.Potential.Objective(x0, x1);
+        Assert.True(fit.Objective <= truth + 1e-3 * Math.Abs(truth),
+            $"the fit must do about as well as the truth on its own samples: {fit.Objective} vs {truth}, converged {fit.Converged}");
         bench.EstimateTargetMoments(100_000, 9);
         double[] test = bench.SampleSource(50, 3);
         const int m = 2000;
