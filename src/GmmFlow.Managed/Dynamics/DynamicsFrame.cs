@@ -25,6 +25,8 @@ internal sealed class DynamicsFrame
         NoiseTerm = new double[nn];
         GramHtFactor = new double[nn];
         PhiAnchorInverseTransposed = new double[nn];
+        PiMap = new double[nn];
+        PiOffset = new double[nn];
     }
 
     public LinearDynamics Dynamics { get; }
@@ -45,6 +47,12 @@ internal sealed class DynamicsFrame
     /// Φ(t,T/2)⁻ᵀ (t &gt; T/2).
     /// </summary>
     public readonly double[] G, F, NoiseTerm, GramHtFactor, PhiAnchorInverseTransposed;
+
+    /// <summary>
+    /// With <see cref="GramHtFactored"/>: H = Φ(T,t)ᵀM(T,t)⁻¹ and HΦ(T,t), so that the closed-form
+    /// Π(t) = H Cov(X_T, X_t)Σ_t⁻¹ − HΦ(T,t) costs one product per pair (docs/theory/linear-dynamics.md#pair-algebra).
+    /// </summary>
+    public readonly double[] PiMap, PiOffset;
 
     /// <summary>Whether <see cref="GramHtFactor"/> holds a factor (t ≤ T/2 and M(T, t) ≻ 0).</summary>
     public bool GramHtFactored { get; private set; }
@@ -81,6 +89,16 @@ internal sealed class DynamicsFrame
             F[k] = PhiT0[k] - F[k];
         }
         GramHtFactored = !PastAnchor && SmallDense.TryCholesky(GramHt, GramHtFactor, n);
+        if (GramHtFactored)
+        {
+            // H = (M(T,t)⁻¹Φ(T,t))ᵀ, HΦ(T,t) symmetric.
+            PhiHt.AsSpan(0, nn).CopyTo(Scratch);
+            SmallDense.ForwardSolve(GramHtFactor, Scratch, n, n);
+            SmallDense.BackwardSolveTransposed(GramHtFactor, Scratch, n, n);
+            SmallDense.Transpose(Scratch, PiMap, n, n);
+            SmallDense.Multiply(PiMap, PhiHt, PiOffset, n);
+            SmallDense.Symmetrize(PiOffset, n);
+        }
         if (PastAnchor)
         {
             d.Pair(t, AnchorTime, PhiAnchor, GramAnchor, Scratch);
