@@ -48,15 +48,19 @@ def system_maps(a, b, horizon):
 
 
 def pair(m0, s0, m1, s1, eps, s):
-    """J, Π(T/2), Σ(T/2), M⁻¹δ and Cov(X0, XT) of one pair: the same algebra as LinearGaussianBridge.Create."""
+    """J, Π(T/2), Σ(T/2), M⁻¹δ and Cov(X0, XT) of one pair: the same algebra as LinearGaussianBridge.Create.
+
+    The inputs are checked once (finite), as GmmFlow checks them; scipy's per-call finiteness checks are then skipped."""
     n = len(m0)
+    if not (np.isfinite(m0).all() and np.isfinite(s0).all() and np.isfinite(m1).all() and np.isfinite(s1).all()):
+        raise ValueError("non-finite input")
     l = s["l"]
     l0 = np.linalg.cholesky(s0)
     l1 = np.linalg.cholesky(s1)
     delta = m1 - s["phi"] @ m0
-    y = sl.solve_triangular(l, delta, lower=True)
+    y = sl.solve_triangular(l, delta, lower=True, check_finite=False)
     mean_cost = y @ y
-    minv_delta = sl.solve_triangular(l, y, lower=True, trans="T")
+    minv_delta = sl.solve_triangular(l, y, lower=True, trans="T", check_finite=False)
     # Reduced Schrödinger bridge through the factor L⁻¹Φ l0 of Σ̂0: K = YᵀY, Y = l1ᵀ(M⁻¹Φ)l0.
     yk = l1.T @ (s["p"] @ l0)
     gam, v = np.linalg.eigh(yk.T @ yk)
@@ -69,7 +73,7 @@ def pair(m0, s0, m1, s1, eps, s):
         j = mean_cost + trace - eps * (np.sum(gk - np.log(gk)) + logdet1) + n * eps * (1 + np.log(eps / 2))
     else:
         j = mean_cost + trace - 2 * np.sum(np.sqrt(gam))
-    s01 = ((l0 @ v) * c) @ (v.T @ sl.solve_triangular(l0, s["q"], lower=True))   # Cov(X0, XT)
+    s01 = ((l0 @ v) * c) @ (v.T @ sl.solve_triangular(l0, s["q"], lower=True, check_finite=False))   # Cov(X0, XT)
     # Marginal and Π at t = T/2 (closed form).
     f, g = s["f"], s["g"]
     fs01 = f @ s01
@@ -77,7 +81,7 @@ def pair(m0, s0, m1, s1, eps, s):
     fl0 = f @ l0
     sig = fl0 @ fl0.T + fs01 @ g.T + g @ cov_tT.T + eps * s["noise"]
     sig = (sig + sig.T) / 2
-    z = sl.cho_solve(sl.cho_factor(sig, lower=True), cov_tT)  # Σ_t⁻¹ Cov(X_t, X_T)
+    z = sl.cho_solve(sl.cho_factor(sig, lower=True, check_finite=False), cov_tT, check_finite=False)  # Σ_t⁻¹ Cov(X_t, X_T)
     pi = s["h"] @ z.T - s["h_phi"]
     return j, (pi + pi.T) / 2, sig, minv_delta, s01
 

@@ -27,6 +27,9 @@ internal sealed class DynamicsFrame
         PhiAnchorInverseTransposed = new double[nn];
         PiMap = new double[nn];
         PiOffset = new double[nn];
+        FTransposed = new double[nn];
+        GTransposed = new double[nn];
+        PiMapTransposed = new double[nn];
     }
 
     public LinearDynamics Dynamics { get; }
@@ -53,6 +56,9 @@ internal sealed class DynamicsFrame
     /// Π(t) = H Cov(X_T, X_t)Σ_t⁻¹ − HΦ(T,t) costs one product per pair (docs/theory/linear-dynamics.md#pair-algebra).
     /// </summary>
     public readonly double[] PiMap, PiOffset;
+
+    /// <summary>Fᵀ, Gᵀ and Hᵀ, so that the per-pair products run untransposed (docs/theory/linear-dynamics.md#pair-algebra).</summary>
+    public readonly double[] FTransposed, GTransposed, PiMapTransposed;
 
     /// <summary>Whether <see cref="GramHtFactor"/> holds a factor (t ≤ T/2 and M(T, t) ≻ 0).</summary>
     public bool GramHtFactored { get; private set; }
@@ -88,14 +94,16 @@ internal sealed class DynamicsFrame
         {
             F[k] = PhiT0[k] - F[k];
         }
+        SmallDense.Transpose(F, FTransposed, n, n);
+        SmallDense.Transpose(G, GTransposed, n, n);
         GramHtFactored = !PastAnchor && SmallDense.TryCholesky(GramHt, GramHtFactor, n);
         if (GramHtFactored)
         {
             // H = (M(T,t)⁻¹Φ(T,t))ᵀ, HΦ(T,t) symmetric.
-            PhiHt.AsSpan(0, nn).CopyTo(Scratch);
-            SmallDense.ForwardSolve(GramHtFactor, Scratch, n, n);
-            SmallDense.BackwardSolveTransposed(GramHtFactor, Scratch, n, n);
-            SmallDense.Transpose(Scratch, PiMap, n, n);
+            PhiHt.AsSpan(0, nn).CopyTo(PiMapTransposed);
+            SmallDense.ForwardSolve(GramHtFactor, PiMapTransposed, n, n);
+            SmallDense.BackwardSolveTransposed(GramHtFactor, PiMapTransposed, n, n);
+            SmallDense.Transpose(PiMapTransposed, PiMap, n, n);
             SmallDense.Multiply(PiMap, PhiHt, PiOffset, n);
             SmallDense.Symmetrize(PiOffset, n);
         }

@@ -367,12 +367,15 @@ public sealed class LinearGaussianBridge
         bool anchor, bool needPi = true)
     {
         int n = Dimension, m = ControlDimension, nn = n * n;
-        // m_t = Φ(t,0)m0 + G_t δ.
-        SmallDense.MultiplyVector(f.PhiT0, false, _m0, mean, n, n);
-        SmallDense.MultiplyVector(f.G, false, _delta, w.X, n, n);
-        for (int i = 0; i < n; i++)
+        // m_t = Φ(t,0)m0 + G_t δ (not needed for Π_a at set-up).
+        if (!anchor)
         {
-            mean[i] += w.X[i];
+            SmallDense.MultiplyVector(f.PhiT0, false, _m0, mean, n, n);
+            SmallDense.MultiplyVector(f.G, false, _delta, w.X, n, n);
+            for (int i = 0; i < n; i++)
+            {
+                mean[i] += w.X[i];
+            }
         }
         if (_shooting is not null && !anchor)
         {
@@ -382,20 +385,23 @@ public sealed class LinearGaussianBridge
             return;
         }
         // Σ_t = FΣ0Fᵀ + GΣ1Gᵀ + F S01 Gᵀ + (F S01 Gᵀ)ᵀ + ε(M(t,0) − G Φ(T,t) M(t,0)), as
-        // FΣ0Fᵀ + (F S01)Gᵀ + G Cov(X_t, X_T)ᵀ with Cov(X_t, X_T) = F S01 + GΣ1 (T1, reused by Π) and FΣ0Fᵀ = (FL0)(FL0)ᵀ.
+        // UᵀU + (F S01)Gᵀ + (Cov(X_t, X_T)Gᵀ)ᵀ with U = L0ᵀFᵀ and Cov(X_t, X_T) = F S01 + GΣ1 (T1, reused by Π).
         SmallDense.Multiply(f.F, _cross, w.T4, n);
         SmallDense.Multiply(f.G, _s1, w.T1, n);
         for (int k = 0; k < nn; k++)
         {
             w.T1[k] += w.T4[k];
         }
-        SmallDense.Multiply(f.F, _l0, w.T2, n);
-        SmallDense.Multiply(w.T2, false, w.T2, true, cov, n, n, n);
-        SmallDense.Multiply(w.T4, false, f.G, true, w.T2, n, n, n);
-        SmallDense.Multiply(f.G, false, w.T1, true, w.T3, n, n, n);
-        for (int k = 0; k < nn; k++)
+        SmallDense.Multiply(_l0, true, f.FTransposed, false, w.T2, n, n, n);
+        SmallDense.Multiply(w.T2, true, w.T2, false, cov, n, n, n);
+        SmallDense.Multiply(w.T4, f.GTransposed, w.T2, n);
+        SmallDense.Multiply(w.T1, f.GTransposed, w.T3, n);
+        for (int r = 0; r < n; r++)
         {
-            cov[k] += w.T2[k] + w.T3[k];
+            for (int c = 0; c < n; c++)
+            {
+                cov[r * n + c] += w.T2[r * n + c] + w.T3[c * n + r];
+            }
         }
         if (_eps > 0)
         {
@@ -406,8 +412,11 @@ public sealed class LinearGaussianBridge
         }
         SmallDense.Symmetrize(cov, n);
         // v_t = B(t)ᵀ Φ(T,t)ᵀ M⁻¹δ.
-        SmallDense.MultiplyVector(f.PhiHt, true, _gramInvDelta, w.X, n, n);
-        SmallDense.MultiplyVector(f.B, true, w.X, v, n, m);
+        if (!anchor)
+        {
+            SmallDense.MultiplyVector(f.PhiHt, true, _gramInvDelta, w.X, n, n);
+            SmallDense.MultiplyVector(f.B, true, w.X, v, n, m);
+        }
         if (!needPi)
         {
             return;
@@ -426,7 +435,7 @@ public sealed class LinearGaussianBridge
     // H = Φ(T,t)ᵀM(T,t)⁻¹ (t ≤ t_a only); w.T1 holds Cov(X_t, X_T) from Core.
     private void ClosedFormPi(DynamicsFrame f, ReadOnlySpan<double> cov, Span<double> pi, Workspace w)
     {
-        int n = Dimension, nn = n * n;
+        int n = Dimension;
         if (!SmallDense.TryCholesky(cov, w.L, n))
         {
             throw new NotPositiveDefiniteException($"bridge covariance Σ_t at t = {f.Time:R}", -1, 0);
@@ -438,10 +447,14 @@ public sealed class LinearGaussianBridge
         }
         SmallDense.ForwardSolve(w.L, w.T1, n, n);
         SmallDense.BackwardSolveTransposed(w.L, w.T1, n, n);
-        SmallDense.Multiply(f.PiMap, false, w.T1, true, pi, n, n, n);
-        for (int k = 0; k < nn; k++)
+        // H Zᵀ = (Z Hᵀ)ᵀ, Z = Σ_t⁻¹ Cov(X_t, X_T).
+        SmallDense.Multiply(w.T1, f.PiMapTransposed, w.T2, n);
+        for (int r = 0; r < n; r++)
         {
-            pi[k] -= f.PiOffset[k];
+            for (int c = 0; c < n; c++)
+            {
+                pi[r * n + c] = w.T2[c * n + r] - f.PiOffset[r * n + c];
+            }
         }
         SmallDense.Symmetrize(pi, n);
     }
@@ -505,12 +518,17 @@ public sealed class LinearGaussianBridge
             if (eps > 0)
             {
                 double gj = 1 + Math.Sqrt(1 + 4 * g / (eps * eps));
-                sum += gj - Math.Log(gj);
+                sum += gj;
+                w.Off[j] = gj;
             }
             else
             {
                 sum += 2 * Math.Sqrt(g);
             }
+        }
+        if (eps > 0)
+        {
+            sum -= SmallDense.SumOfLogs(w.Off[..n]);
         }
         double single = trace, cost;
         if (eps > 0)

@@ -184,12 +184,7 @@ internal static class SmallDense
         {
             for (int i = 0; i < r; i++)
             {
-                double s = 0;
-                for (int j = 0; j < c; j++)
-                {
-                    s += a[i * c + j] * x[j];
-                }
-                y[i] = s;
+                y[i] = DenseKernels.Dot(a.Slice(i * c, c), x[..c]);
             }
             return;
         }
@@ -434,6 +429,14 @@ internal static class SmallDense
             TriangularSolve(l, b, n, cols, transposed: false);
             return;
         }
+        if (cols == 1)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                b[i] = (b[i] - DenseKernels.Dot(l.Slice(i * n, i), b[..i])) / l[i * n + i];
+            }
+            return;
+        }
         for (int i = 0; i < n; i++)
         {
             Span<double> bi = b.Slice(i * cols, cols);
@@ -459,6 +462,19 @@ internal static class SmallDense
         if (cols % 8 == 0 && cols <= 16 && Vector512.IsHardwareAccelerated)
         {
             TriangularSolve(l, b, n, cols, transposed: true);
+            return;
+        }
+        if (cols == 1)
+        {
+            for (int i = n - 1; i >= 0; i--)
+            {
+                double s = b[i];
+                for (int k = i + 1; k < n; k++)
+                {
+                    s -= l[k * n + i] * b[k];
+                }
+                b[i] = s / l[i * n + i];
+            }
             return;
         }
         for (int i = n - 1; i >= 0; i--)
@@ -522,11 +538,44 @@ internal static class SmallDense
     /// <summary>log det of an SPD matrix from its Cholesky factor.</summary>
     public static double LogDetFromCholesky(ReadOnlySpan<double> l, int n)
     {
-        double s = 0;
+        double product = 1;
+        int exponent = 0;
         for (int i = 0; i < n; i++)
         {
-            s += Math.Log(l[i * n + i]);
+            Accumulate(ref product, ref exponent, l[i * n + i]);
         }
-        return 2 * s;
+        return 2 * (Math.Log(product) + exponent * Math.Log(2));
+    }
+
+    /// <summary>Σ log x_k for positive finite x_k, as the log of a running product (rescaled by powers of 2 when it
+    /// leaves [1e−100, 1e100]): one logarithm instead of one per term.</summary>
+    public static double SumOfLogs(ReadOnlySpan<double> x)
+    {
+        double product = 1;
+        int exponent = 0;
+        foreach (double v in x)
+        {
+            Accumulate(ref product, ref exponent, v);
+        }
+        return Math.Log(product) + exponent * Math.Log(2);
+    }
+
+    // Factors and the running product are kept within [1e−100, 1e100] by splitting off powers of 2, so no product
+    // of two of them can overflow or underflow.
+    private static void Accumulate(ref double product, ref int exponent, double v)
+    {
+        if (v is < 1e-100 or > 1e100)
+        {
+            int j = Math.ILogB(v);
+            v = Math.ScaleB(v, -j);
+            exponent += j;
+        }
+        product *= v;
+        if (product is < 1e-100 or > 1e100)
+        {
+            int k = Math.ILogB(product);
+            product = Math.ScaleB(product, -k);
+            exponent += k;
+        }
     }
 }
