@@ -5,7 +5,10 @@ Reads the folder written by `GmmFlow.Benchmarks linear-bridges --out DIR`, compu
 Cov(X0, XT), M⁻¹δ and Π(T/2)) with numpy/scipy, checks it against GmmFlow's numbers, and prints the per-pair times.
 Φ and M come from scipy.linalg.expm of the Van Loan block, once per system (outside the timing, as in GmmFlow).
 
-    /usr/bin/python3 benchmarks/compare/linear_bridges.py DIR [--repeats R]
+    /usr/bin/python3 benchmarks/compare/linear_bridges.py DIR [--repeats R] [--sdp]
+
+--sdp also times the SDP route (one cvxopt semidefinite program per pair, σ = 0, needs Debian's python3-cvxopt) on the
+first 10 pairs of each n and checks its optimum against the closed form.
 """
 import json
 import os
@@ -86,6 +89,65 @@ def pair(m0, s0, m1, s1, eps, s):
     return j, (pi + pi.T) / 2, sig, minv_delta, s01
 
 
+def sdp_pair(m0, s0, m1, s1, s):
+    """σ = 0 pair cost by the SDP route (cvxopt): on the reduced pair, W2² = |Δm̂|² + tr Σ̂0 + tr Σ̂1 − 2 max tr C subject to
+    [[Σ̂0, C], [Cᵀ, Σ̂1]] ⪰ 0, one 2n×2n linear matrix inequality in the n² entries of C."""
+    from cvxopt import matrix, solvers
+    n = len(m0)
+    l = s["l"]
+    r = sl.solve_triangular(l, s["phi"], lower=True)
+    hs0 = r @ s0 @ r.T
+    hs1 = sl.solve_triangular(l, sl.solve_triangular(l, s1, lower=True).T, lower=True)
+    hs0, hs1 = (hs0 + hs0.T) / 2, (hs1 + hs1.T) / 2
+    w = 2 * n
+    h = np.zeros((w, w))
+    h[:n, :n], h[n:, n:] = hs0, hs1
+    g = np.zeros((w * w, n * n))
+    for i in range(n):
+        for j in range(n):
+            e = np.zeros((w, w))
+            e[i, n + j] = e[n + j, i] = -1.0          # h − Σ x_k G_k = [[Σ̂0, C], [Cᵀ, Σ̂1]]
+            g[:, i * n + j] = e.ravel(order="F")
+    c = np.zeros(n * n)
+    c[[i * n + i for i in range(n)]] = -1.0
+    solvers.options.update({"show_progress": False})  # cvxopt's default tolerances (1e-7)
+    dm = sl.solve_triangular(l, m1 - s["phi"] @ m0, lower=True)
+    try:
+        sol = solvers.sdp(matrix(c), Gs=[matrix(g)], hs=[matrix(h)])
+    except ArithmeticError as e:  # the interior point can break down at the rank-deficient optimum
+        return float("nan"), f"failed ({e})"
+    return dm @ dm + np.trace(hs0) + np.trace(hs1) + 2 * sol["primal objective"], sol["status"]
+
+
+def closed_form_ot(m0, s0, m1, s1, s):
+    """σ = 0 closed form of the same pair (pair(..., eps = 0)[0])."""
+    return pair(m0, s0, m1, s1, 0.0, s)[0]
+
+
+def sdp_timing(folder, pairs=10):
+    try:
+        import cvxopt  # noqa: F401
+    except ImportError:
+        print("SDP route: cvxopt not installed (Debian: python3-cvxopt); skipped")
+        return
+    for n in (2, 4, 8, 16):
+        p = os.path.join(folder, f"n{n}_")
+        a, b = np.load(p + "A.npy"), np.load(p + "B.npy")
+        m0, m1 = np.load(p + "m0.npy"), np.load(p + "m1.npy")
+        s0 = np.load(p + "S0.npy").reshape(-1, n, n)
+        s1 = np.load(p + "S1.npy").reshape(-1, n, n)
+        system = system_maps(a, b, json.load(open(p + "meta.json"))["horizon"])
+        k = min(pairs, len(m0))
+        t0, c0 = time.perf_counter(), time.process_time()
+        results = [sdp_pair(m0[q], s0[q], m1[q], s1[q], system) for q in range(k)]
+        wall, cpu = (time.perf_counter() - t0) / k, (time.process_time() - c0) / k
+        exact = [closed_form_ot(m0[q], s0[q], m1[q], s1[q], system) for q in range(k)]
+        err = max((abs(r[0] - e) / max(1, abs(e)) for r, e in zip(results, exact) if r[1] == "optimal"), default=float("nan"))
+        bad = sum(r[1] != "optimal" for r in results)
+        print(f"SDP route (cvxopt, σ = 0, {k} pairs) n = {n:2d}: {wall * 1e3:8.2f} ms/pair wall, {cpu * 1e3:8.2f} ms/pair CPU; "
+              f"max rel. diff to the closed form (optimal ones) {err:.1e}; not optimal {bad}", flush=True)
+
+
 def main():
     folder = sys.argv[1]
     repeats = int(sys.argv[sys.argv.index("--repeats") + 1]) if "--repeats" in sys.argv else 7
@@ -128,6 +190,8 @@ def main():
         if j_err > 1e-8 or pi_err > 1e-6 or sig_err > 1e-8:
             print(f"MISMATCH at n = {n}", file=sys.stderr)
             sys.exit(1)
+    if "--sdp" in sys.argv:
+        sdp_timing(folder)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 using CsCheck;
 using GmmFlow.Native;
+using GmmFlow.Tests.Costs;
 using static GmmFlow.Tests.Dynamics.DynamicsTestHelpers;
 using static GmmFlow.Tests.Support.TestMatrices;
 
@@ -251,7 +252,7 @@ public class PairSetupKernelTests
                 if (sigma == 0)
                 {
                     // Deterministic coupling X_T = m1 + A(X0 − m0): S01ᵀΣ0⁻¹S01 = Σ1 (a certificate for both routes).
-                    var s0Inv = Inverse(s0, n);
+                    var s0Inv = Reference.Inverse(s0, n);
                     double ours = RelDiff(Multiply(Multiply(c, s0Inv, n, n, n, transA: true), c, n, n, n), s1);
                     double direct = RelDiff(Multiply(Multiply(cross, s0Inv, n, n, n, transA: true), cross, n, n, n), s1);
                     Assert.True(ours <= Math.Max(1e-11, 1e-15 * kappa * kappa), $"{where}: S01ᵀΣ0⁻¹S01 − Σ1 {ours:E2} (direct route {direct:E2})");
@@ -293,7 +294,7 @@ public class PairSetupKernelTests
         Lapack.Default.SymmetricEigen(k, n, gamma, vectors: true); // row j of k: eigenvector j
         var hm0 = Multiply(r, m0, n, n, 1);
         var hm1 = Multiply(lInv, m1, n, n, 1);
-        double cost = 0, logDet1 = Math.Log(Determinant(hs1, n));
+        double cost = 0, logDet1 = Reference.LogAbsDeterminant(hs1, n);
         for (int i = 0; i < n; i++)
         {
             cost += (hm1[i] - hm0[i]) * (hm1[i] - hm0[i]) + hs0[i * n + i] + hs1[i * n + i];
@@ -324,7 +325,7 @@ public class PairSetupKernelTests
             cost += -eps * logDet1 + n * eps * (1 + Math.Log(eps / 2));
         }
         var chat = Multiply(Multiply(l0, x, n, n, n), LowerInverse(l0, n), n, n, n);
-        var phiInv = Inverse(phi, n);
+        var phiInv = Reference.Inverse(phi, n);
         var cross = Multiply(Multiply(Multiply(phiInv, l, n, n, n), chat, n, n, n), l, n, n, n, transB: true);
 
         // Marginal and Π at t_a (time-invariant: Φ(T, t_a) = Φ(t_a, 0), M(T, t_a) = M(t_a, 0)).
@@ -332,7 +333,7 @@ public class PairSetupKernelTests
         var mt = new double[nn];
         d.Transition(ta, 0, pt);
         d.Gramian(ta, 0, mt);
-        var gramInv = Inverse(gram, n);
+        var gramInv = Reference.Inverse(gram, n);
         var g0 = Multiply(Multiply(mt, pt, n, n, n, transB: true), gramInv, n, n, n); // M(t,0)Φ(T,t)ᵀM⁻¹
         var f0 = Multiply(g0, phi, n, n, n);
         for (int i = 0; i < nn; i++)
@@ -358,12 +359,12 @@ public class PairSetupKernelTests
         {
             covTt[i] += s1gt[i];
         }
-        var inner = Multiply(covTt, Inverse(sig, n), n, n, n);
+        var inner = Multiply(covTt, Reference.Inverse(sig, n), n, n, n);
         for (int i = 0; i < nn; i++)
         {
             inner[i] -= pt[i];
         }
-        var pi = Multiply(Multiply(pt, Inverse(mt, n), n, n, n, transA: true), inner, n, n, n);
+        var pi = Multiply(Multiply(pt, Reference.Inverse(mt, n), n, n, n, transA: true), inner, n, n, n);
         return (cost, cross, sig, pi);
     }
 
@@ -407,64 +408,6 @@ public class PairSetupKernelTests
             }
         }
         return x;
-    }
-
-    // Gauss–Jordan with partial pivoting.
-    private static double[] Inverse(double[] a, int n)
-    {
-        var m = (double[])a.Clone();
-        var x = new double[n * n];
-        for (int i = 0; i < n; i++)
-        {
-            x[i * n + i] = 1;
-        }
-        for (int c = 0; c < n; c++)
-        {
-            int p = c;
-            for (int i = c + 1; i < n; i++)
-            {
-                if (Math.Abs(m[i * n + c]) > Math.Abs(m[p * n + c]))
-                {
-                    p = i;
-                }
-            }
-            for (int j = 0; j < n; j++)
-            {
-                (m[c * n + j], m[p * n + j]) = (m[p * n + j], m[c * n + j]);
-                (x[c * n + j], x[p * n + j]) = (x[p * n + j], x[c * n + j]);
-            }
-            double inv = 1 / m[c * n + c];
-            for (int j = 0; j < n; j++)
-            {
-                m[c * n + j] *= inv;
-                x[c * n + j] *= inv;
-            }
-            for (int i = 0; i < n; i++)
-            {
-                if (i == c)
-                {
-                    continue;
-                }
-                double f = m[i * n + c];
-                for (int j = 0; j < n; j++)
-                {
-                    m[i * n + j] -= f * m[c * n + j];
-                    x[i * n + j] -= f * x[c * n + j];
-                }
-            }
-        }
-        return x;
-    }
-
-    private static double Determinant(double[] spd, int n)
-    {
-        var l = NaiveCholesky(spd, n);
-        double det = 1;
-        for (int i = 0; i < n; i++)
-        {
-            det *= l[i * n + i] * l[i * n + i];
-        }
-        return det;
     }
 
     [Fact]
