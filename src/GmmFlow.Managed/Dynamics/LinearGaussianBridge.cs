@@ -14,7 +14,7 @@ namespace GmmFlow;
 /// </remarks>
 public sealed class LinearGaussianBridge
 {
-    private readonly double[] _m0, _m1, _s0, _s1, _l0, _cross, _delta, _gramInvDelta, _piAnchor;
+    private readonly double[] _m0, _m1, _s1, _l0, _cross, _delta, _gramInvDelta, _piAnchor;
     private readonly double _eps;
     private readonly double[]? _noiseMatrix, _noiseCovariance;
     private readonly NoiseShooting? _shooting;
@@ -34,7 +34,6 @@ public sealed class LinearGaussianBridge
         DiffusionColumns = noiseMatrix is null ? dynamics.ControlDimension : noiseColumns;
         _m0 = m0;
         _m1 = m1;
-        _s0 = s0;
         _s1 = s1;
         _l0 = l0[..(dynamics.StateDimension * dynamics.StateDimension)].ToArray();
         int n = dynamics.StateDimension;
