@@ -25,6 +25,11 @@ internal sealed class DynamicsFrame
         NoiseTerm = new double[nn];
         GramHtFactor = new double[nn];
         PhiAnchorInverseTransposed = new double[nn];
+        PiMap = new double[nn];
+        PiOffset = new double[nn];
+        FTransposed = new double[nn];
+        GTransposed = new double[nn];
+        PiMapTransposed = new double[nn];
     }
 
     public LinearDynamics Dynamics { get; }
@@ -45,6 +50,15 @@ internal sealed class DynamicsFrame
     /// Φ(t,T/2)⁻ᵀ (t &gt; T/2).
     /// </summary>
     public readonly double[] G, F, NoiseTerm, GramHtFactor, PhiAnchorInverseTransposed;
+
+    /// <summary>
+    /// With <see cref="GramHtFactored"/>: H = Φ(T,t)ᵀM(T,t)⁻¹ and HΦ(T,t), so that the closed-form
+    /// Π(t) = H Cov(X_T, X_t)Σ_t⁻¹ − HΦ(T,t) costs one product per pair (docs/theory/linear-dynamics.md#pair-algebra).
+    /// </summary>
+    public readonly double[] PiMap, PiOffset;
+
+    /// <summary>Fᵀ, Gᵀ and Hᵀ, so that the per-pair products run untransposed (docs/theory/linear-dynamics.md#pair-algebra).</summary>
+    public readonly double[] FTransposed, GTransposed, PiMapTransposed;
 
     /// <summary>Whether <see cref="GramHtFactor"/> holds a factor (t ≤ T/2 and M(T, t) ≻ 0).</summary>
     public bool GramHtFactored { get; private set; }
@@ -80,7 +94,19 @@ internal sealed class DynamicsFrame
         {
             F[k] = PhiT0[k] - F[k];
         }
+        SmallDense.Transpose(F, FTransposed, n, n);
+        SmallDense.Transpose(G, GTransposed, n, n);
         GramHtFactored = !PastAnchor && SmallDense.TryCholesky(GramHt, GramHtFactor, n);
+        if (GramHtFactored)
+        {
+            // H = (M(T,t)⁻¹Φ(T,t))ᵀ, HΦ(T,t) symmetric.
+            PhiHt.AsSpan(0, nn).CopyTo(PiMapTransposed);
+            SmallDense.ForwardSolve(GramHtFactor, PiMapTransposed, n, n);
+            SmallDense.BackwardSolveTransposed(GramHtFactor, PiMapTransposed, n, n);
+            SmallDense.Transpose(PiMapTransposed, PiMap, n, n);
+            SmallDense.Multiply(PiMap, PhiHt, PiOffset, n);
+            SmallDense.Symmetrize(PiOffset, n);
+        }
         if (PastAnchor)
         {
             d.Pair(t, AnchorTime, PhiAnchor, GramAnchor, Scratch);

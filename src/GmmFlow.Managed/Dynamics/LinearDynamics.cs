@@ -77,9 +77,39 @@ public sealed class LinearDynamics
         {
             throw new InvalidOperationException("The state-transition matrix Φ(T, 0) is numerically singular.");
         }
+        // Pair-independent maps of the pair set-up (docs/theory/linear-dynamics.md#pair-algebra): M⁻¹, M⁻¹Φ, ΦᵀM⁻¹Φ,
+        // Φ⁻¹M and log det M.
+        GramianInverse = new double[nn];
+        SmallDense.Identity(GramianInverse, n);
+        SmallDense.ForwardSolve(_gramianFactor, GramianInverse, n, n);
+        SmallDense.BackwardSolveTransposed(_gramianFactor, GramianInverse, n, n);
+        SmallDense.Symmetrize(GramianInverse, n);
+        GramianSolvedTransition = new double[nn];
+        SmallDense.Multiply(GramianInverse, _phiT, GramianSolvedTransition, n);
+        ReducedGram = new double[nn];
+        SmallDense.Multiply(ReducedTransition, true, ReducedTransition, false, ReducedGram, n, n, n);
+        SmallDense.Symmetrize(ReducedGram, n);
+        TransitionSolvedGramian = new double[nn];
+        SmallDense.Multiply(InverseReducedTransition, false, _gramianFactor, true, TransitionSolvedGramian, n, n, n);
+        LogDetGramian = SmallDense.LogDetFromCholesky(_gramianFactor, n);
         AnchorFrame = new DynamicsFrame(this);
         AnchorFrame.Fill(0.5 * horizon);
     }
+
+    /// <summary>M(T, 0)⁻¹.</summary>
+    internal double[] GramianInverse { get; }
+
+    /// <summary>M(T, 0)⁻¹Φ(T, 0).</summary>
+    internal double[] GramianSolvedTransition { get; }
+
+    /// <summary>Φ(T, 0)ᵀM(T, 0)⁻¹Φ(T, 0) (tr Σ̂0 = ⟨this, Σ0⟩).</summary>
+    internal double[] ReducedGram { get; }
+
+    /// <summary>Φ(T, 0)⁻¹M(T, 0).</summary>
+    internal double[] TransitionSolvedGramian { get; }
+
+    /// <summary>log det M(T, 0).</summary>
+    internal double LogDetGramian { get; }
 
     /// <summary>L⁻¹Φ(T, 0) with M(T, 0) = LLᵀ.</summary>
     internal double[] ReducedTransition { get; }
@@ -278,11 +308,11 @@ public sealed class LinearDynamics
     private void TimeVaryingPair(double t, double s, Span<double> phi, Span<double> gramian, Span<double> scratch)
     {
         int n = StateDimension, nn = n * n;
-        Span<double> phiT = new double[nn], mT = new double[nn], phiS = new double[nn], mS = new double[nn];
+        var w = PropagatorScratch.For(n, ControlDimension);
+        Span<double> phiT = w.PhiT, mT = w.GramT, phiS = w.PhiS, mS = w.GramS, lhs = w.Lhs;
         Propagator(t, phiT, mT);
         Propagator(s, phiS, mS);
         // phi = Φ(t,0)Φ(s,0)⁻¹: solve Φ(s,0)ᵀ phiᵀ = Φ(t,0)ᵀ.
-        Span<double> lhs = new double[nn];
         SmallDense.Transpose(phiS, lhs, n, n);
         SmallDense.Transpose(phiT, scratch, n, n);
         if (!SmallDense.TrySolve(lhs, scratch, n, n))
@@ -336,8 +366,9 @@ public sealed class LinearDynamics
             {
                 // Van Loan: exp([[A, BBᵀ], [0, −Aᵀ]]τ) = [[F11, F12], [0, F22]], Φ = F11, M = F12 F11ᵀ.
                 int w = 2 * n;
-                var block = new double[w * w];
-                var bbt = new double[nn];
+                var scratch = PropagatorScratch.For(n, m);
+                Span<double> block = scratch.Block, bbt = scratch.Bbt, f = scratch.Exponential, f12 = scratch.F12;
+                block.Clear();
                 SmallDense.Multiply(_b, false, _b, true, bbt, n, m, n);
                 for (int i = 0; i < n; i++)
                 {
@@ -348,9 +379,7 @@ public sealed class LinearDynamics
                         block[(n + i) * w + n + j] = -_a[j * n + i] * tau;
                     }
                 }
-                var f = new double[w * w];
-                MatrixExponential.Compute(block, f, w);
-                var f12 = new double[nn];
+                MatrixExponential.Compute(block, f, w, scratch.ExpmWork, scratch.Pivots);
                 for (int i = 0; i < n; i++)
                 {
                     for (int j = 0; j < n; j++)
@@ -512,7 +541,7 @@ public sealed class LinearDynamics
     {
         int n = StateDimension, m = ControlDimension, nn = n * n;
         double h = tNext - t;
-        double[] c = [0, 0.5, 0.5, 1];
+        ReadOnlySpan<double> c = [0, 0.5, 0.5, 1];
         for (int stage = 0; stage < 4; stage++)
         {
             double ts = stage == 3 ? tNext : t + c[stage] * h;
@@ -566,7 +595,50 @@ public sealed class LinearDynamics
             _nodeGramian.AsSpan(j * nn, nn).CopyTo(gramian);
             return;
         }
-        Step(_nodes[k], t, _nodePhi.AsSpan(k * nn, nn), _nodeGramian.AsSpan(k * nn, nn), phi, gramian, new StepScratch(n, ControlDimension));
+        Step(_nodes[k], t, _nodePhi.AsSpan(k * nn, nn), _nodeGramian.AsSpan(k * nn, nn), phi, gramian,
+            PropagatorScratch.For(n, ControlDimension).Step);
+    }
+
+    /// <summary>Per-thread scratch of <see cref="Pair"/> and <see cref="Propagator"/>, so per-time-step calls allocate nothing.</summary>
+    private sealed class PropagatorScratch
+    {
+        [ThreadStatic]
+        private static PropagatorScratch? t_scratch;
+
+        private PropagatorScratch(int n, int m)
+        {
+            N = n;
+            M = m;
+            int nn = n * n, ww = 4 * nn;
+            PhiT = new double[nn];
+            GramT = new double[nn];
+            PhiS = new double[nn];
+            GramS = new double[nn];
+            Lhs = new double[nn];
+            Block = new double[ww];
+            Bbt = new double[nn];
+            Exponential = new double[ww];
+            F12 = new double[nn];
+            ExpmWork = new double[MatrixExponential.WorkLength(2 * n)];
+            Pivots = new int[2 * n];
+            Step = new StepScratch(n, m);
+        }
+
+        public int N { get; }
+        public int M { get; }
+        public readonly double[] PhiT, GramT, PhiS, GramS, Lhs, Block, Bbt, Exponential, F12, ExpmWork;
+        public readonly int[] Pivots;
+        public readonly StepScratch Step;
+
+        public static PropagatorScratch For(int n, int m)
+        {
+            var s = t_scratch;
+            if (s is null || s.N != n || s.M != m)
+            {
+                s = t_scratch = new PropagatorScratch(n, m);
+            }
+            return s;
+        }
     }
 
     // ------------------------------------------------------------------------------------------------------------

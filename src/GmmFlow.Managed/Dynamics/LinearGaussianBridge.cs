@@ -14,7 +14,7 @@ namespace GmmFlow;
 /// </remarks>
 public sealed class LinearGaussianBridge
 {
-    private readonly double[] _m0, _m1, _s0, _s1, _cross, _delta, _gramInvDelta, _piAnchor;
+    private readonly double[] _m0, _m1, _s1, _l0, _cross, _delta, _gramInvDelta, _piAnchor;
     private readonly double _eps;
     private readonly double[]? _noiseMatrix, _noiseCovariance;
     private readonly NoiseShooting? _shooting;
@@ -24,8 +24,9 @@ public sealed class LinearGaussianBridge
     [ThreadStatic]
     private static DynamicsFrame? t_frame;
 
+    // s0, s1 come validated with their Cholesky factors l0, l1 (Σ0 = l0 l0ᵀ, Σ1 = l1 l1ᵀ).
     private LinearGaussianBridge(LinearDynamics dynamics, double noise, double[] m0, double[] s0, double[] m1, double[] s1,
-        double[]? noiseMatrix = null, int noiseColumns = 0)
+        ReadOnlySpan<double> l0, ReadOnlySpan<double> l1, double[]? noiseMatrix = null, int noiseColumns = 0)
     {
         Dynamics = dynamics;
         Noise = noise;
@@ -33,47 +34,32 @@ public sealed class LinearGaussianBridge
         DiffusionColumns = noiseMatrix is null ? dynamics.ControlDimension : noiseColumns;
         _m0 = m0;
         _m1 = m1;
-        _s0 = s0;
         _s1 = s1;
-        int n = dynamics.StateDimension, nn = n * n;
-        ReadOnlySpan<double> phi = dynamics.PhiHorizon, l = dynamics.GramianFactor;
+        _l0 = l0[..(dynamics.StateDimension * dynamics.StateDimension)].ToArray();
+        int n = dynamics.StateDimension;
+        ReadOnlySpan<double> l = dynamics.GramianFactor;
+        var ws = Workspace.For(n, dynamics.ControlDimension);
 
-        // Reduction (docs/theory/linear-dynamics.md#reduction): x̂0 = L⁻¹Φx0, x̂1 = L⁻¹x1.
+        // Mean part (docs/theory/linear-dynamics.md#reduction): δ = m1 − Φm0, MeanCost = |L⁻¹δ|², and M⁻¹δ for the
+        // feed-forward v_t = BᵀΦ(T, t)ᵀM(T, 0)⁻¹δ.
         _delta = new double[n];
-        SmallDense.MultiplyVector(phi, false, m0, _delta, n, n);
+        SmallDense.MultiplyVector(dynamics.PhiHorizon, false, m0, _delta, n, n);
         for (int i = 0; i < n; i++)
         {
             _delta[i] = m1[i] - _delta[i];
         }
-        var hatM0 = new double[n];
-        SmallDense.MultiplyVector(dynamics.ReducedTransition, false, m0, hatM0, n, n);
-        var hatM1 = (double[])m1.Clone();
-        SmallDense.ForwardSolve(l, hatM1, n, 1);
-        var work = new double[nn];
-        var hatS0 = new double[nn];
-        SmallDense.Congruence(dynamics.ReducedTransition, s0, hatS0, work, n, n);
-        SmallDense.Symmetrize(hatS0, n);
-        var hatS1 = LowerCongruence(l, s1, n);
-        for (int i = 0; i < n; i++)
-        {
-            MeanCost += (hatM1[i] - hatM0[i]) * (hatM1[i] - hatM0[i]);
-        }
-        (Cost, PairDependentCost, var hatC) = ReducedBridge(hatS0, hatS1, MeanCost, _eps, n);
-
-        // Cov(X0, XT) = Φ⁻¹ L Ĉ Lᵀ.
-        var lc = new double[nn];
-        SmallDense.Multiply(dynamics.InverseReducedTransition, false, hatC, false, lc, n, n, n);
-        _cross = new double[nn];
-        SmallDense.Multiply(lc, false, l, true, _cross, n, n, n);
-
-        // M(T, 0)⁻¹δ for the feed-forward v_t = BᵀΦ(T, t)ᵀM(T, 0)⁻¹δ.
         _gramInvDelta = (double[])_delta.Clone();
         SmallDense.ForwardSolve(l, _gramInvDelta, n, 1);
+        for (int i = 0; i < n; i++)
+        {
+            MeanCost += _gramInvDelta[i] * _gramInvDelta[i];
+        }
         SmallDense.BackwardSolveTransposed(l, _gramInvDelta, n, 1);
+        (Cost, PairDependentCost, _cross) = ReducedBridge(dynamics, s0, s1, l0, l1, MeanCost, _eps, ws);
 
         // Π at the anchor t_a = T/2 by the closed form; later times propagate it by the Hamiltonian flow.
+        int nn = n * n;
         _piAnchor = new double[nn];
-        var ws = Workspace.For(n, dynamics.ControlDimension);
         Core(dynamics.AnchorFrame, ws.Mean, ws.Cov, _piAnchor, ws.V, ws, anchor: true);
         if (noiseMatrix is null)
         {
@@ -140,9 +126,10 @@ public sealed class LinearGaussianBridge
         int n = dynamics.StateDimension;
         var m0 = CheckVector(mean0, n, "source mean", nameof(mean0));
         var m1 = CheckVector(mean1, n, "target mean", nameof(mean1));
-        var s0 = CheckCovariance(covariance0, n, "source covariance Σ0", nameof(covariance0));
-        var s1 = CheckCovariance(covariance1, n, "target covariance Σ1", nameof(covariance1));
-        return new LinearGaussianBridge(dynamics, noise, m0, s0, m1, s1);
+        var ws = Workspace.For(n, dynamics.ControlDimension);
+        var s0 = CheckCovariance(covariance0, n, "source covariance Σ0", nameof(covariance0), ws.L0);
+        var s1 = CheckCovariance(covariance1, n, "target covariance Σ1", nameof(covariance1), ws.L1);
+        return new LinearGaussianBridge(dynamics, noise, m0, s0, m1, s1, ws.L0, ws.L1);
     }
 
     /// <summary>
@@ -160,9 +147,10 @@ public sealed class LinearGaussianBridge
         var d = CheckVector(noiseMatrix, n * noiseColumns, $"noise matrix D (n×p = {n}×{noiseColumns})", nameof(noiseMatrix));
         var m0 = CheckVector(mean0, n, "source mean", nameof(mean0));
         var m1 = CheckVector(mean1, n, "target mean", nameof(mean1));
-        var s0 = CheckCovariance(covariance0, n, "source covariance Σ0", nameof(covariance0));
-        var s1 = CheckCovariance(covariance1, n, "target covariance Σ1", nameof(covariance1));
-        return new LinearGaussianBridge(dynamics, 0, m0, s0, m1, s1, d, noiseColumns);
+        var ws = Workspace.For(n, dynamics.ControlDimension);
+        var s0 = CheckCovariance(covariance0, n, "source covariance Σ0", nameof(covariance0), ws.L0);
+        var s1 = CheckCovariance(covariance1, n, "target covariance Σ1", nameof(covariance1), ws.L1);
+        return new LinearGaussianBridge(dynamics, 0, m0, s0, m1, s1, ws.L0, ws.L1, d, noiseColumns);
     }
 
     /// <summary>Cov(X0, X_T) of the optimal coupling (n×n row-major).</summary>
@@ -377,13 +365,16 @@ public sealed class LinearGaussianBridge
     private void Core(DynamicsFrame f, Span<double> mean, Span<double> cov, Span<double> pi, Span<double> v, Workspace w,
         bool anchor, bool needPi = true)
     {
-        int n = Dimension, m = ControlDimension;
-        // m_t = Φ(t,0)m0 + G_t δ.
-        SmallDense.MultiplyVector(f.PhiT0, false, _m0, mean, n, n);
-        SmallDense.MultiplyVector(f.G, false, _delta, w.X, n, n);
-        for (int i = 0; i < n; i++)
+        int n = Dimension, m = ControlDimension, nn = n * n;
+        // m_t = Φ(t,0)m0 + G_t δ (not needed for Π_a at set-up).
+        if (!anchor)
         {
-            mean[i] += w.X[i];
+            SmallDense.MultiplyVector(f.PhiT0, false, _m0, mean, n, n);
+            SmallDense.MultiplyVector(f.G, false, _delta, w.X, n, n);
+            for (int i = 0; i < n; i++)
+            {
+                mean[i] += w.X[i];
+            }
         }
         if (_shooting is not null && !anchor)
         {
@@ -392,28 +383,39 @@ public sealed class LinearGaussianBridge
             _shooting.Evaluate(f, pi, cov);
             return;
         }
-        // Σ_t = FΣ0Fᵀ + GΣ1Gᵀ + F S01 Gᵀ + (F S01 Gᵀ)ᵀ + ε(M(t,0) − G Φ(T,t) M(t,0)).
-        SmallDense.Congruence(f.F, _s0, cov, w.T1, n, n);
-        SmallDense.Congruence(f.G, _s1, w.T2, w.T1, n, n);
-        SmallDense.Multiply(f.F, _cross, w.T1, n);
-        SmallDense.Multiply(w.T1, false, f.G, true, w.T3, n, n, n);
+        // Σ_t = FΣ0Fᵀ + GΣ1Gᵀ + F S01 Gᵀ + (F S01 Gᵀ)ᵀ + ε(M(t,0) − G Φ(T,t) M(t,0)), as
+        // UᵀU + (F S01)Gᵀ + (Cov(X_t, X_T)Gᵀ)ᵀ with U = L0ᵀFᵀ and Cov(X_t, X_T) = F S01 + GΣ1 (T1, reused by Π).
+        SmallDense.Multiply(f.F, _cross, w.T4, n);
+        SmallDense.Multiply(f.G, _s1, w.T1, n);
+        for (int k = 0; k < nn; k++)
+        {
+            w.T1[k] += w.T4[k];
+        }
+        SmallDense.Multiply(_l0, true, f.FTransposed, false, w.T2, n, n, n);
+        SmallDense.Multiply(w.T2, true, w.T2, false, cov, n, n, n);
+        SmallDense.Multiply(w.T4, f.GTransposed, w.T2, n);
+        SmallDense.Multiply(w.T1, f.GTransposed, w.T3, n);
         for (int r = 0; r < n; r++)
         {
             for (int c = 0; c < n; c++)
             {
-                int k = r * n + c;
-                double s = cov[k] + w.T2[k] + w.T3[k] + w.T3[c * n + r];
-                if (_eps > 0)
-                {
-                    s += _eps * f.NoiseTerm[k];
-                }
-                cov[k] = s;
+                cov[r * n + c] += w.T2[r * n + c] + w.T3[c * n + r];
+            }
+        }
+        if (_eps > 0)
+        {
+            for (int k = 0; k < nn; k++)
+            {
+                cov[k] += _eps * f.NoiseTerm[k];
             }
         }
         SmallDense.Symmetrize(cov, n);
         // v_t = B(t)ᵀ Φ(T,t)ᵀ M⁻¹δ.
-        SmallDense.MultiplyVector(f.PhiHt, true, _gramInvDelta, w.X, n, n);
-        SmallDense.MultiplyVector(f.B, true, w.X, v, n, m);
+        if (!anchor)
+        {
+            SmallDense.MultiplyVector(f.PhiHt, true, _gramInvDelta, w.X, n, n);
+            SmallDense.MultiplyVector(f.B, true, w.X, v, n, m);
+        }
         if (!needPi)
         {
             return;
@@ -428,38 +430,31 @@ public sealed class LinearGaussianBridge
         }
     }
 
-    // Π(t) = Φ(T,t)ᵀ M(T,t)⁻¹ (Cov(X_T, X_t) Σ_t⁻¹ − Φ(T,t)), Cov(X_T, X_t) = S01ᵀFᵀ + Σ1Gᵀ (t ≤ t_a only).
+    // Π(t) = Φ(T,t)ᵀ M(T,t)⁻¹ (Cov(X_T, X_t) Σ_t⁻¹ − Φ(T,t)) = H (Σ_t⁻¹ Cov(X_t, X_T))ᵀ − HΦ(T,t) with the frame's
+    // H = Φ(T,t)ᵀM(T,t)⁻¹ (t ≤ t_a only); w.T1 holds Cov(X_t, X_T) from Core.
     private void ClosedFormPi(DynamicsFrame f, ReadOnlySpan<double> cov, Span<double> pi, Workspace w)
     {
-        int n = Dimension, nn = n * n;
-        // T1 = Cov(X_t, X_T) = F S01 + G Σ1 (its transpose is Cov(X_T, X_t)).
-        SmallDense.Multiply(f.F, _cross, w.T1, n);
-        SmallDense.Multiply(f.G, _s1, w.T2, n);
-        for (int k = 0; k < nn; k++)
-        {
-            w.T1[k] += w.T2[k];
-        }
+        int n = Dimension;
         if (!SmallDense.TryCholesky(cov, w.L, n))
         {
             throw new NotPositiveDefiniteException($"bridge covariance Σ_t at t = {f.Time:R}", -1, 0);
-        }
-        SmallDense.ForwardSolve(w.L, w.T1, n, n);
-        SmallDense.BackwardSolveTransposed(w.L, w.T1, n, n); // Σ_t⁻¹ Cov(X_t, X_T) = (Cov(X_T, X_t) Σ_t⁻¹)ᵀ
-        for (int r = 0; r < n; r++)
-        {
-            for (int c = 0; c < n; c++)
-            {
-                w.T2[r * n + c] = w.T1[c * n + r] - f.PhiHt[r * n + c];
-            }
         }
         if (!f.GramHtFactored)
         {
             throw new UncontrollableSystemException(Dynamics.Horizon, double.PositiveInfinity,
                 $"The Gramian M(T, t) at t = {f.Time:R} is not positive definite.");
         }
-        SmallDense.ForwardSolve(f.GramHtFactor, w.T2, n, n);
-        SmallDense.BackwardSolveTransposed(f.GramHtFactor, w.T2, n, n);
-        SmallDense.Multiply(f.PhiHt, true, w.T2, false, pi, n, n, n);
+        SmallDense.ForwardSolve(w.L, w.T1, n, n);
+        SmallDense.BackwardSolveTransposed(w.L, w.T1, n, n);
+        // H Zᵀ = (Z Hᵀ)ᵀ, Z = Σ_t⁻¹ Cov(X_t, X_T).
+        SmallDense.Multiply(w.T1, f.PiMapTransposed, w.T2, n);
+        for (int r = 0; r < n; r++)
+        {
+            for (int c = 0; c < n; c++)
+            {
+                pi[r * n + c] = w.T2[c * n + r] - f.PiOffset[r * n + c];
+            }
+        }
         SmallDense.Symmetrize(pi, n);
     }
 
@@ -488,55 +483,57 @@ public sealed class LinearGaussianBridge
     }
 
     /// <summary>
-    /// The Gaussian Schrödinger bridge on [0, 1] between the reduced endpoints (docs/theory/linear-dynamics.md#reduction):
-    /// with Σ̂0 = L̂0L̂0ᵀ and L̂0ᵀΣ̂1L̂0 = V diag(γ) Vᵀ, Ĉ = Cov(X̂0, X̂1) = L̂0 V diag(c) Vᵀ L̂0⁻¹, c_k = 2γ_k/(δ_k + ε),
-    /// δ_k = √(4γ_k + ε²), and J = |Δm̂|² + tr Σ̂0 + tr Σ̂1 − ε(Σ(g_k − log g_k) + log det Σ̂1) + nε(1 + log(ε/2)),
-    /// g_k = 1 + √(1 + 4γ_k/ε²) (ε = 0: J = |Δm̂|² + tr Σ̂0 + tr Σ̂1 − 2Σ√γ_k). Also returns J without the one-endpoint terms.
+    /// The Gaussian Schrödinger bridge on [0, 1] between the reduced endpoints N(·, Σ̂0 = RΣ0Rᵀ), N(·, Σ̂1 = L⁻¹Σ1L⁻ᵀ),
+    /// R = L⁻¹Φ, through the factor R l0 of Σ̂0 (docs/theory/linear-dynamics.md#pair-algebra): with
+    /// K = YᵀY = V diag(γ) Vᵀ, Y = l1ᵀ(M⁻¹Φ) l0, and c_k = 2γ_k/(δ_k + ε), δ_k = √(4γ_k + ε²),
+    /// J = |Δm̂|² + tr Σ̂0 + tr Σ̂1 − ε(Σ(g_k − log g_k) + log det Σ̂1) + nε(1 + log ε/2), g_k = 1 + √(1 + 4γ_k/ε²)
+    /// (ε = 0: J = |Δm̂|² + tr Σ̂0 + tr Σ̂1 − 2Σ√γ_k), and Cov(X0, X_T) = l0 V diag(c) Vᵀ l0⁻¹ (Φ⁻¹M).
+    /// Also returns J without the one-endpoint terms.
     /// </summary>
-    private static (double Cost, double PairDependent, double[] Cross) ReducedBridge(double[] s0, double[] s1, double meanCost, double eps, int n)
+    private static (double Cost, double PairDependent, double[] Cross) ReducedBridge(LinearDynamics dynamics, ReadOnlySpan<double> s0,
+        ReadOnlySpan<double> s1, ReadOnlySpan<double> l0, ReadOnlySpan<double> l1, double meanCost, double eps, Workspace w)
     {
-        int nn = n * n;
-        var l0 = new double[nn];
-        if (!SmallDense.TryCholesky(s0, l0, n))
+        int n = dynamics.StateDimension, nn = n * n;
+        SmallDense.Multiply(dynamics.GramianSolvedTransition, l0, w.T1, n);
+        SmallDense.Multiply(l1, true, w.T1, false, w.T2, n, n, n);
+        SmallDense.Multiply(w.T2, true, w.T2, false, w.T3, n, n, n);
+        SmallDense.Symmetrize(w.T3, n);
+        if (!SmallSymmetricEigen.DecomposeRowOriented(w.T3, n, w.Values, w.Vectors, w.Off))
         {
-            throw new NotPositiveDefiniteException("source covariance mapped by the dynamics, L⁻¹ΦΣ0ΦᵀL⁻ᵀ", -1, 0);
+            throw new InvalidOperationException("The eigenvalue iteration of the reduced Schrödinger-bridge pair did not converge.");
         }
-        var k = new double[nn];
-        var work = new double[nn];
-        SmallDense.Multiply(l0, true, s1, false, work, n, n, n);
-        SmallDense.Multiply(work, false, l0, false, k, n, n, n);
-        SmallDense.Symmetrize(k, n);
-        var gamma = new double[n];
-        Native.Lapack.Default.SymmetricEigen(k, n, gamma, vectors: true); // row j of k: eigenvector j
+        // tr Σ̂0 = ⟨ΦᵀM⁻¹Φ, Σ0⟩, tr Σ̂1 = ⟨M⁻¹, Σ1⟩ (Frobenius).
+        ReadOnlySpan<double> reducedGram = dynamics.ReducedGram, gramInverse = dynamics.GramianInverse;
         double trace = 0, sum = 0;
-        for (int i = 0; i < n; i++)
+        for (int k = 0; k < nn; k++)
         {
-            trace += s0[i * n + i] + s1[i * n + i];
+            trace += reducedGram[k] * s0[k] + gramInverse[k] * s1[k];
         }
-        var c = new double[n];
+        Span<double> c = w.C;
         for (int j = 0; j < n; j++)
         {
-            double g = Math.Max(0, gamma[j]), delta = Math.Sqrt(4 * g + eps * eps);
+            double g = Math.Max(0, w.Values[j]), delta = Math.Sqrt(4 * g + eps * eps);
             c[j] = 2 * g / (delta + eps); // = (δ − ε)/2 without cancellation when γ ≪ ε²
             if (eps > 0)
             {
                 double gj = 1 + Math.Sqrt(1 + 4 * g / (eps * eps));
-                sum += gj - Math.Log(gj);
+                sum += gj;
+                w.Off[j] = gj;
             }
             else
             {
                 sum += 2 * Math.Sqrt(g);
             }
         }
+        if (eps > 0)
+        {
+            sum -= SmallDense.SumOfLogs(w.Off[..n]);
+        }
         double single = trace, cost;
         if (eps > 0)
         {
-            var l1 = new double[nn];
-            if (!SmallDense.TryCholesky(s1, l1, n))
-            {
-                throw new NotPositiveDefiniteException("target covariance mapped by the Gramian factor, L⁻¹Σ1L⁻ᵀ", -1, 0);
-            }
-            double logDet = SmallDense.LogDetFromCholesky(l1, n), constant = n * eps * (1 + Math.Log(eps / 2));
+            // log det Σ̂1 = log det Σ1 − log det M.
+            double logDet = SmallDense.LogDetFromCholesky(l1, n) - dynamics.LogDetGramian, constant = n * eps * (1 + Math.Log(eps / 2));
             cost = meanCost + trace - eps * (sum + logDet) + constant;
             single += -eps * logDet + constant;
         }
@@ -544,37 +541,21 @@ public sealed class LinearGaussianBridge
         {
             cost = meanCost + trace - sum;
         }
-        // X = V diag(c) Vᵀ; Ĉ = L̂0 X L̂0⁻¹ = L̂0 (L̂0⁻ᵀ X)ᵀ (X symmetric).
-        var x = new double[nn];
+        // Cov(X0, X_T) = (l0 V diag(c)) (Vᵀ (l0⁻¹ Φ⁻¹M)).
+        SmallDense.Multiply(l0, w.Vectors, w.T1, n);
         for (int r = 0; r < n; r++)
         {
-            for (int q = 0; q < n; q++)
+            for (int j = 0; j < n; j++)
             {
-                double v = 0;
-                for (int j = 0; j < n; j++)
-                {
-                    v += k[j * n + r] * c[j] * k[j * n + q];
-                }
-                x[r * n + q] = v;
+                w.T1[r * n + j] *= c[j];
             }
         }
-        SmallDense.BackwardSolveTransposed(l0, x, n, n);
-        SmallDense.Transpose(x, work, n, n);
+        dynamics.TransitionSolvedGramian.AsSpan(0, nn).CopyTo(w.T2);
+        SmallDense.ForwardSolve(l0, w.T2, n, n);
+        SmallDense.Multiply(w.Vectors, true, w.T2, false, w.T3, n, n, n);
         var cross = new double[nn];
-        SmallDense.Multiply(l0, false, work, false, cross, n, n, n);
+        SmallDense.Multiply(w.T1, w.T3, cross, n);
         return (cost, cost - single, cross);
-    }
-
-    /// <summary>L⁻¹ S L⁻ᵀ for lower-triangular L.</summary>
-    private static double[] LowerCongruence(ReadOnlySpan<double> l, ReadOnlySpan<double> s, int n)
-    {
-        var x = s[..(n * n)].ToArray();
-        SmallDense.ForwardSolve(l, x, n, n);            // L⁻¹ S
-        var y = new double[n * n];
-        SmallDense.Transpose(x, y, n, n);               // S L⁻ᵀ
-        SmallDense.ForwardSolve(l, y, n, n);            // L⁻¹ S L⁻ᵀ (symmetric)
-        SmallDense.Symmetrize(y, n);
-        return y;
     }
 
     private static double[] CheckVector(ReadOnlySpan<double> v, int n, string what, string paramName)
@@ -593,7 +574,7 @@ public sealed class LinearGaussianBridge
         return v.ToArray();
     }
 
-    private static double[] CheckCovariance(ReadOnlySpan<double> s, int n, string what, string paramName)
+    private static double[] CheckCovariance(ReadOnlySpan<double> s, int n, string what, string paramName, Span<double> factor)
     {
         var a = CheckVector(s, n * n, what, paramName);
         for (int r = 0; r < n; r++)
@@ -608,7 +589,7 @@ public sealed class LinearGaussianBridge
             }
         }
         SmallDense.Symmetrize(a, n);
-        if (!SmallDense.TryCholesky(a, new double[n * n], n))
+        if (!SmallDense.TryCholesky(a, factor, n))
         {
             throw new NotPositiveDefiniteException(what, -1, 0, paramName);
         }
@@ -634,7 +615,14 @@ public sealed class LinearGaussianBridge
             T1 = new double[nn];
             T2 = new double[nn];
             T3 = new double[nn];
+            T4 = new double[nn];
             L = new double[nn];
+            L0 = new double[nn];
+            L1 = new double[nn];
+            Vectors = new double[nn];
+            Values = new double[n];
+            Off = new double[n];
+            C = new double[n];
             Pi = new double[nn];
             Cov = new double[nn];
             Mean = new double[n];
@@ -645,7 +633,7 @@ public sealed class LinearGaussianBridge
 
         public int N { get; }
         public int M { get; }
-        public readonly double[] T1, T2, T3, L, Pi, Cov, Mean, X, Y, V;
+        public readonly double[] T1, T2, T3, T4, L, L0, L1, Vectors, Values, Off, C, Pi, Cov, Mean, X, Y, V;
 
         public static Workspace For(int n, int m)
         {

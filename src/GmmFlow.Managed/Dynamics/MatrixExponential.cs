@@ -41,11 +41,18 @@ public static class MatrixExponential
             ThrowHelper.ThrowSize(nameof(result), (long)n * n, result.Length);
         }
         FiniteCheck.ThrowIfNonFinite(a[..(n * n)], n, "matrix row", nameof(a));
+        Compute(a, result, n, new double[WorkLength(n)], new int[n]);
+    }
+
+    /// <summary>Scratch length of the allocation-free <see cref="Compute(ReadOnlySpan{double}, Span{double}, int, Span{double}, Span{int})"/>.</summary>
+    internal static int WorkLength(int n) => 9 * n * n;
+
+    /// <summary>e^A with caller-owned scratch (<see cref="WorkLength"/> doubles, n pivots); A finite, not checked.</summary>
+    internal static void Compute(ReadOnlySpan<double> a, Span<double> result, int n, Span<double> work, Span<int> pivots)
+    {
         int nn = n * n;
-        var work = new double[7 * nn];
-        var pivots = new int[n];
-        Span<double> a2 = work.AsSpan(0, nn), u = work.AsSpan(nn, nn), v = work.AsSpan(2 * nn, nn),
-            p = work.AsSpan(3 * nn, nn), q = work.AsSpan(4 * nn, nn), t1 = work.AsSpan(5 * nn, nn), scaled = work.AsSpan(6 * nn, nn);
+        Span<double> a2 = work.Slice(0, nn), u = work.Slice(nn, nn), v = work.Slice(2 * nn, nn),
+            p = work.Slice(3 * nn, nn), q = work.Slice(4 * nn, nn), t1 = work.Slice(5 * nn, nn), scaled = work.Slice(6 * nn, nn);
         // ‖A‖_∞ of A is ‖Aᵀ‖₁ and e^(Aᵀ) = (e^A)ᵀ, so either norm bounds the same backward error.
         double norm = Math.Max(SmallDense.NormInf(a, n), NormOne(a, n));
         a[..nn].CopyTo(scaled);
@@ -64,7 +71,7 @@ public static class MatrixExponential
         {
             scaled[k] *= factor;
         }
-        Pade13(scaled, a2, u, v, p, q, t1, pivots, n);
+        Pade13(scaled, a2, u, v, p, q, t1, work.Slice(7 * nn, nn), work.Slice(8 * nn, nn), pivots, n);
         for (int k = 0; k < s; k++)
         {
             SmallDense.Multiply(q, q, t1, n);
@@ -121,12 +128,10 @@ public static class MatrixExponential
     }
 
     private static void Pade13(ReadOnlySpan<double> a, Span<double> a2, Span<double> u, Span<double> v,
-        Span<double> p, Span<double> q, Span<double> t1, Span<int> pivots, int n)
+        Span<double> p, Span<double> q, Span<double> t1, Span<double> a4, Span<double> a6, Span<int> pivots, int n)
     {
         int nn = n * n;
         double[] b = Coefficients13;
-        var a4 = new double[nn];
-        var a6 = new double[nn];
         SmallDense.Multiply(a, a, a2, n);
         SmallDense.Multiply(a2, a2, a4, n);
         SmallDense.Multiply(a4, a2, a6, n);

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using GmmFlow.Simd.LinearAlgebra;
 
 namespace GmmFlow;
@@ -13,6 +16,21 @@ internal static class SmallDense
     public static void Multiply(ReadOnlySpan<double> a, bool transposeA, ReadOnlySpan<double> b, bool transposeB,
         Span<double> c, int r, int k, int cols)
     {
+        if (cols % 4 == 0 && Vector256.IsHardwareAccelerated)
+        {
+            if (!transposeB)
+            {
+                Blocked(a, transposeA, b, c, r, k, cols);
+                return;
+            }
+            if (k * cols <= MaxStackTranspose)
+            {
+                Span<double> bt = stackalloc double[k * cols];
+                Transpose(b, bt, cols, k);
+                Blocked(a, transposeA, bt, c, r, k, cols);
+                return;
+            }
+        }
         if (!transposeB)
         {
             for (int i = 0; i < r; i++)
@@ -56,9 +74,93 @@ internal static class SmallDense
         }
     }
 
+    private const int MaxStackTranspose = 1024;
+
+    /// <summary>
+    /// C = op(A)·B with B k×cols row-major, cols a multiple of 4: each row of C is accumulated in registers over k,
+    /// one 16-column (or 8-, 4-column) block at a time, instead of one load-add-store pass over the row per term.
+    /// </summary>
+    private static void Blocked(ReadOnlySpan<double> a, bool transposeA, ReadOnlySpan<double> b, Span<double> c, int r, int k, int cols)
+    {
+        ref double pa = ref MemoryMarshal.GetReference(a);
+        ref double pb = ref MemoryMarshal.GetReference(b);
+        ref double pc = ref MemoryMarshal.GetReference(c);
+        if (a.Length < r * k || b.Length < k * cols || c.Length < r * cols)
+        {
+            throw new ArgumentException("Matrix spans are shorter than the product's dimensions.");
+        }
+        int strideI = transposeA ? 1 : k, strideL = transposeA ? r : 1;
+        for (int i = 0; i < r; i++)
+        {
+            ref double ai = ref Unsafe.Add(ref pa, i * strideI);
+            ref double ci = ref Unsafe.Add(ref pc, i * cols);
+            int j = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; j + 16 <= cols; j += 16)
+                {
+                    var s0 = Vector512<double>.Zero;
+                    var s1 = Vector512<double>.Zero;
+                    ref double bj = ref Unsafe.Add(ref pb, j);
+                    for (int l = 0; l < k; l++)
+                    {
+                        var x = Vector512.Create(Unsafe.Add(ref ai, l * strideL));
+                        ref double bl = ref Unsafe.Add(ref bj, l * cols);
+                        s0 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref bl), s0);
+                        s1 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref bl, 8), s1);
+                    }
+                    s0.StoreUnsafe(ref ci, (nuint)j);
+                    s1.StoreUnsafe(ref ci, (nuint)(j + 8));
+                }
+                for (; j + 8 <= cols; j += 8)
+                {
+                    var s0 = Vector512<double>.Zero;
+                    ref double bj = ref Unsafe.Add(ref pb, j);
+                    for (int l = 0; l < k; l++)
+                    {
+                        s0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ai, l * strideL)),
+                            Vector512.LoadUnsafe(ref Unsafe.Add(ref bj, l * cols)), s0);
+                    }
+                    s0.StoreUnsafe(ref ci, (nuint)j);
+                }
+            }
+            for (; j + 8 <= cols; j += 8)
+            {
+                var s0 = Vector256<double>.Zero;
+                var s1 = Vector256<double>.Zero;
+                ref double bj = ref Unsafe.Add(ref pb, j);
+                for (int l = 0; l < k; l++)
+                {
+                    var x = Vector256.Create(Unsafe.Add(ref ai, l * strideL));
+                    ref double bl = ref Unsafe.Add(ref bj, l * cols);
+                    s0 = Vector256.FusedMultiplyAdd(x, Vector256.LoadUnsafe(ref bl), s0);
+                    s1 = Vector256.FusedMultiplyAdd(x, Vector256.LoadUnsafe(ref bl, 4), s1);
+                }
+                s0.StoreUnsafe(ref ci, (nuint)j);
+                s1.StoreUnsafe(ref ci, (nuint)(j + 4));
+            }
+            for (; j < cols; j += 4)
+            {
+                var s0 = Vector256<double>.Zero;
+                ref double bj = ref Unsafe.Add(ref pb, j);
+                for (int l = 0; l < k; l++)
+                {
+                    s0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref ai, l * strideL)),
+                        Vector256.LoadUnsafe(ref Unsafe.Add(ref bj, l * cols)), s0);
+                }
+                s0.StoreUnsafe(ref ci, (nuint)j);
+            }
+        }
+    }
+
     /// <summary>C (n×n) = A·B for square A, B.</summary>
     public static void Multiply(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int n)
     {
+        if (n % 4 == 0 && Vector256.IsHardwareAccelerated)
+        {
+            Blocked(a, false, b, c, n, n, n);
+            return;
+        }
         for (int i = 0; i < n; i++)
         {
             Span<double> row = c.Slice(i * n, n);
@@ -82,12 +184,7 @@ internal static class SmallDense
         {
             for (int i = 0; i < r; i++)
             {
-                double s = 0;
-                for (int j = 0; j < c; j++)
-                {
-                    s += a[i * c + j] * x[j];
-                }
-                y[i] = s;
+                y[i] = DenseKernels.Dot(a.Slice(i * c, c), x[..c]);
             }
             return;
         }
@@ -327,6 +424,19 @@ internal static class SmallDense
     /// <summary>B := L⁻¹ B (B n×cols) for lower-triangular L.</summary>
     public static void ForwardSolve(ReadOnlySpan<double> l, Span<double> b, int n, int cols)
     {
+        if (cols % 8 == 0 && cols <= 16 && Vector512.IsHardwareAccelerated)
+        {
+            TriangularSolve(l, b, n, cols, transposed: false);
+            return;
+        }
+        if (cols == 1)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                b[i] = (b[i] - DenseKernels.Dot(l.Slice(i * n, i), b[..i])) / l[i * n + i];
+            }
+            return;
+        }
         for (int i = 0; i < n; i++)
         {
             Span<double> bi = b.Slice(i * cols, cols);
@@ -349,6 +459,24 @@ internal static class SmallDense
     /// <summary>B := L⁻ᵀ B (B n×cols) for lower-triangular L.</summary>
     public static void BackwardSolveTransposed(ReadOnlySpan<double> l, Span<double> b, int n, int cols)
     {
+        if (cols % 8 == 0 && cols <= 16 && Vector512.IsHardwareAccelerated)
+        {
+            TriangularSolve(l, b, n, cols, transposed: true);
+            return;
+        }
+        if (cols == 1)
+        {
+            for (int i = n - 1; i >= 0; i--)
+            {
+                double s = b[i];
+                for (int k = i + 1; k < n; k++)
+                {
+                    s -= l[k * n + i] * b[k];
+                }
+                b[i] = s / l[i * n + i];
+            }
+            return;
+        }
         for (int i = n - 1; i >= 0; i--)
         {
             Span<double> bi = b.Slice(i * cols, cols);
@@ -368,14 +496,86 @@ internal static class SmallDense
         }
     }
 
+    /// <summary>
+    /// L⁻¹B (forward) or L⁻ᵀB (backward) for B with 8 or 16 columns: row i is formed in registers from the rows already
+    /// solved, then scaled by 1/L(i, i).
+    /// </summary>
+    private static void TriangularSolve(ReadOnlySpan<double> l, Span<double> b, int n, int cols, bool transposed)
+    {
+        if (l.Length < n * n || b.Length < n * cols)
+        {
+            throw new ArgumentException("Matrix spans are shorter than the solve's dimensions.");
+        }
+        ref double pl = ref MemoryMarshal.GetReference(l);
+        ref double pb = ref MemoryMarshal.GetReference(b);
+        bool two = cols == 16;
+        for (int step = 0; step < n; step++)
+        {
+            int i = transposed ? n - 1 - step : step;
+            ref double bi = ref Unsafe.Add(ref pb, i * cols);
+            var s0 = Vector512.LoadUnsafe(ref bi);
+            var s1 = two ? Vector512.LoadUnsafe(ref bi, 8) : Vector512<double>.Zero;
+            int from = transposed ? i + 1 : 0, to = transposed ? n : i;
+            for (int k = from; k < to; k++)
+            {
+                var f = Vector512.Create(-(transposed ? Unsafe.Add(ref pl, k * n + i) : Unsafe.Add(ref pl, i * n + k)));
+                ref double bk = ref Unsafe.Add(ref pb, k * cols);
+                s0 = Vector512.FusedMultiplyAdd(f, Vector512.LoadUnsafe(ref bk), s0);
+                if (two)
+                {
+                    s1 = Vector512.FusedMultiplyAdd(f, Vector512.LoadUnsafe(ref bk, 8), s1);
+                }
+            }
+            var inv = Vector512.Create(1 / Unsafe.Add(ref pl, i * n + i));
+            (s0 * inv).StoreUnsafe(ref bi);
+            if (two)
+            {
+                (s1 * inv).StoreUnsafe(ref bi, 8);
+            }
+        }
+    }
+
     /// <summary>log det of an SPD matrix from its Cholesky factor.</summary>
     public static double LogDetFromCholesky(ReadOnlySpan<double> l, int n)
     {
-        double s = 0;
+        double product = 1;
+        int exponent = 0;
         for (int i = 0; i < n; i++)
         {
-            s += Math.Log(l[i * n + i]);
+            Accumulate(ref product, ref exponent, l[i * n + i]);
         }
-        return 2 * s;
+        return 2 * (Math.Log(product) + exponent * Math.Log(2));
+    }
+
+    /// <summary>Σ log x_k for positive finite x_k, as the log of a running product (rescaled by powers of 2 when it
+    /// leaves [1e−100, 1e100]): one logarithm instead of one per term.</summary>
+    public static double SumOfLogs(ReadOnlySpan<double> x)
+    {
+        double product = 1;
+        int exponent = 0;
+        foreach (double v in x)
+        {
+            Accumulate(ref product, ref exponent, v);
+        }
+        return Math.Log(product) + exponent * Math.Log(2);
+    }
+
+    // Factors and the running product are kept within [1e−100, 1e100] by splitting off powers of 2, so no product
+    // of two of them can overflow or underflow.
+    private static void Accumulate(ref double product, ref int exponent, double v)
+    {
+        if (v is < 1e-100 or > 1e100)
+        {
+            int j = Math.ILogB(v);
+            v = Math.ScaleB(v, -j);
+            exponent += j;
+        }
+        product *= v;
+        if (product is < 1e-100 or > 1e100)
+        {
+            int k = Math.ILogB(product);
+            product = Math.ScaleB(product, -k);
+            exponent += k;
+        }
     }
 }

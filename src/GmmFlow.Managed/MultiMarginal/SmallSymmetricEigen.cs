@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using GmmFlow.Simd.LinearAlgebra;
 
 namespace GmmFlow;
 
@@ -10,7 +12,8 @@ namespace GmmFlow;
 /// <remarks>
 /// The momentum tuple solver diagonalises a 2n×2n matrix several times per objective evaluation and millions of times
 /// per tuple-cost tensor; at this size a native LAPACK call costs more in call overhead than the arithmetic, and a
-/// managed routine keeps every worker thread independent. This is the classical EISPACK tred2/tql2 pair.
+/// managed routine keeps every worker thread independent. <see cref="Decompose"/> is the classical EISPACK tred2/tql2
+/// pair; <see cref="DecomposeRowOriented"/> replaces tred2 by a row-oriented Householder reduction for speed.
 /// </remarks>
 internal static class SmallSymmetricEigen
 {
@@ -18,23 +21,184 @@ internal static class SmallSymmetricEigen
 
     /// <summary>
     /// Decomposes the symmetric n×n row-major <paramref name="a"/> (only read) as V diag(values) Vᵀ; the eigenvectors are
-    /// the columns of <paramref name="vectors"/> (n×n row-major). Values are not sorted.
+    /// the columns of <paramref name="vectors"/> (n×n row-major). Values are not sorted. EISPACK tred2, then tql2.
     /// </summary>
     /// <returns>False if the QL iteration did not converge (non-finite input).</returns>
     public static bool Decompose(ReadOnlySpan<double> a, int n, Span<double> values, Span<double> vectors, Span<double> offDiagonal)
     {
         a[..(n * n)].CopyTo(vectors);
         Tridiagonalize(vectors, values, offDiagonal, n);
-        // QL rotates pairs of eigenvector columns: on the transpose they are contiguous rows (SIMD).
+        // The QL rotations combine two columns of V; on Vᵀ they combine two contiguous rows (SIMD, same arithmetic).
         TransposeInPlace(vectors, n);
-        bool converged = QlImplicit(values, offDiagonal, vectors, n);
+        bool converged = QlImplicit(values, offDiagonal, vectors, n, directHypot: false);
         TransposeInPlace(vectors, n);
         return converged;
     }
 
+    /// <summary>
+    /// <see cref="Decompose"/> by a row-oriented Householder reduction (full-row SIMD updates on Vᵀ) and the same QL
+    /// iteration with √(x² + y²) in place of the overflow-safe hypot where the squares are in range: about 1.5× as fast
+    /// at n = 16, with different rounding (eigenvalues agree with LAPACK to ≈ n ulps of ‖A‖). <see cref="Decompose"/>
+    /// keeps the EISPACK arithmetic for the momentum solver, whose gradient at ε = 0 is sensitive to the rounding of tiny
+    /// eigenvalues.
+    /// </summary>
+    public static bool DecomposeRowOriented(ReadOnlySpan<double> a, int n, Span<double> values, Span<double> vectors, Span<double> offDiagonal)
+    {
+        int nn = n * n;
+        Span<double> work = n <= 24 ? stackalloc double[2 * nn + 2 * n] : new double[2 * nn + 2 * n];
+        a[..nn].CopyTo(work);
+        TridiagonalizeRows(work[..nn], values, offDiagonal, vectors, work.Slice(nn, nn), work.Slice(2 * nn, n), work.Slice(2 * nn + n, n), n);
+        bool converged = QlImplicit(values, offDiagonal, vectors, n, directHypot: true);
+        TransposeInPlace(vectors, n);
+        return converged;
+    }
+
+    /// <summary>
+    /// Householder reduction QᵀAQ = T (d on the diagonal, e[i] = T(i, i−1), e[0] = 0) on a full symmetric copy
+    /// <paramref name="s"/> (destroyed), with <paramref name="qt"/> = Qᵀ. Step k: x = S[k+1.., k], H = I − τvvᵀ maps x
+    /// to βe₁; the trailing block takes the symmetric rank-2 update S −= v wᵀ + w vᵀ, w = τSv − ½τ²(vᵀSv)v. The
+    /// reflectors are kept zero-padded to length n in the rows of <paramref name="reflectors"/>, so every update is a
+    /// full-row SIMD operation (the padding leaves the inactive entries unchanged); <paramref name="tau"/> and
+    /// <paramref name="w"/> are n-scratch.
+    /// </summary>
+    private static void TridiagonalizeRows(Span<double> s, Span<double> d, Span<double> e, Span<double> qt, Span<double> reflectors,
+        Span<double> tau, Span<double> w, int n)
+    {
+        ref double ps = ref MemoryMarshal.GetReference(s);
+        ref double pw = ref MemoryMarshal.GetReference(w);
+        e[0] = 0;
+        for (int k = 0; k < n - 2; k++)
+        {
+            int m = n - k - 1;
+            Span<double> v = reflectors.Slice(k * n, n);
+            d[k] = s[k * n + k];
+            v[..(k + 1)].Clear();
+            s.Slice(k * n + k + 1, m).CopyTo(v[(k + 1)..]); // row k beyond the diagonal = column k below it
+            double alpha = v[k + 1], xnorm = Norm(v[(k + 2)..]);
+            if (xnorm == 0)
+            {
+                tau[k] = 0;
+                e[k + 1] = alpha;
+                continue;
+            }
+            double beta = -Math.CopySign(Math.Sqrt(alpha * alpha + xnorm * xnorm), alpha);
+            double t = tau[k] = (beta - alpha) / beta, scale = 1 / (alpha - beta);
+            for (int i = k + 2; i < n; i++)
+            {
+                v[i] *= scale;
+            }
+            v[k + 1] = 1;
+            e[k + 1] = beta;
+            // w = τSv − ½τ(wᵀv)v over the trailing rows; zero elsewhere.
+            ref double pv = ref MemoryMarshal.GetReference(v);
+            w.Clear();
+            double wv = 0;
+            for (int i = k + 1; i < n; i++)
+            {
+                double wi = t * DenseKernels.DotUnchecked(ref Unsafe.Add(ref ps, i * n), ref pv, n);
+                w[i] = wi;
+                wv += wi * v[i];
+            }
+            DenseKernels.AxpyUnchecked(-0.5 * t * wv, ref pv, ref pw, n);
+            for (int i = k + 1; i < n; i++)
+            {
+                RankTwoRow(v[i], w[i], ref pv, ref pw, ref Unsafe.Add(ref ps, i * n), n);
+            }
+        }
+        if (n >= 2)
+        {
+            d[n - 2] = s[(n - 2) * n + n - 2];
+            e[n - 1] = s[(n - 1) * n + n - 2];
+        }
+        d[n - 1] = s[n * n - 1];
+        // Qᵀ = H_{n−3}···H_0: X = I, then X := X H_k for k = n−3 … 0 (X is the identity outside rows/columns > k).
+        qt[..(n * n)].Clear();
+        for (int i = 0; i < n; i++)
+        {
+            qt[i * n + i] = 1;
+        }
+        ref double pq = ref MemoryMarshal.GetReference(qt);
+        for (int k = n - 3; k >= 0; k--)
+        {
+            double t = tau[k];
+            if (t == 0)
+            {
+                continue;
+            }
+            ref double pv = ref MemoryMarshal.GetReference(reflectors.Slice(k * n, n));
+            for (int i = k + 1; i < n; i++)
+            {
+                ref double row = ref Unsafe.Add(ref pq, i * n);
+                DenseKernels.AxpyUnchecked(-t * DenseKernels.DotUnchecked(ref row, ref pv, n), ref pv, ref row, n);
+            }
+        }
+    }
+
+    // row[j] −= vi·w[j] + wi·v[j], unfused, so that entries (i, j) and (j, i) get bitwise the same update and S stays
+    // exactly symmetric.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RankTwoRow(double vi, double wi, ref double v, ref double w, ref double row, int n)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var a = Vector512.Create(vi);
+            var b = Vector512.Create(wi);
+            for (; j + 8 <= n; j += 8)
+            {
+                var update = a * Vector512.LoadUnsafe(ref w, (nuint)j) + b * Vector512.LoadUnsafe(ref v, (nuint)j);
+                (Vector512.LoadUnsafe(ref row, (nuint)j) - update).StoreUnsafe(ref row, (nuint)j);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var a = Vector256.Create(vi);
+            var b = Vector256.Create(wi);
+            for (; j + 4 <= n; j += 4)
+            {
+                var update = a * Vector256.LoadUnsafe(ref w, (nuint)j) + b * Vector256.LoadUnsafe(ref v, (nuint)j);
+                (Vector256.LoadUnsafe(ref row, (nuint)j) - update).StoreUnsafe(ref row, (nuint)j);
+            }
+        }
+        for (; j < n; j++)
+        {
+            double update = vi * Unsafe.Add(ref w, j) + wi * Unsafe.Add(ref v, j);
+            Unsafe.Add(ref row, j) -= update;
+        }
+    }
+
+    private static double Norm(ReadOnlySpan<double> x)
+    {
+        // Scaled so that entries near the overflow or underflow threshold do not spoil the reflector.
+        double big = 0, sum = 0;
+        foreach (double v in x)
+        {
+            big = Math.Max(big, Math.Abs(v));
+            sum += v * v;
+        }
+        if (big == 0 || !double.IsFinite(big) || big is > 1e-150 and < 1e150)
+        {
+            return big == 0 || !double.IsFinite(big) ? big : Math.Sqrt(sum);
+        }
+        sum = 0;
+        foreach (double v in x)
+        {
+            double r = v / big;
+            sum += r * r;
+        }
+        return big * Math.Sqrt(sum);
+    }
+
+    // √(x² + y²) directly where the squares can neither overflow nor underflow; double.Hypot's scaling otherwise.
+    private static double Hypot(double x, double y)
+    {
+        double r = Math.Sqrt(x * x + y * y);
+        return r is > 1e-150 and < 1e150 ? r : double.Hypot(x, y);
+    }
+
     private static void TransposeInPlace(Span<double> v, int n)
     {
-        for (int i = 1; i < n; i++)
+        for (int i = 0; i < n; i++)
         {
             for (int j = 0; j < i; j++)
             {
@@ -43,27 +207,39 @@ internal static class SmallSymmetricEigen
         }
     }
 
-    /// <summary>x ← c·x − s·y, y ← s·x + c·y on two rows of length n (a Givens rotation of two eigenvectors).</summary>
-    private static void Rotate(ref double x, ref double y, double c, double s, int n)
+    // Rows x, y of length n: (x, y) := (c x − s y, s x + c y).
+    private static void Rotate(Span<double> x, Span<double> y, double c, double s)
     {
-        int i = 0;
+        int k = 0, n = x.Length;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vc = Vector512.Create(c);
+            var vs = Vector512.Create(s);
+            for (; k + 8 <= n; k += 8)
+            {
+                var xv = Vector512.Create(x.Slice(k, 8));
+                var yv = Vector512.Create(y.Slice(k, 8));
+                (vc * xv - vs * yv).CopyTo(x.Slice(k, 8));
+                (vs * xv + vc * yv).CopyTo(y.Slice(k, 8));
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             var vc = Vector256.Create(c);
             var vs = Vector256.Create(s);
-            for (; i <= n - Vector256<double>.Count; i += Vector256<double>.Count)
+            for (; k + 4 <= n; k += 4)
             {
-                var xv = Vector256.LoadUnsafe(ref x, (nuint)i);
-                var yv = Vector256.LoadUnsafe(ref y, (nuint)i);
-                (vc * xv - vs * yv).StoreUnsafe(ref x, (nuint)i);
-                (vs * xv + vc * yv).StoreUnsafe(ref y, (nuint)i);
+                var xv = Vector256.Create(x.Slice(k, 4));
+                var yv = Vector256.Create(y.Slice(k, 4));
+                (vc * xv - vs * yv).CopyTo(x.Slice(k, 4));
+                (vs * xv + vc * yv).CopyTo(y.Slice(k, 4));
             }
         }
-        for (; i < n; i++)
+        for (; k < n; k++)
         {
-            double xi = Unsafe.Add(ref x, i), yi = Unsafe.Add(ref y, i);
-            Unsafe.Add(ref x, i) = c * xi - s * yi;
-            Unsafe.Add(ref y, i) = s * xi + c * yi;
+            double h = y[k];
+            y[k] = s * x[k] + c * h;
+            x[k] = c * x[k] - s * h;
         }
     }
 
@@ -187,7 +363,8 @@ internal static class SmallSymmetricEigen
         e[0] = 0.0;
     }
 
-    private static bool QlImplicit(Span<double> d, Span<double> e, Span<double> v, int n)
+    // tql2 on Vᵀ (rows of v are the eigenvector components being rotated).
+    private static bool QlImplicit(Span<double> d, Span<double> e, Span<double> v, int n, bool directHypot)
     {
         for (int i = 1; i < n; i++)
         {
@@ -215,7 +392,7 @@ internal static class SmallSymmetricEigen
                     }
                     double g = d[l];
                     double p = (d[l + 1] - g) / (2.0 * e[l]);
-                    double r = double.Hypot(p, 1.0);
+                    double r = directHypot ? Hypot(p, 1.0) : double.Hypot(p, 1.0);
                     if (p < 0)
                     {
                         r = -r;
@@ -241,13 +418,24 @@ internal static class SmallSymmetricEigen
                         s2 = s;
                         g = c * e[i];
                         h = c * p;
-                        r = double.Hypot(p, e[i]);
-                        e[i + 1] = s * r;
-                        s = e[i] / r;
-                        c = p / r;
+                        if (directHypot)
+                        {
+                            r = Hypot(p, e[i]);
+                            e[i + 1] = s * r;
+                            double inverse = 1 / r;
+                            s = e[i] * inverse;
+                            c = p * inverse;
+                        }
+                        else
+                        {
+                            r = double.Hypot(p, e[i]);
+                            e[i + 1] = s * r;
+                            s = e[i] / r;
+                            c = p / r;
+                        }
                         p = c * d[i] - s * g;
                         d[i + 1] = h + s * (c * g + s * d[i]);
-                        Rotate(ref v[i * n], ref v[(i + 1) * n], c, s, n);
+                        Rotate(v.Slice(i * n, n), v.Slice((i + 1) * n, n), c, s);
                     }
                     p = -s * s2 * c3 * el1 * e[l] / dl1;
                     e[l] = s * p;
