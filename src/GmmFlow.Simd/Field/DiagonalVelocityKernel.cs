@@ -7,9 +7,10 @@ namespace GmmFlow.Simd;
 
 /// <summary>
 /// Evaluates a <see cref="DiagonalVelocityFrame"/> over a batch of points, vector lanes along the coordinates:
-/// pass 1 forms every pair's log-weight ℓ_p, eight points at a time (each loaded w_p and −w_p⊙m_p vector serves eight
-/// points in eight independent multiply-add chains, two multiply-adds per coordinate, point and pair); pass 2 takes the log-sum-exp and adds w_p u_p for the pairs whose
-/// weight is not negligible at that point. Large batches are split over all cores (<see cref="ParallelRange"/>).
+/// pass 1 forms the pairs' log-weights ℓ_p (the first coordinates of every pair eight points at a time, each loaded
+/// w_p and −w_p⊙m_p vector serving eight points in eight independent multiply-add chains; then per point the best pair
+/// in full and the others only while they can still matter, see <see cref="Complete{TOps, TV}"/>); pass 2 takes the
+/// log-sum-exp and adds w_p u_p for the pairs whose weight is not negligible at that point. Large batches are split over all cores (<see cref="ParallelRange"/>).
 /// </summary>
 /// <remarks>
 /// <para>Determinism: a point's result depends only on the point, the frame and the SIMD width: each of its sums runs
@@ -61,9 +62,10 @@ internal static class DiagonalVelocityKernel
                      ref wantLogDensity ? ref MemoryMarshal.GetReference(logDensities) : ref ignored, wantLogDensity, n, width);
             return;
         }
-        // About four chunks per thread, as VelocityBatch: uneven progress (other processes on the cores) balances out.
+        // About eight chunks per thread: uneven progress (other processes on the cores, points whose pairs are harder to
+        // leave behind) balances out, at a chunk hand-off of well under a microsecond.
         int threads = ParallelRange.Concurrency;
-        int grain = Math.Max(minPoints, (n + 4 * threads - 1) / (4 * threads));
+        int grain = Math.Max(minPoints, (n + 8 * threads - 1) / (8 * threads));
         grain = (grain + BlockPoints - 1) / BlockPoints * BlockPoints;
         fixed (double* px = points)
         fixed (double* pv = velocities)
@@ -344,12 +346,17 @@ internal static class DiagonalVelocityKernel
             ref double m1 = ref Unsafe.Add(ref blk1, DiagonalVelocityFrame.OffsetMean);
             ref double k1 = ref Unsafe.Add(ref blk1, offK);
             ref double b1 = ref Unsafe.Add(ref blk1, offB);
+            // With d a multiple of 8 the result goes straight to the output row, else through acc and a copy of d entries.
+            ref double out1 = ref d == dp ? ref velocity : ref acc;
             for (int j = 0; j < dp; j += lanes)
             {
                 TV y = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, j)), TOps.Load(ref Unsafe.Add(ref m1, j)));
-                TOps.Store(TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k1, j)), y, TOps.Load(ref Unsafe.Add(ref b1, j))), ref Unsafe.Add(ref acc, j));
+                TOps.Store(TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k1, j)), y, TOps.Load(ref Unsafe.Add(ref b1, j))), ref Unsafe.Add(ref out1, j));
             }
-            MemoryMarshal.CreateReadOnlySpan(ref acc, d).CopyTo(MemoryMarshal.CreateSpan(ref velocity, d));
+            if (d != dp)
+            {
+                MemoryMarshal.CreateReadOnlySpan(ref acc, d).CopyTo(MemoryMarshal.CreateSpan(ref velocity, d));
+            }
             return max;
         }
         for (int j = 0; j < dp; j += lanes)
@@ -380,12 +387,15 @@ internal static class DiagonalVelocityKernel
         }
         // The largest weight is e^0 = 1, so sum ≥ 1 for finite ℓ.
         TV s = TOps.Create(sum);
+        ref double output = ref d == dp ? ref velocity : ref acc;
         for (int j = 0; j < dp; j += lanes)
         {
-            ref double a = ref Unsafe.Add(ref acc, j);
-            TOps.Store(TOps.Divide(TOps.Load(ref a), s), ref a);
+            TOps.Store(TOps.Divide(TOps.Load(ref Unsafe.Add(ref acc, j)), s), ref Unsafe.Add(ref output, j));
         }
-        MemoryMarshal.CreateReadOnlySpan(ref acc, d).CopyTo(MemoryMarshal.CreateSpan(ref velocity, d));
+        if (d != dp)
+        {
+            MemoryMarshal.CreateReadOnlySpan(ref acc, d).CopyTo(MemoryMarshal.CreateSpan(ref velocity, d));
+        }
         return max + Math.Log(sum);
     }
 }
