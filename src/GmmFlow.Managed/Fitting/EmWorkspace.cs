@@ -484,26 +484,27 @@ internal sealed class EmWorkspace
         int d = Data.Dimension;
         initial.Weights.CopyTo(Params.Weights);
         initial.Means.CopyTo(Params.Means);
-        ReadOnlySpan<double> full = initial.Covariances;
+        // Only a full fit needs the full matrices; the others read variances from the compact form (Covariances would
+        // build K d×d matrices of a diagonal start to read their diagonals).
+        ReadOnlySpan<double> full = Type == CovarianceType.Full ? initial.Covariances : default;
         for (int k = 0; k < K; k++)
         {
-            ReadOnlySpan<double> cov = full.Slice(k * d * d, d * d);
             switch (Type)
             {
                 case CovarianceType.Full:
-                    cov.CopyTo(Params.Compact.AsSpan(k * d * d, d * d));
+                    full.Slice(k * d * d, d * d).CopyTo(Params.Compact.AsSpan(k * d * d, d * d));
                     break;
                 case CovarianceType.Diagonal:
                     for (int j = 0; j < d; j++)
                     {
-                        Params.Compact[k * d + j] = cov[j * d + j];
+                        Params.Compact[k * d + j] = initial.Variance(k, j);
                     }
                     break;
                 default:
                     double s = 0;
                     for (int j = 0; j < d; j++)
                     {
-                        s += cov[j * d + j];
+                        s += initial.Variance(k, j);
                     }
                     Params.Compact[k] = s / d;
                     break;

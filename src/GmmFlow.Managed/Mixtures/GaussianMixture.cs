@@ -141,6 +141,14 @@ public sealed partial class GaussianMixture
     /// <summary>The covariance parametrisation itself: K×d×d (Full), K×d variances (Diagonal) or K variances (Spherical).</summary>
     public ReadOnlySpan<double> CompactCovariances => _f.Compact;
 
+    /// <summary>Σₖ[j, j] read from the compact covariances, for any type (no full matrices are built).</summary>
+    internal double Variance(int k, int j) => _f.Type switch
+    {
+        CovarianceType.Full => _f.Compact[(k * Dimension + j) * Dimension + j],
+        CovarianceType.Diagonal => _f.Compact[k * Dimension + j],
+        _ => _f.Compact[k],
+    };
+
     /// <summary>Lower-triangular Cholesky factors Lₖ with Σₖ = Lₖ Lₖᵀ, K×d×d row-major (strict upper triangles zero).</summary>
     public ReadOnlySpan<double> CholeskyFactors => _f.Type == CovarianceType.Full ? _f.Cholesky : _fullCholesky ?? BuildFullCholesky();
 

@@ -85,13 +85,14 @@ public sealed partial class TransportPlan
         double max = 0;
         foreach (GaussianMixture mixture in (ReadOnlySpan<GaussianMixture>)[Source, Target])
         {
+            // Variance reads the compact form: Covariances would build K full d×d matrices of a diagonal mixture
+            // (20 MB at d = 512, K = 10) to read their diagonals.
             int d = mixture.Dimension;
-            ReadOnlySpan<double> covariances = mixture.Covariances;
             for (int k = 0; k < mixture.ComponentCount; k++)
             {
                 for (int i = 0; i < d; i++)
                 {
-                    max = Math.Max(max, covariances[k * d * d + i * d + i]);
+                    max = Math.Max(max, mixture.Variance(k, i));
                 }
             }
         }

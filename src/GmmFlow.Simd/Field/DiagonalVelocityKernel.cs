@@ -7,9 +7,10 @@ namespace GmmFlow.Simd;
 
 /// <summary>
 /// Evaluates a <see cref="DiagonalVelocityFrame"/> over a batch of points, vector lanes along the coordinates:
-/// pass 1 forms every pair's log-weight ℓ_p, eight points at a time (each loaded w_p and −w_p⊙m_p vector serves eight
-/// points in eight independent multiply-add chains, two multiply-adds per coordinate, point and pair); pass 2 takes the log-sum-exp and adds w_p u_p for the pairs whose
-/// weight is not negligible at that point. Large batches are split over all cores (<see cref="ParallelRange"/>).
+/// pass 1 forms the pairs' log-weights ℓ_p (the first coordinates of every pair eight points at a time, each loaded
+/// w_p and −w_p⊙m_p vector serving eight points in eight independent multiply-add chains; then per point the best pair
+/// in full and the others only while they can still matter, see <see cref="Complete{TOps, TV}"/>); pass 2 takes the
+/// log-sum-exp and adds w_p u_p for the pairs whose weight is not negligible at that point. Large batches are split over all cores (<see cref="ParallelRange"/>).
 /// </summary>
 /// <remarks>
 /// <para>Determinism: a point's result depends only on the point, the frame and the SIMD width: each of its sums runs
@@ -34,6 +35,15 @@ internal static class DiagonalVelocityKernel
     /// <summary>Points per pass-1 block.</summary>
     private const int BlockPoints = 8;
 
+    /// <summary>Coordinates of every pair's sum formed for all eight points of a block before any pair is left behind.</summary>
+    private const int ProbeLength = 128;
+
+    /// <summary>Coordinates a pair's sum is continued by between two checks of its bound.</summary>
+    private const int TileLength = 64;
+
+    /// <summary>Doubles per saved pass-1 accumulator (the widest vector).</summary>
+    private const int StateDoubles = 8;
+
     /// <summary>−60 ln 2: a pair whose ℓ is further than this below the largest is left out (weight &lt; 2⁻⁶⁰).</summary>
     private const double NegligibleLogWeight = -41.588830833596717;
 
@@ -52,9 +62,10 @@ internal static class DiagonalVelocityKernel
                      ref wantLogDensity ? ref MemoryMarshal.GetReference(logDensities) : ref ignored, wantLogDensity, n, width);
             return;
         }
-        // About four chunks per thread, as VelocityBatch: uneven progress (other processes on the cores) balances out.
+        // About eight chunks per thread: uneven progress (other processes on the cores, points whose pairs are harder to
+        // leave behind) balances out, at a chunk hand-off of well under a microsecond.
         int threads = ParallelRange.Concurrency;
-        int grain = Math.Max(minPoints, (n + 4 * threads - 1) / (4 * threads));
+        int grain = Math.Max(minPoints, (n + 8 * threads - 1) / (8 * threads));
         grain = (grain + BlockPoints - 1) / BlockPoints * BlockPoints;
         fixed (double* px = points)
         fixed (double* pv = velocities)
@@ -113,15 +124,18 @@ internal static class DiagonalVelocityKernel
     {
         int d = frame.Dimension, dp = frame.PaddedDimension, pairCount = frame.PairCount;
         // Scratch: eight padded point rows (coordinates d..dp−1 stay 0), the accumulator row, ℓ of eight points (pair-major
-        // per point), plus slack to start on a 64-byte boundary.
-        int need = 7 + BlockPoints * dp + dp + BlockPoints * pairCount;
+        // per point), the pass-1 accumulators of eight points (one 8-double slot per point and pair), plus slack to start
+        // on a 64-byte boundary.
+        int need = 7 + BlockPoints * dp + dp + BlockPoints * pairCount + BlockPoints * pairCount * StateDoubles;
         double[]? rented = null;
         Span<double> scratch = need <= StackScratchDoubles ? stackalloc double[need] : (rented = ArrayPool<double>.Shared.Rent(need));
         ref double start = ref MemoryMarshal.GetReference(scratch);
         ref double xs = ref Unsafe.Add(ref start, CacheLines.DoublesToBoundary(ref start));
         ref double acc = ref Unsafe.Add(ref xs, BlockPoints * dp);
-        ref double ell = ref Unsafe.Add(ref acc, dp);
+        ref double states = ref Unsafe.Add(ref acc, dp); // a multiple of 8 doubles from xs: still 64-byte aligned
+        ref double ell = ref Unsafe.Add(ref states, BlockPoints * pairCount * StateDoubles);
         MemoryMarshal.CreateSpan(ref xs, BlockPoints * dp).Clear();
+        int probe = Math.Min(dp, ProbeLength);
 
         for (int i = 0; i < count; i += BlockPoints)
         {
@@ -132,19 +146,21 @@ internal static class DiagonalVelocityKernel
             }
             if (real == BlockPoints)
             {
-                LogWeights8<TOps, TV>(frame, ref xs, ref ell);
+                Probe8<TOps, TV>(frame, ref xs, ref states, probe);
             }
             else
             {
                 for (int q = 0; q < real; q++)
                 {
-                    LogWeights1<TOps, TV>(frame, ref Unsafe.Add(ref xs, q * dp), ref Unsafe.Add(ref ell, q * pairCount));
+                    Probe1<TOps, TV>(frame, ref Unsafe.Add(ref xs, q * dp), ref Unsafe.Add(ref states, q * pairCount * StateDoubles), probe);
                 }
             }
             for (int q = 0; q < real; q++)
             {
-                double logDensity = Drift<TOps, TV>(frame, ref Unsafe.Add(ref xs, q * dp), ref Unsafe.Add(ref ell, q * pairCount), ref acc,
-                                                    ref Unsafe.Add(ref velocities, (nint)(i + q) * d));
+                ref double xq = ref Unsafe.Add(ref xs, q * dp);
+                ref double ellq = ref Unsafe.Add(ref ell, q * pairCount);
+                Complete<TOps, TV>(frame, ref xq, ref Unsafe.Add(ref states, q * pairCount * StateDoubles), ref ellq, probe);
+                double logDensity = Drift<TOps, TV>(frame, ref xq, ref ellq, ref acc, ref Unsafe.Add(ref velocities, (nint)(i + q) * d));
                 if (wantLogDensity)
                 {
                     Unsafe.Add(ref logDensities, i + q) = logDensity;
@@ -158,15 +174,17 @@ internal static class DiagonalVelocityKernel
     }
 
     /// <summary>
-    /// ℓ_p for eight points (rows of <paramref name="xs"/>, dp apart) into <paramref name="ell"/> (point q's at q·P + p):
-    /// each loaded vector of w_p and −w_p⊙m_p serves the eight points, whose sums are eight independent chains. Per
-    /// point the operations are those of <see cref="LogWeights1{TOps, TV}"/>, so a point gets the same bits in either.
+    /// The first <paramref name="probe"/> coordinates of every pair's sum for eight points (rows of <paramref name="xs"/>,
+    /// dp apart), left in <paramref name="states"/> (point q's pair p at (q·P + p)·8): each loaded vector of w_p and
+    /// −w_p⊙m_p serves the eight points, whose sums are eight independent chains. Per point the operations are those of
+    /// <see cref="Probe1{TOps, TV}"/>, so a point gets the same bits in either.
     /// </summary>
-    private static void LogWeights8<TOps, TV>(DiagonalVelocityFrame frame, ref double xs, ref double ell)
+    private static void Probe8<TOps, TV>(DiagonalVelocityFrame frame, ref double xs, ref double states, int probe)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
         int dp = frame.PaddedDimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count, offW = frame.OffsetW, offShift = frame.OffsetShift;
+        int pointStride = pairCount * StateDoubles;
         for (int p = 0; p < pairCount; p++)
         {
             ref double blk = ref Unsafe.Add(ref frame.Pairs, p * stride);
@@ -174,7 +192,7 @@ internal static class DiagonalVelocityKernel
             ref double w = ref Unsafe.Add(ref blk, offW);
             TV a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero, a4 = TOps.Zero, a5 = TOps.Zero, a6 = TOps.Zero, a7 = TOps.Zero;
             ref double x = ref xs;
-            for (int j = 0; j < dp; j += lanes)
+            for (int j = 0; j < probe; j += lanes)
             {
                 TV sj = TOps.Load(ref Unsafe.Add(ref shift, j)), wj = TOps.Load(ref Unsafe.Add(ref w, j));
                 ref double xj = ref Unsafe.Add(ref x, j);
@@ -187,36 +205,102 @@ internal static class DiagonalVelocityKernel
                 a6 = Square<TOps, TV>(ref Unsafe.Add(ref xj, 6 * dp), sj, wj, a6);
                 a7 = Square<TOps, TV>(ref Unsafe.Add(ref xj, 7 * dp), sj, wj, a7);
             }
-            double c = blk;
-            Unsafe.Add(ref ell, p) = c - 0.5 * TOps.Sum(a0);
-            Unsafe.Add(ref ell, pairCount + p) = c - 0.5 * TOps.Sum(a1);
-            Unsafe.Add(ref ell, 2 * pairCount + p) = c - 0.5 * TOps.Sum(a2);
-            Unsafe.Add(ref ell, 3 * pairCount + p) = c - 0.5 * TOps.Sum(a3);
-            Unsafe.Add(ref ell, 4 * pairCount + p) = c - 0.5 * TOps.Sum(a4);
-            Unsafe.Add(ref ell, 5 * pairCount + p) = c - 0.5 * TOps.Sum(a5);
-            Unsafe.Add(ref ell, 6 * pairCount + p) = c - 0.5 * TOps.Sum(a6);
-            Unsafe.Add(ref ell, 7 * pairCount + p) = c - 0.5 * TOps.Sum(a7);
+            ref double slot = ref Unsafe.Add(ref states, p * StateDoubles);
+            TOps.Store(a0, ref slot);
+            TOps.Store(a1, ref Unsafe.Add(ref slot, pointStride));
+            TOps.Store(a2, ref Unsafe.Add(ref slot, 2 * pointStride));
+            TOps.Store(a3, ref Unsafe.Add(ref slot, 3 * pointStride));
+            TOps.Store(a4, ref Unsafe.Add(ref slot, 4 * pointStride));
+            TOps.Store(a5, ref Unsafe.Add(ref slot, 5 * pointStride));
+            TOps.Store(a6, ref Unsafe.Add(ref slot, 6 * pointStride));
+            TOps.Store(a7, ref Unsafe.Add(ref slot, 7 * pointStride));
         }
     }
 
-    /// <summary>ℓ_p of one point (the tail of a batch, single-point calls); same operations per point as <see cref="LogWeights8{TOps, TV}"/>.</summary>
-    private static void LogWeights1<TOps, TV>(DiagonalVelocityFrame frame, ref double x, ref double ell)
+    /// <summary>The probe of one point (the tail of a batch, single-point calls); same operations per point as <see cref="Probe8{TOps, TV}"/>.</summary>
+    private static void Probe1<TOps, TV>(DiagonalVelocityFrame frame, ref double x, ref double states, int probe)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
-        int dp = frame.PaddedDimension, stride = frame.Stride, pairCount = frame.PairCount, lanes = TOps.Count, offW = frame.OffsetW, offShift = frame.OffsetShift;
+        for (int p = 0; p < frame.PairCount; p++)
+        {
+            TOps.Store(TOps.Zero, ref Unsafe.Add(ref states, p * StateDoubles));
+            Advance<TOps, TV>(frame, p, ref x, ref Unsafe.Add(ref states, p * StateDoubles), 0, probe);
+        }
+    }
+
+    /// <summary>
+    /// ℓ_p of one point from its probed sums: first the pair with the largest bound is finished, then every other pair
+    /// is continued a tile at a time while its bound c_p − ½·(partial sum) still reaches the largest finished ℓ − 60 ln 2.
+    /// A pair left behind gets ℓ = −∞: the bound only falls as nonnegative terms are added (rounding is monotone), so its
+    /// full ℓ would have been dropped by pass 2 as well, and the finished ℓ are the bits of the full sum in order
+    /// (docs/theory/structured-covariances.md#field). NaN bounds are never left behind.
+    /// </summary>
+    private static void Complete<TOps, TV>(DiagonalVelocityFrame frame, ref double x, ref double states, ref double ell, int probe)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int dp = frame.PaddedDimension, stride = frame.Stride, pairCount = frame.PairCount;
+        int best = 0;
+        double bestBound = double.NegativeInfinity;
         for (int p = 0; p < pairCount; p++)
         {
-            ref double blk = ref Unsafe.Add(ref frame.Pairs, p * stride);
-            ref double shift = ref Unsafe.Add(ref blk, offShift);
-            ref double w = ref Unsafe.Add(ref blk, offW);
-            TV a = TOps.Zero;
-            for (int j = 0; j < dp; j += lanes)
+            double bound = Unsafe.Add(ref frame.Pairs, p * stride) - 0.5 * TOps.Sum(TOps.Load(ref Unsafe.Add(ref states, p * StateDoubles)));
+            Unsafe.Add(ref ell, p) = bound;
+            if (bound > bestBound)
             {
-                a = Square<TOps, TV>(ref Unsafe.Add(ref x, j), TOps.Load(ref Unsafe.Add(ref shift, j)), TOps.Load(ref Unsafe.Add(ref w, j)), a);
+                bestBound = bound;
+                best = p;
             }
-            Unsafe.Add(ref ell, p) = blk - 0.5 * TOps.Sum(a);
         }
+        if (probe == dp)
+        {
+            return;
+        }
+        double top = Advance<TOps, TV>(frame, best, ref x, ref Unsafe.Add(ref states, best * StateDoubles), probe, dp);
+        Unsafe.Add(ref ell, best) = top;
+        double threshold = top + NegligibleLogWeight;
+        for (int p = 0; p < pairCount; p++)
+        {
+            if (p == best)
+            {
+                continue;
+            }
+            ref double l = ref Unsafe.Add(ref ell, p);
+            for (int pos = probe; ; pos += TileLength)
+            {
+                if (l < threshold)
+                {
+                    l = double.NegativeInfinity;
+                    break;
+                }
+                int end = Math.Min(pos + TileLength, dp);
+                l = Advance<TOps, TV>(frame, p, ref x, ref Unsafe.Add(ref states, p * StateDoubles), pos, end);
+                if (end == dp)
+                {
+                    threshold = Math.Max(threshold, l + NegligibleLogWeight); // NaN stops further leaving-behind
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Continues pair <paramref name="p"/>'s sum over coordinates [from, to) (one chain, in order); returns c_p − ½ Σ.</summary>
+    private static double Advance<TOps, TV>(DiagonalVelocityFrame frame, int p, ref double x, ref double state, int from, int to)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Count;
+        ref double blk = ref Unsafe.Add(ref frame.Pairs, p * frame.Stride);
+        ref double shift = ref Unsafe.Add(ref blk, frame.OffsetShift);
+        ref double w = ref Unsafe.Add(ref blk, frame.OffsetW);
+        TV a = TOps.Load(ref state);
+        for (int j = from; j < to; j += lanes)
+        {
+            a = Square<TOps, TV>(ref Unsafe.Add(ref x, j), TOps.Load(ref Unsafe.Add(ref shift, j)), TOps.Load(ref Unsafe.Add(ref w, j)), a);
+        }
+        TOps.Store(a, ref state);
+        return blk - 0.5 * TOps.Sum(a);
     }
 
     /// <summary>acc + z², z = w x + shift with shift = −w⊙m (see the class remarks).</summary>
@@ -245,6 +329,36 @@ internal static class DiagonalVelocityKernel
             max = Math.Max(max, Unsafe.Add(ref ell, p));
         }
         double floor = max + NegligibleLogWeight, sum = 0.0;
+        int kept = 0, last = 0;
+        for (int p = 0; p < pairCount; p++)
+        {
+            if (!(Unsafe.Add(ref ell, p) < floor))
+            {
+                kept++;
+                last = p;
+            }
+        }
+        if (kept == 1 && Unsafe.Add(ref ell, last) == max)
+        {
+            // One pair left, with weight e^0 = 1 (the usual case in high dimension): v = u_p, the general path's value
+            // without its zeroing, weighting and division passes.
+            ref double blk1 = ref Unsafe.Add(ref frame.Pairs, last * stride);
+            ref double m1 = ref Unsafe.Add(ref blk1, DiagonalVelocityFrame.OffsetMean);
+            ref double k1 = ref Unsafe.Add(ref blk1, offK);
+            ref double b1 = ref Unsafe.Add(ref blk1, offB);
+            // With d a multiple of 8 the result goes straight to the output row, else through acc and a copy of d entries.
+            ref double out1 = ref d == dp ? ref velocity : ref acc;
+            for (int j = 0; j < dp; j += lanes)
+            {
+                TV y = TOps.Subtract(TOps.Load(ref Unsafe.Add(ref x, j)), TOps.Load(ref Unsafe.Add(ref m1, j)));
+                TOps.Store(TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref k1, j)), y, TOps.Load(ref Unsafe.Add(ref b1, j))), ref Unsafe.Add(ref out1, j));
+            }
+            if (d != dp)
+            {
+                MemoryMarshal.CreateReadOnlySpan(ref acc, d).CopyTo(MemoryMarshal.CreateSpan(ref velocity, d));
+            }
+            return max;
+        }
         for (int j = 0; j < dp; j += lanes)
         {
             TOps.Store(TOps.Zero, ref Unsafe.Add(ref acc, j));
@@ -273,12 +387,15 @@ internal static class DiagonalVelocityKernel
         }
         // The largest weight is e^0 = 1, so sum ≥ 1 for finite ℓ.
         TV s = TOps.Create(sum);
+        ref double output = ref d == dp ? ref velocity : ref acc;
         for (int j = 0; j < dp; j += lanes)
         {
-            ref double a = ref Unsafe.Add(ref acc, j);
-            TOps.Store(TOps.Divide(TOps.Load(ref a), s), ref a);
+            TOps.Store(TOps.Divide(TOps.Load(ref Unsafe.Add(ref acc, j)), s), ref Unsafe.Add(ref output, j));
         }
-        MemoryMarshal.CreateReadOnlySpan(ref acc, d).CopyTo(MemoryMarshal.CreateSpan(ref velocity, d));
+        if (d != dp)
+        {
+            MemoryMarshal.CreateReadOnlySpan(ref acc, d).CopyTo(MemoryMarshal.CreateSpan(ref velocity, d));
+        }
         return max + Math.Log(sum);
     }
 }
