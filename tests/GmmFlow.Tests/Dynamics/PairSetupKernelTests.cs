@@ -123,20 +123,7 @@ public class PairSetupKernelTests
                 var sorted = (double[])values.Clone();
                 Array.Sort(sorted);
                 Assert.True(MaxAbsDiff(sorted, expected) <= 1e-13 * n * scale, $"{lapack.Kind} n = {n} kind {kind}: eigenvalues");
-                for (int i = 0; i < n; i++)
-                {
-                    for (int j = 0; j < n; j++)
-                    {
-                        double rec = 0, orth = 0;
-                        for (int k = 0; k < n; k++)
-                        {
-                            rec += vectors[i * n + k] * values[k] * vectors[j * n + k];
-                            orth += vectors[k * n + i] * vectors[k * n + j];
-                        }
-                        Assert.True(Math.Abs(rec - a[i * n + j]) <= 1e-13 * n * scale, $"n = {n} kind {kind}: V Λ Vᵀ ({i}, {j})");
-                        Assert.True(Math.Abs(orth - (i == j ? 1 : 0)) <= 1e-13 * n, $"n = {n} kind {kind}: VᵀV ({i}, {j})");
-                    }
-                }
+                AssertEigenDecomposition(a, n, values, vectors, 1e-13 * n * scale, 1e-13 * n, $"n = {n} kind {kind}:");
             }, iter: 60);
         }
     }

@@ -1,3 +1,5 @@
+using GmmFlow.Tests.Support;
+
 namespace GmmFlow.Tests.MultiMarginal;
 
 public class TupleSolverTests
@@ -101,20 +103,7 @@ public class TupleSolverTests
             var values = new double[n];
             var vectors = new double[n * n];
             Assert.True(SmallSymmetricEigen.Decompose(a, n, values, vectors, new double[n]));
-            for (int i = 0; i < n; i++)
-            {
-                for (int j = 0; j < n; j++)
-                {
-                    double rec = 0, orth = 0;
-                    for (int k = 0; k < n; k++)
-                    {
-                        rec += vectors[i * n + k] * values[k] * vectors[j * n + k];
-                        orth += vectors[k * n + i] * vectors[k * n + j];
-                    }
-                    Assert.Equal(a[i * n + j], rec, 1e-13);
-                    Assert.Equal(i == j ? 1.0 : 0.0, orth, 1e-13);
-                }
-            }
+            TestMatrices.AssertEigenDecomposition(a, n, values, vectors, 1e-13, 1e-13, $"n = {n}:");
         }
     }
 }

@@ -3,6 +3,29 @@ namespace GmmFlow.Tests.Support;
 /// <summary>Independent, naive reference linear algebra and random matrices for tests (no LAPACK).</summary>
 internal static class TestMatrices
 {
+    /// <summary>
+    /// Asserts that (values, vectors) decompose the symmetric a: |V Λ Vᵀ − A| ≤ reconstruction and |VᵀV − I| ≤
+    /// orthogonality entrywise (eigenvectors in the columns of the row-major n×n <paramref name="vectors"/>).
+    /// </summary>
+    public static void AssertEigenDecomposition(double[] a, int n, double[] values, double[] vectors, double reconstruction,
+        double orthogonality, string label = "")
+    {
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double rec = 0, orth = 0;
+                for (int k = 0; k < n; k++)
+                {
+                    rec += vectors[i * n + k] * values[k] * vectors[j * n + k];
+                    orth += vectors[k * n + i] * vectors[k * n + j];
+                }
+                Xunit.Assert.True(Math.Abs(rec - a[i * n + j]) <= reconstruction, $"{label} V Λ Vᵀ ({i}, {j}): {rec} vs {a[i * n + j]}");
+                Xunit.Assert.True(Math.Abs(orth - (i == j ? 1 : 0)) <= orthogonality, $"{label} VᵀV ({i}, {j}): {orth}");
+            }
+        }
+    }
+
     /// <summary>Random SPD matrix B Bᵀ / n + shift·I with entries of B standard normal (row-major n×n).</summary>
     public static double[] RandomSpd(int n, int seed, double shift = 0.1)
     {
