@@ -5,9 +5,10 @@ namespace GmmFlow.Benchmarks.Dynamics;
 
 /// <summary>
 /// `linear-bridges --out DIR [--pairs K] [--repeats R]`: per state dimension n ∈ {2, 4, 8, 16}, a random LTI system
-/// (m = n/2 controls, T = 1, σ = 0.5) and K random Gaussian pairs; times LinearGaussianBridge.Create (exact cost J and
-/// the policy set-up: Cov(X0, XT), M⁻¹δ, Π at T/2) per pair on one thread after a warm-up, and writes the inputs and
-/// the results (J, Π(T/2), Σ(T/2)) as .npy for benchmarks/compare/linear_bridges.py, which times numpy/scipy on them.
+/// (m = n/2 controls, T = 1, σ = 0.5) and K random Gaussian pairs; times the set-up (exact cost J and the policy:
+/// Cov(X0, XT), M⁻¹δ, Π at T/2) per pair on one thread after a warm-up, one pair at a time (LinearGaussianBridge.Create)
+/// and batched (the lockstep groups of CreateMany and LinearTransportPlan), and writes the inputs and both paths'
+/// results (J, Π(T/2), Σ(T/2)) as .npy for benchmarks/compare/linear_bridges.py, which times numpy/scipy on them.
 /// </summary>
 public static class LinearBridgeCompare
 {
@@ -94,30 +95,71 @@ public static class LinearBridgeCompare
             }
             Array.Sort(perPair);
             Array.Sort(cpuPerPair);
-            var costs = new double[pairs];
-            var pi = new double[pairs * n * n];
-            var sig = new double[pairs * n * n];
+            // The batched path (CreateMany, LinearTransportPlan): lockstep groups of pairs, here on this one thread.
+            var stacked = new LinearGaussianBridge.StackedPairs(n, m0, s0, m1, s1);
+            var built = new LinearGaussianBridge?[pairs];
+            var errors = new Exception?[pairs];
+            void Batch() => LinearGaussianBridge.BuildRange(dynamics, sigma, stacked, 0, pairs, built, errors);
+            warm.Restart();
+            for (int w = 0; w < 5 || warm.Elapsed.TotalSeconds < 1.5; w++)
+            {
+                Batch();
+            }
+            var batchPerPair = new double[repeats];
+            var batchCpuPerPair = new double[repeats];
+            for (int r = 0; r < repeats; r++)
+            {
+                process.Refresh();
+                var cpu0 = process.TotalProcessorTime;
+                var clock = Stopwatch.StartNew();
+                Batch();
+                batchPerPair[r] = clock.Elapsed.TotalSeconds / pairs;
+                process.Refresh();
+                batchCpuPerPair[r] = (process.TotalProcessorTime - cpu0).TotalSeconds / pairs;
+            }
+            Array.Sort(batchPerPair);
+            Array.Sort(batchCpuPerPair);
             for (int p = 0; p < pairs; p++)
             {
-                var bridge = Make(p);
-                costs[p] = bridge.Cost;
-                bridge.Riccati(0.5, pi.AsSpan(p * n * n, n * n));
-                bridge.Covariance(0.5, sig.AsSpan(p * n * n, n * n));
+                if (errors[p] is { } e)
+                {
+                    throw e;
+                }
+                var one = Make(p);
+                if (Math.Abs(built[p]!.Cost - one.Cost) > 1e-10 * Math.Max(1, Math.Abs(one.Cost)))
+                {
+                    throw new InvalidOperationException($"Batched and one-pair costs differ at n = {n}, pair {p}: {built[p]!.Cost:R} vs {one.Cost:R}.");
+                }
             }
             string prefix = Path.Combine(outDir, $"n{n}_");
+            // Both paths' results, for the peer to check: J, Π(T/2), Σ(T/2).
+            foreach (bool batched in new[] { false, true })
+            {
+                var costs = new double[pairs];
+                var pi = new double[pairs * n * n];
+                var sig = new double[pairs * n * n];
+                for (int p = 0; p < pairs; p++)
+                {
+                    var bridge = batched ? built[p]! : Make(p);
+                    costs[p] = bridge.Cost;
+                    bridge.Riccati(0.5, pi.AsSpan(p * n * n, n * n));
+                    bridge.Covariance(0.5, sig.AsSpan(p * n * n, n * n));
+                }
+                string suffix = batched ? "_batch" : "";
+                Write(prefix + $"J{suffix}.npy", costs, 1);
+                Write(prefix + $"Pi{suffix}.npy", pi, n * n);
+                Write(prefix + $"Sigma{suffix}.npy", sig, n * n);
+            }
             Write(prefix + "A.npy", a, n);
             Write(prefix + "B.npy", b, m);
             Write(prefix + "m0.npy", m0, n);
             Write(prefix + "m1.npy", m1, n);
             Write(prefix + "S0.npy", s0, n * n);
             Write(prefix + "S1.npy", s1, n * n);
-            Write(prefix + "J.npy", costs, 1);
-            Write(prefix + "Pi.npy", pi, n * n);
-            Write(prefix + "Sigma.npy", sig, n * n);
             double median = perPair[repeats / 2];
             File.WriteAllText(prefix + "meta.json", string.Create(CultureInfo.InvariantCulture,
-                $$"""{"n": {{n}}, "m": {{m}}, "sigma": {{sigma}}, "horizon": 1.0, "pairs": {{pairs}}, "csharp_seconds_per_pair": {{median:R}}, "csharp_min": {{perPair[0]:R}}, "csharp_max": {{perPair[^1]:R}}, "csharp_cpu_seconds_per_pair": {{cpuPerPair[repeats / 2]:R}}}"""));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"n = {n,2}, m = {m,2}: {median * 1e6,8:F2} µs per pair (min {perPair[0] * 1e6:F2}, max {perPair[^1] * 1e6:F2}), CPU {cpuPerPair[repeats / 2] * 1e6:F2} µs"));
+                $$"""{"n": {{n}}, "m": {{m}}, "sigma": {{sigma}}, "horizon": 1.0, "pairs": {{pairs}}, "csharp_seconds_per_pair": {{median:R}}, "csharp_min": {{perPair[0]:R}}, "csharp_max": {{perPair[^1]:R}}, "csharp_cpu_seconds_per_pair": {{cpuPerPair[repeats / 2]:R}}, "csharp_batch_seconds_per_pair": {{batchPerPair[repeats / 2]:R}}, "csharp_batch_min": {{batchPerPair[0]:R}}, "csharp_batch_cpu_seconds_per_pair": {{batchCpuPerPair[repeats / 2]:R}}}"""));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"n = {n,2}, m = {m,2}: {median * 1e6,8:F2} µs per pair (min {perPair[0] * 1e6:F2}, max {perPair[^1] * 1e6:F2}), CPU {cpuPerPair[repeats / 2] * 1e6:F2} µs; batched {batchPerPair[repeats / 2] * 1e6:F2} µs (min {batchPerPair[0] * 1e6:F2}), CPU {batchCpuPerPair[repeats / 2] * 1e6:F2} µs"));
         }
         return 0;
     }

@@ -1,3 +1,7 @@
+using GmmFlow.Simd;
+using System.Numerics;
+using System.Numerics.Tensors;
+
 namespace GmmFlow;
 
 /// <summary>
@@ -12,9 +16,11 @@ namespace GmmFlow;
 /// dynamics at t unless the thread's last call used the same dynamics and t). The time runs on [0, T] with T the
 /// dynamics' horizon. σ = 0 is the deterministic (optimal-transport) limit and works exactly.
 /// </remarks>
-public sealed class LinearGaussianBridge
+public sealed partial class LinearGaussianBridge
 {
-    private readonly double[] _m0, _m1, _s1, _l0, _cross, _delta, _gramInvDelta, _piAnchor;
+    // m0 | m1 | δ = m1 − Φm0 | M⁻¹δ | Σ1 | l0 | Cov(X0, X_T) | Π(T/2): one uninitialised allocation per bridge, every
+    // entry written by the constructor (a batch builds thousands of bridges; zeroing and eight arrays each cost more).
+    private readonly double[] _store;
     private readonly double _eps;
     private readonly double[]? _noiseMatrix, _noiseCovariance;
     private readonly NoiseShooting? _shooting;
@@ -25,42 +31,43 @@ public sealed class LinearGaussianBridge
     private static DynamicsFrame? t_frame;
 
     // s0, s1 come validated with their Cholesky factors l0, l1 (Σ0 = l0 l0ᵀ, Σ1 = l1 l1ᵀ).
-    private LinearGaussianBridge(LinearDynamics dynamics, double noise, double[] m0, double[] s0, double[] m1, double[] s1,
-        ReadOnlySpan<double> l0, ReadOnlySpan<double> l1, double[]? noiseMatrix = null, int noiseColumns = 0)
+    private LinearGaussianBridge(LinearDynamics dynamics, double noise, ReadOnlySpan<double> m0, ReadOnlySpan<double> s0, ReadOnlySpan<double> m1,
+        ReadOnlySpan<double> s1,
+        ReadOnlySpan<double> l0, ReadOnlySpan<double> l1, double[]? noiseMatrix = null, int noiseColumns = 0,
+        ReadOnlySpan<double> eigenValues = default, ReadOnlySpan<double> eigenVectors = default)
     {
         Dynamics = dynamics;
         Noise = noise;
         _eps = noise * noise;
         DiffusionColumns = noiseMatrix is null ? dynamics.ControlDimension : noiseColumns;
-        _m0 = m0;
-        _m1 = m1;
-        _s1 = s1;
-        _l0 = l0[..(dynamics.StateDimension * dynamics.StateDimension)].ToArray();
-        int n = dynamics.StateDimension;
+        int n = dynamics.StateDimension, nn = n * n;
+        _store = GC.AllocateUninitializedArray<double>(4 * n + 4 * nn);
+        m0[..n].CopyTo(M0);
+        m1[..n].CopyTo(M1);
+        s1[..nn].CopyTo(S1);
+        l0[..nn].CopyTo(L0);
         ReadOnlySpan<double> l = dynamics.GramianFactor;
         var ws = Workspace.For(n, dynamics.ControlDimension);
 
         // Mean part (docs/theory/linear-dynamics.md#reduction): δ = m1 − Φm0, MeanCost = |L⁻¹δ|², and M⁻¹δ for the
         // feed-forward v_t = BᵀΦ(T, t)ᵀM(T, 0)⁻¹δ.
-        _delta = new double[n];
-        SmallDense.MultiplyVector(dynamics.PhiHorizon, false, m0, _delta, n, n);
+        Span<double> delta = Delta, gramInvDelta = GramInvDelta;
+        SmallDense.MultiplyVector(dynamics.PhiHorizon, false, m0, delta, n, n);
         for (int i = 0; i < n; i++)
         {
-            _delta[i] = m1[i] - _delta[i];
+            delta[i] = m1[i] - delta[i];
         }
-        _gramInvDelta = (double[])_delta.Clone();
-        SmallDense.ForwardSolve(l, _gramInvDelta, n, 1);
+        delta.CopyTo(gramInvDelta);
+        SmallDense.ForwardSolve(l, gramInvDelta, n, 1);
         for (int i = 0; i < n; i++)
         {
-            MeanCost += _gramInvDelta[i] * _gramInvDelta[i];
+            MeanCost += gramInvDelta[i] * gramInvDelta[i];
         }
-        SmallDense.BackwardSolveTransposed(l, _gramInvDelta, n, 1);
-        (Cost, PairDependentCost, _cross) = ReducedBridge(dynamics, s0, s1, l0, l1, MeanCost, _eps, ws);
+        SmallDense.BackwardSolveTransposed(l, gramInvDelta, n, 1);
+        (Cost, PairDependentCost) = ReducedBridge(dynamics, s0, s1, l0, l1, MeanCost, _eps, ws, eigenValues, eigenVectors, Cross);
 
         // Π at the anchor t_a = T/2 by the closed form; later times propagate it by the Hamiltonian flow.
-        int nn = n * n;
-        _piAnchor = new double[nn];
-        Core(dynamics.AnchorFrame, ws.Mean, ws.Cov, _piAnchor, ws.V, ws, anchor: true);
+        Core(dynamics.AnchorFrame, ws.Mean, ws.Cov, PiAnchor, ws.V, ws, anchor: true);
         if (noiseMatrix is null)
         {
             return;
@@ -78,8 +85,17 @@ public sealed class LinearGaussianBridge
         _shooting = new NoiseShooting(dynamics, _noiseCovariance, s0, s1, start);
         Cost = MeanCost + _shooting.CovariancePart;
         PairDependentCost = Cost;
-        SmallDense.Multiply(s0, false, _shooting.ClosedLoopAtHorizon, true, _cross, n, n, n);
+        SmallDense.Multiply(s0, false, _shooting.ClosedLoopAtHorizon, true, Cross, n, n, n);
     }
+
+    private Span<double> M0 => _store.AsSpan(0, Dimension);
+    private Span<double> M1 => _store.AsSpan(Dimension, Dimension);
+    private Span<double> Delta => _store.AsSpan(2 * Dimension, Dimension);
+    private Span<double> GramInvDelta => _store.AsSpan(3 * Dimension, Dimension);
+    private Span<double> S1 => _store.AsSpan(4 * Dimension, Dimension * Dimension);
+    private Span<double> L0 => _store.AsSpan(4 * Dimension + Dimension * Dimension, Dimension * Dimension);
+    private Span<double> Cross => _store.AsSpan(4 * Dimension + 2 * Dimension * Dimension, Dimension * Dimension);
+    private Span<double> PiAnchor => _store.AsSpan(4 * Dimension + 3 * Dimension * Dimension, Dimension * Dimension);
 
     /// <summary>The prior dynamics (its horizon T is the bridge's time span).</summary>
     public LinearDynamics Dynamics { get; }
@@ -157,7 +173,7 @@ public sealed class LinearGaussianBridge
     public void CrossCovariance(Span<double> destination)
     {
         CheckLength(destination, Dimension * Dimension, nameof(destination));
-        _cross.CopyTo(destination);
+        Cross.CopyTo(destination);
     }
 
     /// <summary>m_t = Φ(t, 0)m0 + G_t δ.</summary>
@@ -330,7 +346,7 @@ public sealed class LinearGaussianBridge
             double scale = 0.5 * _eps;
             if (_noiseCovariance is not null)
             {
-                _noiseCovariance.CopyTo(ws.T2, 0);
+                _noiseCovariance.CopyTo(ws.T2.AsSpan());
                 scale = 0.5;
             }
             else
@@ -369,8 +385,8 @@ public sealed class LinearGaussianBridge
         // m_t = Φ(t,0)m0 + G_t δ (not needed for Π_a at set-up).
         if (!anchor)
         {
-            SmallDense.MultiplyVector(f.PhiT0, false, _m0, mean, n, n);
-            SmallDense.MultiplyVector(f.G, false, _delta, w.X, n, n);
+            SmallDense.MultiplyVector(f.PhiT0, false, M0, mean, n, n);
+            SmallDense.MultiplyVector(f.G, false, Delta, w.X, n, n);
             for (int i = 0; i < n; i++)
             {
                 mean[i] += w.X[i];
@@ -378,42 +394,35 @@ public sealed class LinearGaussianBridge
         }
         if (_shooting is not null && !anchor)
         {
-            SmallDense.MultiplyVector(f.PhiHt, true, _gramInvDelta, w.X, n, n);
+            SmallDense.MultiplyVector(f.PhiHt, true, GramInvDelta, w.X, n, n);
             SmallDense.MultiplyVector(f.B, true, w.X, v, n, m);
             _shooting.Evaluate(f, pi, cov);
             return;
         }
         // Σ_t = FΣ0Fᵀ + GΣ1Gᵀ + F S01 Gᵀ + (F S01 Gᵀ)ᵀ + ε(M(t,0) − G Φ(T,t) M(t,0)), as
         // UᵀU + (F S01)Gᵀ + (Cov(X_t, X_T)Gᵀ)ᵀ with U = L0ᵀFᵀ and Cov(X_t, X_T) = F S01 + GΣ1 (T1, reused by Π).
-        SmallDense.Multiply(f.F, _cross, w.T4, n);
-        SmallDense.Multiply(f.G, _s1, w.T1, n);
+        SmallDense.Multiply(f.F, Cross, w.T4, n);
+        SmallDense.Multiply(f.G, S1, w.T1, n);
         for (int k = 0; k < nn; k++)
         {
             w.T1[k] += w.T4[k];
         }
-        SmallDense.Multiply(_l0, true, f.FTransposed, false, w.T2, n, n, n);
+        SmallDense.Multiply(L0, true, f.FTransposed, false, w.T2, n, n, n);
         SmallDense.Multiply(w.T2, true, w.T2, false, cov, n, n, n);
         SmallDense.Multiply(w.T4, f.GTransposed, w.T2, n);
-        SmallDense.Multiply(w.T1, f.GTransposed, w.T3, n);
-        for (int r = 0; r < n; r++)
-        {
-            for (int c = 0; c < n; c++)
-            {
-                cov[r * n + c] += w.T2[r * n + c] + w.T3[c * n + r];
-            }
-        }
+        // (Cov(X_t, X_T)Gᵀ)ᵀ = G Cov(X_t, X_T)ᵀ.
+        SmallDense.Multiply(f.G, false, w.T1, true, w.T3, n, n, n);
+        TensorPrimitives.Add(cov[..nn], w.T2.AsSpan(0, nn), cov);
+        TensorPrimitives.Add(cov[..nn], w.T3.AsSpan(0, nn), cov);
         if (_eps > 0)
         {
-            for (int k = 0; k < nn; k++)
-            {
-                cov[k] += _eps * f.NoiseTerm[k];
-            }
+            TensorPrimitives.MultiplyAdd(f.NoiseTerm.AsSpan(0, nn), _eps, cov[..nn], cov);
         }
         SmallDense.Symmetrize(cov, n);
         // v_t = B(t)ᵀ Φ(T,t)ᵀ M⁻¹δ.
         if (!anchor)
         {
-            SmallDense.MultiplyVector(f.PhiHt, true, _gramInvDelta, w.X, n, n);
+            SmallDense.MultiplyVector(f.PhiHt, true, GramInvDelta, w.X, n, n);
             SmallDense.MultiplyVector(f.B, true, w.X, v, n, m);
         }
         if (!needPi)
@@ -446,15 +455,9 @@ public sealed class LinearGaussianBridge
         }
         SmallDense.ForwardSolve(w.L, w.T1, n, n);
         SmallDense.BackwardSolveTransposed(w.L, w.T1, n, n);
-        // H Zᵀ = (Z Hᵀ)ᵀ, Z = Σ_t⁻¹ Cov(X_t, X_T).
-        SmallDense.Multiply(w.T1, f.PiMapTransposed, w.T2, n);
-        for (int r = 0; r < n; r++)
-        {
-            for (int c = 0; c < n; c++)
-            {
-                pi[r * n + c] = w.T2[c * n + r] - f.PiOffset[r * n + c];
-            }
-        }
+        // H Zᵀ, Z = Σ_t⁻¹ Cov(X_t, X_T).
+        SmallDense.Multiply(f.PiMap, false, w.T1, true, pi, n, n, n);
+        TensorPrimitives.Subtract(pi[..(n * n)], f.PiOffset.AsSpan(0, n * n), pi);
         SmallDense.Symmetrize(pi, n);
     }
 
@@ -464,7 +467,7 @@ public sealed class LinearGaussianBridge
     {
         int n = Dimension, nn = n * n;
         // Z = Φ⁻ᵀ Π_a.
-        SmallDense.Multiply(f.PhiAnchorInverseTransposed, _piAnchor, w.T2, n);
+        SmallDense.Multiply(f.PhiAnchorInverseTransposed, PiAnchor, w.T2, n);
         // X = Φ + M Z.
         SmallDense.Multiply(f.GramAnchor, w.T2, w.T3, n);
         for (int k = 0; k < nn; k++)
@@ -488,27 +491,33 @@ public sealed class LinearGaussianBridge
     /// K = YᵀY = V diag(γ) Vᵀ, Y = l1ᵀ(M⁻¹Φ) l0, and c_k = 2γ_k/(δ_k + ε), δ_k = √(4γ_k + ε²),
     /// J = |Δm̂|² + tr Σ̂0 + tr Σ̂1 − ε(Σ(g_k − log g_k) + log det Σ̂1) + nε(1 + log ε/2), g_k = 1 + √(1 + 4γ_k/ε²)
     /// (ε = 0: J = |Δm̂|² + tr Σ̂0 + tr Σ̂1 − 2Σ√γ_k), and Cov(X0, X_T) = l0 V diag(c) Vᵀ l0⁻¹ (Φ⁻¹M).
-    /// Also returns J without the one-endpoint terms.
+    /// Also returns J without the one-endpoint terms; Cov(X0, X_T) goes into <paramref name="cross"/>.
     /// </summary>
-    private static (double Cost, double PairDependent, double[] Cross) ReducedBridge(LinearDynamics dynamics, ReadOnlySpan<double> s0,
-        ReadOnlySpan<double> s1, ReadOnlySpan<double> l0, ReadOnlySpan<double> l1, double meanCost, double eps, Workspace w)
+    /// <remarks>
+    /// <paramref name="eigenValues"/> and <paramref name="eigenVectors"/> (V row-major, eigenvectors in its columns), when
+    /// given, are K's decomposition already solved by a lockstep group (<see cref="BuildRange{TInputs}"/>).
+    /// </remarks>
+    private static (double Cost, double PairDependent) ReducedBridge(LinearDynamics dynamics, ReadOnlySpan<double> s0,
+        ReadOnlySpan<double> s1, ReadOnlySpan<double> l0, ReadOnlySpan<double> l1, double meanCost, double eps, Workspace w,
+        ReadOnlySpan<double> eigenValues, ReadOnlySpan<double> eigenVectors, Span<double> cross)
     {
         int n = dynamics.StateDimension, nn = n * n;
-        SmallDense.Multiply(dynamics.GramianSolvedTransition, l0, w.T1, n);
-        SmallDense.Multiply(l1, true, w.T1, false, w.T2, n, n, n);
-        SmallDense.Multiply(w.T2, true, w.T2, false, w.T3, n, n, n);
-        SmallDense.Symmetrize(w.T3, n);
-        if (!SmallSymmetricEigen.DecomposeRowOriented(w.T3, n, w.Values, w.Vectors, w.Off))
+        if (eigenValues.IsEmpty)
         {
-            throw new InvalidOperationException("The eigenvalue iteration of the reduced Schrödinger-bridge pair did not converge.");
+            ReducedMatrix(dynamics, l0, l1, w.T3, w);
+            if (!SmallSymmetricEigen.DecomposeRowOriented(w.T3, n, w.Values, w.Vectors, w.Off))
+            {
+                throw new InvalidOperationException("The eigenvalue iteration of the reduced Schrödinger-bridge pair did not converge.");
+            }
+        }
+        else
+        {
+            eigenValues[..n].CopyTo(w.Values);
+            eigenVectors[..nn].CopyTo(w.Vectors);
         }
         // tr Σ̂0 = ⟨ΦᵀM⁻¹Φ, Σ0⟩, tr Σ̂1 = ⟨M⁻¹, Σ1⟩ (Frobenius).
         ReadOnlySpan<double> reducedGram = dynamics.ReducedGram, gramInverse = dynamics.GramianInverse;
-        double trace = 0, sum = 0;
-        for (int k = 0; k < nn; k++)
-        {
-            trace += reducedGram[k] * s0[k] + gramInverse[k] * s1[k];
-        }
+        double trace = TensorPrimitives.Dot(reducedGram[..nn], s0[..nn]) + TensorPrimitives.Dot(gramInverse[..nn], s1[..nn]), sum = 0;
         Span<double> c = w.C;
         for (int j = 0; j < n; j++)
         {
@@ -553,12 +562,27 @@ public sealed class LinearGaussianBridge
         dynamics.TransitionSolvedGramian.AsSpan(0, nn).CopyTo(w.T2);
         SmallDense.ForwardSolve(l0, w.T2, n, n);
         SmallDense.Multiply(w.Vectors, true, w.T2, false, w.T3, n, n, n);
-        var cross = new double[nn];
         SmallDense.Multiply(w.T1, w.T3, cross, n);
-        return (cost, cost - single, cross);
+        return (cost, cost - single);
+    }
+
+    /// <summary>K = YᵀY, Y = l1ᵀ(M⁻¹Φ)l0: the reduced pair's matrix whose spectrum gives J (symmetric, into <paramref name="k"/>).</summary>
+    internal static void ReducedMatrix(LinearDynamics dynamics, ReadOnlySpan<double> l0, ReadOnlySpan<double> l1, Span<double> k, Workspace w)
+    {
+        int n = dynamics.StateDimension;
+        SmallDense.Multiply(dynamics.GramianSolvedTransition, l0, w.T1, n);
+        SmallDense.Multiply(l1, true, w.T1, false, w.T2, n, n, n);
+        SmallDense.Multiply(w.T2, true, w.T2, false, k, n, n, n);
+        SmallDense.Symmetrize(k, n);
     }
 
     private static double[] CheckVector(ReadOnlySpan<double> v, int n, string what, string paramName)
+    {
+        CheckFinite(v, n, what, paramName);
+        return v.ToArray();
+    }
+
+    private static void CheckFinite(ReadOnlySpan<double> v, int n, string what, string paramName)
     {
         if (v.Length != n)
         {
@@ -571,29 +595,85 @@ public sealed class LinearGaussianBridge
                 ThrowHelper.ThrowNonFinite(what + ", entry", -1, i, v[i], paramName);
             }
         }
-        return v.ToArray();
     }
 
     private static double[] CheckCovariance(ReadOnlySpan<double> s, int n, string what, string paramName, Span<double> factor)
     {
-        var a = CheckVector(s, n * n, what, paramName);
-        for (int r = 0; r < n; r++)
+        var a = new double[n * n];
+        CheckCovariance(s, n, what, paramName, a, factor);
+        return a;
+    }
+
+    /// <summary>
+    /// Checks Σ (length n², finite, symmetric to 1e-10 relative, positive definite) into <paramref name="destination"/> =
+    /// (Σ + Σᵀ)/2 and its Cholesky factor. One vector pass over (Σ, Σᵀ) checks and averages; the entry-by-entry loops run
+    /// only to name the culprit.
+    /// </summary>
+    private static void CheckCovariance(ReadOnlySpan<double> s, int n, string what, string paramName, Span<double> destination, Span<double> factor)
+    {
+        int nn = n * n;
+        if (s.Length != nn)
         {
-            for (int c = 0; c < r; c++)
+            throw new ArgumentException($"The {what} has length {s.Length}; the state dimension is {n}.", paramName);
+        }
+        SmallDense.Transpose(s, destination, n, n);
+        if (!SymmetrizeChecked(s, destination[..nn]))
+        {
+            for (int i = 0; i < nn; i++)
             {
-                double x = a[r * n + c], y = a[c * n + r];
-                if (Math.Abs(x - y) > 1e-10 * Math.Max(1, Math.Max(Math.Abs(x), Math.Abs(y))))
+                if (!double.IsFinite(s[i]))
                 {
-                    throw new ArgumentException($"The {what} is not symmetric: entries ({r}, {c}) = {x:R} and ({c}, {r}) = {y:R}.", paramName);
+                    ThrowHelper.ThrowNonFinite(what + ", entry", -1, i, s[i], paramName);
+                }
+            }
+            for (int r = 0; r < n; r++)
+            {
+                for (int c = 0; c < r; c++)
+                {
+                    double x = s[r * n + c], y = s[c * n + r];
+                    if (!SymmetricEnough(x, y))
+                    {
+                        throw new ArgumentException($"The {what} is not symmetric: entries ({r}, {c}) = {x:R} and ({c}, {r}) = {y:R}.", paramName);
+                    }
                 }
             }
         }
-        SmallDense.Symmetrize(a, n);
-        if (!SmallDense.TryCholesky(a, factor, n))
+        if (!SmallDense.TryCholesky(destination, factor, n))
         {
             throw new NotPositiveDefiniteException(what, -1, 0, paramName);
         }
-        return a;
+    }
+
+    private static bool SymmetricEnough(double x, double y) => Math.Abs(x - y) <= 1e-10 * Math.Max(1, Math.Max(Math.Abs(x), Math.Abs(y)));
+
+    /// <summary>t := (s + t)/2 (t holding sᵀ) if every s is finite and every |s − t| ≤ 1e-10·max(1, |s|, |t|); else false.</summary>
+    private static bool SymmetrizeChecked(ReadOnlySpan<double> s, Span<double> t)
+    {
+        int k = 0, width = Vector<double>.Count;
+        var bad = Vector<long>.Zero;
+        for (; k <= t.Length - width; k += width)
+        {
+            var x = new Vector<double>(s[k..]);
+            var y = new Vector<double>(t[k..]);
+            var bound = new Vector<double>(1e-10) * Vector.Max(Vector<double>.One, Vector.Max(Vector.Abs(x), Vector.Abs(y)));
+            // x − x is 0 only for finite x (NaN for ±∞ and NaN), and a NaN difference fails the bound.
+            bad |= ~(Vector.Equals(x - x, Vector<double>.Zero) & Vector.LessThanOrEqual(Vector.Abs(x - y), bound));
+            ((x + y) * 0.5).CopyTo(t[k..]);
+        }
+        if (bad != Vector<long>.Zero)
+        {
+            return false;
+        }
+        for (; k < t.Length; k++)
+        {
+            double x = s[k], y = t[k];
+            if (!double.IsFinite(x) || !SymmetricEnough(x, y))
+            {
+                return false;
+            }
+            t[k] = 0.5 * (x + y);
+        }
+        return true;
     }
 
     private static void CheckLength(ReadOnlySpan<double> span, int length, string name)
@@ -612,19 +692,19 @@ public sealed class LinearGaussianBridge
             N = n;
             M = m;
             int nn = n * n;
-            T1 = new double[nn];
-            T2 = new double[nn];
-            T3 = new double[nn];
-            T4 = new double[nn];
-            L = new double[nn];
-            L0 = new double[nn];
-            L1 = new double[nn];
-            Vectors = new double[nn];
+            T1 = Aligned(nn);
+            T2 = Aligned(nn);
+            T3 = Aligned(nn);
+            T4 = Aligned(nn);
+            L = Aligned(nn);
+            L0 = Aligned(nn);
+            L1 = Aligned(nn);
+            Vectors = Aligned(nn);
             Values = new double[n];
             Off = new double[n];
             C = new double[n];
-            Pi = new double[nn];
-            Cov = new double[nn];
+            Pi = Aligned(nn);
+            Cov = Aligned(nn);
             Mean = new double[n];
             X = new double[n];
             Y = new double[n];
@@ -633,7 +713,16 @@ public sealed class LinearGaussianBridge
 
         public int N { get; }
         public int M { get; }
-        public readonly double[] T1, T2, T3, T4, L, L0, L1, Vectors, Values, Off, C, Pi, Cov, Mean, X, Y, V;
+        public readonly ArraySegment<double> T1, T2, T3, T4, L, L0, L1, Vectors, Pi, Cov;
+        public readonly double[] Values, Off, C, Mean, X, Y, V;
+
+        // The n×n scratch on a 64-byte boundary (pinned so that it stays there): the small products load whole rows
+        // as vectors, and a load straddling two cache lines costs double.
+        private static ArraySegment<double> Aligned(int length)
+        {
+            var array = GC.AllocateArray<double>(length + 8, pinned: true);
+            return new ArraySegment<double>(array, CacheLines.DoublesToBoundary(ref array[0]), length);
+        }
 
         public static Workspace For(int n, int m)
         {

@@ -217,13 +217,13 @@ public sealed class LinearTransportPlan
             ? LinearGaussianBridge.CreateWithNoiseMatrix(dynamics, s.Mean(i), s.Covariance(i), t.Mean(j), t.Covariance(j), d, options.NoiseColumns)
             : LinearGaussianBridge.Create(dynamics, s.Mean(i), s.Covariance(i), t.Mean(j), t.Covariance(j), options.Noise);
 
-    // Every pair's bridge, on all cores (a shooting pair costs milliseconds).
+    // Every pair's bridge, on all cores (a shooting pair costs milliseconds); closed-form pairs in lockstep groups.
     private static LinearGaussianBridge[] BuildAll(GaussianMixture source, GaussianMixture target, LinearDynamics dynamics, LinearTransportOptions options)
     {
         int k1 = target.ComponentCount, count = source.ComponentCount * k1;
         var bridges = new LinearGaussianBridge[count];
         var errors = new Exception?[count];
-        const int Grain = 4;
+        int Grain = options.NoiseMatrix is null ? LinearGaussianBridge.BatchGrain : 4;
         int done = 0;
         for (int start = 0; start < count; start += 64 * Grain)
         {
@@ -255,6 +255,14 @@ public sealed class LinearTransportPlan
         _ => new InvalidOperationException($"Pair (source {i}, target {j}): {e.Message}", e),
     };
 
+    private readonly struct MixturePairs(GaussianMixture source, GaussianMixture target) : ILinearPairInputs
+    {
+        public ReadOnlySpan<double> Mean0(int p) => source.Mean(p / target.ComponentCount);
+        public ReadOnlySpan<double> Covariance0(int p) => source.Covariance(p / target.ComponentCount);
+        public ReadOnlySpan<double> Mean1(int p) => target.Mean(p % target.ComponentCount);
+        public ReadOnlySpan<double> Covariance1(int p) => target.Covariance(p % target.ComponentCount);
+    }
+
     private struct BuildBody : IRangeBody
     {
         public int Offset;
@@ -267,6 +275,11 @@ public sealed class LinearTransportPlan
         public readonly void Execute(int start, int end)
         {
             int k1 = Target.ComponentCount;
+            if (Options.NoiseMatrix is null)
+            {
+                LinearGaussianBridge.BuildRange(Dynamics, Options.Noise, new MixturePairs(Source, Target), Offset + start, Offset + end, Bridges!, Errors);
+                return;
+            }
             for (int q = start; q < end; q++)
             {
                 int p = Offset + q;

@@ -515,8 +515,24 @@ internal static class SmallDense
             ref double bi = ref Unsafe.Add(ref pb, i * cols);
             var s0 = Vector512.LoadUnsafe(ref bi);
             var s1 = two ? Vector512.LoadUnsafe(ref bi, 8) : Vector512<double>.Zero;
-            int from = transposed ? i + 1 : 0, to = transposed ? n : i;
-            for (int k = from; k < to; k++)
+            // Odd k go to a second pair of accumulators: two FMA chains of half the length (the row is latency-bound).
+            Vector512<double> t0 = Vector512<double>.Zero, t1 = Vector512<double>.Zero;
+            int from = transposed ? i + 1 : 0, to = transposed ? n : i, k = from;
+            for (; k + 1 < to; k += 2)
+            {
+                var f = Vector512.Create(-(transposed ? Unsafe.Add(ref pl, k * n + i) : Unsafe.Add(ref pl, i * n + k)));
+                var g = Vector512.Create(-(transposed ? Unsafe.Add(ref pl, (k + 1) * n + i) : Unsafe.Add(ref pl, i * n + k + 1)));
+                ref double bk = ref Unsafe.Add(ref pb, k * cols);
+                ref double bk1 = ref Unsafe.Add(ref pb, (k + 1) * cols);
+                s0 = Vector512.FusedMultiplyAdd(f, Vector512.LoadUnsafe(ref bk), s0);
+                t0 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref bk1), t0);
+                if (two)
+                {
+                    s1 = Vector512.FusedMultiplyAdd(f, Vector512.LoadUnsafe(ref bk, 8), s1);
+                    t1 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref bk1, 8), t1);
+                }
+            }
+            if (k < to)
             {
                 var f = Vector512.Create(-(transposed ? Unsafe.Add(ref pl, k * n + i) : Unsafe.Add(ref pl, i * n + k)));
                 ref double bk = ref Unsafe.Add(ref pb, k * cols);
@@ -527,10 +543,10 @@ internal static class SmallDense
                 }
             }
             var inv = Vector512.Create(1 / Unsafe.Add(ref pl, i * n + i));
-            (s0 * inv).StoreUnsafe(ref bi);
+            ((s0 + t0) * inv).StoreUnsafe(ref bi);
             if (two)
             {
-                (s1 * inv).StoreUnsafe(ref bi, 8);
+                ((s1 + t1) * inv).StoreUnsafe(ref bi, 8);
             }
         }
     }

@@ -32,6 +32,17 @@ internal static partial class LockstepSymmetricEigen
     internal const double TwistOrthogonalityTolerance = 1e-8;
 
     /// <summary>
+    /// Largest overlap <see cref="SolveSpread{TOps, TV}"/> accepts: the symmetric correction S ← (I − ½E)S leaves about
+    /// ¾|E|², so three corrections bring 1e-3 below <see cref="TwistOrthogonalityTolerance"/> and the final one to rounding.
+    /// What the rows keep of their error is a rotation within a pair of eigenvalues closer than ε‖A‖/1e-3, which moves
+    /// a smooth f(A) = W f(Λ) Wᵀ by |f(λ_j) − f(λ_k)| times the angle: below what the eigenvalues' own ε‖A‖ error
+    /// already moves it.
+    /// </summary>
+    internal const double SpreadTwistTolerance = 1e-3;
+
+    private const int MaxRefinements = 3;
+
+    /// <summary>
     /// Pivots of the scaled T − λI (entries ≤ 1) smaller than this are replaced by −PivotFloor, as dlar1v does with its
     /// pivmin: e² / pivot then stays finite, and an exact eigenvalue of a leading block does not divide by zero.
     /// </summary>
@@ -46,6 +57,12 @@ internal static partial class LockstepSymmetricEigen
         where TV : struct
         => SolveCore<TOps, TV>(a, b, values, scratch, d, rotationFallback: false);
 
+    /// <summary>For tests: <see cref="SolveSpread{TOps, TV}"/> without the rotation fallback (−1 when the group declined).</summary>
+    internal static int SolveSpreadWithTwistsOnly<TOps, TV>(Span<double> a, Span<double> b, Span<double> values, Span<double> scratch, int d)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+        => SolveCore<TOps, TV>(a, b, values, scratch, d, rotationFallback: false, twistTolerance: SpreadTwistTolerance);
+
     /// <summary>
     /// Eigenvalues into <paramref name="diag"/> and B (already B·Q) replaced by (B·Q·S)ᵀ, S the eigenvectors of the
     /// tridiagonal (diag, off). Returns the failed-lane mask, or −1 when some lane's vectors failed the orthonormality
@@ -58,9 +75,11 @@ internal static partial class LockstepSymmetricEigen
     /// <param name="d">Matrix order.</param>
     /// <param name="work">7·d·lanes doubles: copies of T, its scaled copy and the factorizations' L₊, D₊, U₋.</param>
     /// <param name="vectors">2·d·d·lanes doubles: row k receives the unit eigenvector of eigenvalue k, then −½(S·Sᵀ − I).</param>
+    /// <param name="tolerance">Largest overlap accepted before the corrections (<see cref="TwistOrthogonalityTolerance"/> or
+    /// <see cref="SpreadTwistTolerance"/>).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SolveThroughTwists<TOps, TV>(ref double a, ref double b, ref double diag, ref double off, ref double work,
-                                                    ref double vectors, int d)
+                                                    ref double vectors, int d, double tolerance)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
@@ -89,7 +108,19 @@ internal static partial class LockstepSymmetricEigen
 
         // Lanes that failed already go to LAPACK whatever their vectors look like.
         ref double overlaps = ref Unsafe.Add(ref vectors, d * n);
-        if ((Overlaps<TOps, TV>(ref vectors, ref overlaps, d) & ~failed) != 0)
+        int bad = Overlaps<TOps, TV>(ref vectors, ref overlaps, d, TwistOrthogonalityTolerance) & ~failed;
+        if (bad != 0 && tolerance > TwistOrthogonalityTolerance &&
+            (Overlaps<TOps, TV>(ref vectors, ref overlaps, d, tolerance) & ~failed) == 0)
+        {
+            // Overlaps within the loose bound: S ← (I − ½E)S until they are within the strict one (a is free scratch).
+            for (int round = 0; round < MaxRefinements && bad != 0; round++)
+            {
+                CorrectRows<TOps, TV>(ref overlaps, ref vectors, ref a, d);
+                Unsafe.CopyBlockUnaligned(ref Unsafe.As<double, byte>(ref vectors), ref Unsafe.As<double, byte>(ref a), (uint)(d * n * sizeof(double)));
+                bad = Overlaps<TOps, TV>(ref vectors, ref overlaps, d, TwistOrthogonalityTolerance) & ~failed;
+            }
+        }
+        if (bad != 0)
         {
             for (int e = 0; e < n; e += lanes)
             {
@@ -188,15 +219,15 @@ internal static partial class LockstepSymmetricEigen
     /// <summary>
     /// −½E with E = S·Sᵀ − I for the rows s_k of <paramref name="rows"/> (full symmetric, into
     /// <paramref name="halfOverlaps"/>), and the bit mask of the lanes with some |E_jk| above
-    /// <see cref="TwistOrthogonalityTolerance"/>; a NaN or an infinity anywhere counts as above.
+    /// <paramref name="bound"/>; a NaN or an infinity anywhere counts as above.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Overlaps<TOps, TV>(ref double rows, ref double halfOverlaps, int d)
+    private static int Overlaps<TOps, TV>(ref double rows, ref double halfOverlaps, int d, double bound)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
         int lanes = TOps.Count, n = d * lanes;
-        TV tolerance = TOps.Create(TwistOrthogonalityTolerance);
+        TV tolerance = TOps.Create(bound);
         TV minusHalf = TOps.Create(-0.5);
         TV bad = TOps.Zero;
         for (int j = 0; j < d; j++)

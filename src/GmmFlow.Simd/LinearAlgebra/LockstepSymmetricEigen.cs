@@ -79,12 +79,24 @@ internal static partial class LockstepSymmetricEigen
         => SolveCore<TOps, TV>(a, b, values, scratch, d, rotationFallback: true);
 
     /// <summary>
+    /// <see cref="Solve{TOps, TV}"/> with B for spectra spread over many orders of magnitude: their small eigenvalues are
+    /// close relative to ‖A‖, so the twisted vectors overlap by up to ε‖A‖/gap, more than the one-step correction
+    /// removes. Here overlaps up to <see cref="SpreadTwistTolerance"/> are accepted and the rows orthonormalised by
+    /// repeated symmetric corrections (each squares the overlap) before the product
+    /// (LockstepSymmetricEigen.Twisted.cs).
+    /// </summary>
+    public static int SolveSpread<TOps, TV>(Span<double> a, Span<double> b, Span<double> values, Span<double> scratch, int d)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+        => SolveCore<TOps, TV>(a, b, values, scratch, d, rotationFallback: true, twistTolerance: SpreadTwistTolerance);
+
+    /// <summary>
     /// <see cref="Solve{TOps, TV}"/>; with <paramref name="rotationFallback"/> false (tests of the twisted-factorization
     /// path alone) a group whose eigenvectors fail the orthonormality check returns −1 instead of taking the rotation QL.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SolveCore<TOps, TV>(Span<double> a, Span<double> b, Span<double> values, Span<double> scratch, int d,
-                                           bool rotationFallback)
+                                           bool rotationFallback, double twistTolerance = TwistOrthogonalityTolerance)
         where TOps : struct, ISimdOps<TV>
         where TV : struct
     {
@@ -111,7 +123,7 @@ internal static partial class LockstepSymmetricEigen
             // Eigenvalues by the root-free iteration and T's eigenvectors by twisted factorizations, then one product;
             // if any lane's vectors come out short of orthonormal (close eigenvalues), the rotation-based QL instead.
             ref double log = ref Unsafe.Add(ref off, LogOffset(d) * lanes);
-            failed = SolveThroughTwists<TOps, TV>(ref ra, ref rb, ref diag, ref off, ref work, ref log, d);
+            failed = SolveThroughTwists<TOps, TV>(ref ra, ref rb, ref diag, ref off, ref work, ref log, d, twistTolerance);
             if (failed < 0)
             {
                 if (!rotationFallback)

@@ -157,7 +157,11 @@ public class LinearTransportPlanTests
         var v2 = new double[pts.Length];
         plan.CreateField().Evaluate(0.7, pts, v1);
         again.CreateField().Evaluate(0.7, pts, v2);
-        Assert.Equal(v1, v2);
+        // The plan solves its pairs' eigenproblems in lockstep groups, FromCoupling one at a time: equal to rounding.
+        for (int i = 0; i < v1.Length; i++)
+        {
+            Assert.Equal(v1[i], v2[i], 1e-12 * Math.Max(1, Math.Abs(v1[i])));
+        }
         Assert.Throws<ArgumentException>(() => LinearTransportPlan.Create(Ring(3, 3, 0.2), Ring(3, 3, 0.2), dynamics));
     }
 }

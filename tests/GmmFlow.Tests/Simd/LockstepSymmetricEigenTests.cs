@@ -341,8 +341,32 @@ public class LockstepSymmetricEigenTests
         }
     }
 
+    [Theory]
+    [InlineData(8)]
+    [InlineData(16)]
+    public void Spread_spectra_are_served_by_refined_twisted_vectors(int d)
+    {
+        // Spectra over 12 orders of magnitude (log-uniform, as the linear bridges' K = YᵀY of an underactuated system):
+        // the small eigenvalues are close relative to ‖A‖, so the plain twisted path declines; the spread variant
+        // accepts the overlaps, orthonormalises the rows and must give eigenpairs as accurate as the rotations'.
+        int lanes = (int)SimdDispatch.Best;
+        var matrices = Enumerable.Range(0, lanes).Select(q =>
+        {
+            var rng = new Random(700 + q);
+            return WithSpectrum(Enumerable.Range(0, d).Select(_ => Math.Pow(10, -4 + 12 * rng.NextDouble())).ToArray(), 800 + q);
+        }).ToArray();
+        Assert.Equal(-1, RunTwisted(matrices, d).Status);
+        var (status, values, rows) = RunTwisted(matrices, d, spread: true);
+        Assert.Equal(0, status);
+        for (int q = 0; q < lanes; q++)
+        {
+            AssertEigenpairs(matrices[q], values[q], rows[q], d, $"d={d} lane {q}");
+            AssertMatchesLapack(Lapack.Default, matrices[q], values[q], d, $"d={d} lane {q}");
+        }
+    }
+
     /// <summary>Runs the twisted-factorization path on one lane group with B = I; returns its status, values and rows.</summary>
-    private static (int Status, double[][] Values, double[][] Rows) RunTwisted(double[][] matrices, int d)
+    private static (int Status, double[][] Values, double[][] Rows) RunTwisted(double[][] matrices, int d, bool spread = false)
     {
         var width = SimdDispatch.Best;
         int lanes = (int)width;
@@ -358,12 +382,16 @@ public class LockstepSymmetricEigenTests
         }
         var w = new double[d * lanes];
         var scratch = new double[LockstepSymmetricEigen.ScratchLength(d, lanes)];
-        int status = width switch
+        int status = (width, spread) switch
         {
-            SimdWidth.V512 => LockstepSymmetricEigen.SolveWithTwistsOnly<Simd512, Vector512<double>>(a, b, w, scratch, d),
-            SimdWidth.V256 => LockstepSymmetricEigen.SolveWithTwistsOnly<Simd256, Vector256<double>>(a, b, w, scratch, d),
-            SimdWidth.V128 => LockstepSymmetricEigen.SolveWithTwistsOnly<Simd128, Vector128<double>>(a, b, w, scratch, d),
-            _ => LockstepSymmetricEigen.SolveWithTwistsOnly<SimdScalar, double>(a, b, w, scratch, d),
+            (SimdWidth.V512, false) => LockstepSymmetricEigen.SolveWithTwistsOnly<Simd512, Vector512<double>>(a, b, w, scratch, d),
+            (SimdWidth.V256, false) => LockstepSymmetricEigen.SolveWithTwistsOnly<Simd256, Vector256<double>>(a, b, w, scratch, d),
+            (SimdWidth.V128, false) => LockstepSymmetricEigen.SolveWithTwistsOnly<Simd128, Vector128<double>>(a, b, w, scratch, d),
+            (_, false) => LockstepSymmetricEigen.SolveWithTwistsOnly<SimdScalar, double>(a, b, w, scratch, d),
+            (SimdWidth.V512, true) => LockstepSymmetricEigen.SolveSpreadWithTwistsOnly<Simd512, Vector512<double>>(a, b, w, scratch, d),
+            (SimdWidth.V256, true) => LockstepSymmetricEigen.SolveSpreadWithTwistsOnly<Simd256, Vector256<double>>(a, b, w, scratch, d),
+            (SimdWidth.V128, true) => LockstepSymmetricEigen.SolveSpreadWithTwistsOnly<Simd128, Vector128<double>>(a, b, w, scratch, d),
+            (_, true) => LockstepSymmetricEigen.SolveSpreadWithTwistsOnly<SimdScalar, double>(a, b, w, scratch, d),
         };
         var values = new double[lanes][];
         var rows = new double[lanes][];
