@@ -326,10 +326,7 @@ public sealed partial class LinearGaussianBridge
         // gain = A + B Bᵀ Π; offset = A m_t + B v_t.
         SmallDense.Multiply(b, false, b, true, ws.T1, n, m, n);
         SmallDense.Multiply(ws.T1, ws.Pi, ws.T2, n);
-        for (int k = 0; k < nn; k++)
-        {
-            gain[k] = a[k] + ws.T2[k];
-        }
+        TensorPrimitives.Add(a[..nn], ws.T2.AsSpan(0, nn), gain);
         SmallDense.MultiplyVector(a, false, mean, offset, n, n);
         SmallDense.MultiplyVector(b, false, ws.V, ws.X, n, m);
         for (int i = 0; i < n; i++)
@@ -355,11 +352,12 @@ public sealed partial class LinearGaussianBridge
             }
             SmallDense.ForwardSolve(ws.L, ws.T2, n, n);
             SmallDense.BackwardSolveTransposed(ws.L, ws.T2, n, n);
+            Span<double> t2 = ws.T2;
             for (int r = 0; r < n; r++)
             {
                 for (int c = 0; c < n; c++)
                 {
-                    gain[r * n + c] += scale * ws.T2[c * n + r];
+                    gain[r * n + c] += scale * t2[c * n + r];
                 }
             }
         }
@@ -399,20 +397,16 @@ public sealed partial class LinearGaussianBridge
             _shooting.Evaluate(f, pi, cov);
             return;
         }
-        // Σ_t = FΣ0Fᵀ + GΣ1Gᵀ + F S01 Gᵀ + (F S01 Gᵀ)ᵀ + ε(M(t,0) − G Φ(T,t) M(t,0)), as
-        // UᵀU + (F S01)Gᵀ + (Cov(X_t, X_T)Gᵀ)ᵀ with U = L0ᵀFᵀ and Cov(X_t, X_T) = F S01 + GΣ1 (T1, reused by Π).
+        // Σ_t = FΣ0Fᵀ + GΣ1Gᵀ + X + Xᵀ + ε(M(t,0) − G Φ(T,t) M(t,0)) with X = F S01 Gᵀ, as UᵀU + GΣ1Gᵀ + 2X + εN
+        // symmetrised (the symmetric part of 2X is X + Xᵀ), U = L0ᵀFᵀ; Cov(X_t, X_T) = F S01 + GΣ1 goes to T1 for Π.
         SmallDense.Multiply(f.F, Cross, w.T4, n);
         SmallDense.Multiply(f.G, S1, w.T1, n);
-        for (int k = 0; k < nn; k++)
-        {
-            w.T1[k] += w.T4[k];
-        }
+        SmallDense.Multiply(w.T1, f.GTransposed, w.T3, n);
+        TensorPrimitives.Add(w.T1.AsSpan(0, nn), w.T4.AsSpan(0, nn), w.T1);
         SmallDense.Multiply(L0, true, f.FTransposed, false, w.T2, n, n, n);
         SmallDense.Multiply(w.T2, true, w.T2, false, cov, n, n, n);
         SmallDense.Multiply(w.T4, f.GTransposed, w.T2, n);
-        // (Cov(X_t, X_T)Gᵀ)ᵀ = G Cov(X_t, X_T)ᵀ.
-        SmallDense.Multiply(f.G, false, w.T1, true, w.T3, n, n, n);
-        TensorPrimitives.Add(cov[..nn], w.T2.AsSpan(0, nn), cov);
+        TensorPrimitives.MultiplyAdd(w.T2.AsSpan(0, nn), 2.0, cov[..nn], cov);
         TensorPrimitives.Add(cov[..nn], w.T3.AsSpan(0, nn), cov);
         if (_eps > 0)
         {
@@ -455,8 +449,8 @@ public sealed partial class LinearGaussianBridge
         }
         SmallDense.ForwardSolve(w.L, w.T1, n, n);
         SmallDense.BackwardSolveTransposed(w.L, w.T1, n, n);
-        // H Zᵀ, Z = Σ_t⁻¹ Cov(X_t, X_T).
-        SmallDense.Multiply(f.PiMap, false, w.T1, true, pi, n, n, n);
+        // Π is symmetric, so its symmetric part from Z Hᵀ − HΦ = (H Zᵀ − HΦ)ᵀ, Z = Σ_t⁻¹ Cov(X_t, X_T).
+        SmallDense.Multiply(w.T1, f.PiMapTransposed, pi, n);
         TensorPrimitives.Subtract(pi[..(n * n)], f.PiOffset.AsSpan(0, n * n), pi);
         SmallDense.Symmetrize(pi, n);
     }
@@ -470,10 +464,7 @@ public sealed partial class LinearGaussianBridge
         SmallDense.Multiply(f.PhiAnchorInverseTransposed, PiAnchor, w.T2, n);
         // X = Φ + M Z.
         SmallDense.Multiply(f.GramAnchor, w.T2, w.T3, n);
-        for (int k = 0; k < nn; k++)
-        {
-            w.T3[k] += f.PhiAnchor[k];
-        }
+        TensorPrimitives.Add(w.T3.AsSpan(0, nn), f.PhiAnchor.AsSpan(0, nn), w.T3);
         // Π = Z X⁻¹ ⇔ Xᵀ Πᵀ = Zᵀ.
         SmallDense.Transpose(w.T3, w.T1, n, n);
         SmallDense.Transpose(w.T2, w.T3, n, n);
@@ -510,18 +501,15 @@ public sealed partial class LinearGaussianBridge
                 throw new InvalidOperationException("The eigenvalue iteration of the reduced Schrödinger-bridge pair did not converge.");
             }
         }
-        else
-        {
-            eigenValues[..n].CopyTo(w.Values);
-            eigenVectors[..nn].CopyTo(w.Vectors);
-        }
+        ReadOnlySpan<double> values = eigenValues.IsEmpty ? w.Values : eigenValues;
+        ReadOnlySpan<double> vectors = eigenVectors.IsEmpty ? w.Vectors : eigenVectors;
         // tr Σ̂0 = ⟨ΦᵀM⁻¹Φ, Σ0⟩, tr Σ̂1 = ⟨M⁻¹, Σ1⟩ (Frobenius).
         ReadOnlySpan<double> reducedGram = dynamics.ReducedGram, gramInverse = dynamics.GramianInverse;
         double trace = TensorPrimitives.Dot(reducedGram[..nn], s0[..nn]) + TensorPrimitives.Dot(gramInverse[..nn], s1[..nn]), sum = 0;
         Span<double> c = w.C;
         for (int j = 0; j < n; j++)
         {
-            double g = Math.Max(0, w.Values[j]), delta = Math.Sqrt(4 * g + eps * eps);
+            double g = Math.Max(0, values[j]), delta = Math.Sqrt(4 * g + eps * eps);
             c[j] = 2 * g / (delta + eps); // = (δ − ε)/2 without cancellation when γ ≪ ε²
             if (eps > 0)
             {
@@ -536,7 +524,7 @@ public sealed partial class LinearGaussianBridge
         }
         if (eps > 0)
         {
-            sum -= SmallDense.SumOfLogs(w.Off[..n]);
+            sum -= SmallDense.SumOfLogs(w.Off.AsSpan(0, n));
         }
         double single = trace, cost;
         if (eps > 0)
@@ -551,17 +539,15 @@ public sealed partial class LinearGaussianBridge
             cost = meanCost + trace - sum;
         }
         // Cov(X0, X_T) = (l0 V diag(c)) (Vᵀ (l0⁻¹ Φ⁻¹M)).
-        SmallDense.Multiply(l0, w.Vectors, w.T1, n);
+        SmallDense.Multiply(l0, vectors, w.T1, n);
         for (int r = 0; r < n; r++)
         {
-            for (int j = 0; j < n; j++)
-            {
-                w.T1[r * n + j] *= c[j];
-            }
+            Span<double> row = w.T1.AsSpan(r * n, n);
+            TensorPrimitives.Multiply(row, c[..n], row);
         }
         dynamics.TransitionSolvedGramian.AsSpan(0, nn).CopyTo(w.T2);
         SmallDense.ForwardSolve(l0, w.T2, n, n);
-        SmallDense.Multiply(w.Vectors, true, w.T2, false, w.T3, n, n, n);
+        SmallDense.Multiply(vectors, true, w.T2, false, w.T3, n, n, n);
         SmallDense.Multiply(w.T1, w.T3, cross, n);
         return (cost, cost - single);
     }

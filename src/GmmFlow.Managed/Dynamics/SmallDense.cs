@@ -217,11 +217,19 @@ internal static class SmallDense
 
     public static void Transpose(ReadOnlySpan<double> a, Span<double> t, int r, int c)
     {
+        if (a.Length < r * c || t.Length < r * c)
+        {
+            throw new ArgumentException("Matrix spans are shorter than the transpose's dimensions.");
+        }
+        // Checked once above; the per-element bounds checks cost as much as the moves at these sizes.
+        ref double pa = ref MemoryMarshal.GetReference(a);
+        ref double pt = ref MemoryMarshal.GetReference(t);
         for (int i = 0; i < r; i++)
         {
+            ref double row = ref Unsafe.Add(ref pa, i * c);
             for (int j = 0; j < c; j++)
             {
-                t[j * r + i] = a[i * c + j];
+                Unsafe.Add(ref pt, j * r + i) = Unsafe.Add(ref row, j);
             }
         }
     }
@@ -229,12 +237,18 @@ internal static class SmallDense
     /// <summary>A := (A + Aᵀ)/2.</summary>
     public static void Symmetrize(Span<double> a, int n)
     {
+        if (a.Length < n * n)
+        {
+            throw new ArgumentException("Matrix span is shorter than n².");
+        }
+        ref double pa = ref MemoryMarshal.GetReference(a);
         for (int i = 0; i < n; i++)
         {
             for (int j = 0; j < i; j++)
             {
-                double m = 0.5 * (a[i * n + j] + a[j * n + i]);
-                a[i * n + j] = a[j * n + i] = m;
+                ref double lower = ref Unsafe.Add(ref pa, i * n + j);
+                ref double upper = ref Unsafe.Add(ref pa, j * n + i);
+                lower = upper = 0.5 * (lower + upper);
             }
         }
     }
@@ -394,28 +408,38 @@ internal static class SmallDense
     /// <summary>Cholesky A = L Lᵀ into <paramref name="l"/> (row-major lower, upper zeroed); false unless A ≻ 0.</summary>
     public static bool TryCholesky(ReadOnlySpan<double> a, Span<double> l, int n)
     {
+        if (a.Length < n * n || l.Length < n * n)
+        {
+            throw new ArgumentException("Matrix spans are shorter than n².");
+        }
         l[..(n * n)].Clear();
+        // Sequential dot products (the rounding every caller and test was calibrated on), without per-element bounds
+        // checks: the entries of a column are independent, only the diagonal's square root is on the critical path.
+        ref double pa = ref MemoryMarshal.GetReference(a);
+        ref double pl = ref MemoryMarshal.GetReference(l);
         for (int j = 0; j < n; j++)
         {
-            double s = a[j * n + j];
+            ref double lj = ref Unsafe.Add(ref pl, j * n);
+            double s = Unsafe.Add(ref pa, j * n + j);
             for (int k = 0; k < j; k++)
             {
-                s -= l[j * n + k] * l[j * n + k];
+                s -= Unsafe.Add(ref lj, k) * Unsafe.Add(ref lj, k);
             }
             if (!(s > 0) || !double.IsFinite(s))
             {
                 return false;
             }
             double d = Math.Sqrt(s);
-            l[j * n + j] = d;
+            Unsafe.Add(ref lj, j) = d;
             for (int i = j + 1; i < n; i++)
             {
-                double t = a[i * n + j];
+                ref double li = ref Unsafe.Add(ref pl, i * n);
+                double t = Unsafe.Add(ref pa, i * n + j);
                 for (int k = 0; k < j; k++)
                 {
-                    t -= l[i * n + k] * l[j * n + k];
+                    t -= Unsafe.Add(ref li, k) * Unsafe.Add(ref lj, k);
                 }
-                l[i * n + j] = t / d;
+                Unsafe.Add(ref li, j) = t / d;
             }
         }
         return true;
