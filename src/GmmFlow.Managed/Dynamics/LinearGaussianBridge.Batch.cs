@@ -203,10 +203,10 @@ public sealed partial class LinearGaussianBridge
             N = n;
             Lanes = lanes;
             int nn = n * n;
-            A = Aligned(nn * lanes);
-            B = Aligned(nn * lanes);
-            Values = Aligned(n * lanes);
-            Scratch = Aligned(LockstepSymmetricEigen.ScratchLength(n, lanes));
+            A = CacheLines.AlignedDoubles(nn * lanes);
+            B = CacheLines.AlignedDoubles(nn * lanes);
+            Values = CacheLines.AlignedDoubles(n * lanes);
+            Scratch = CacheLines.AlignedDoubles(LockstepSymmetricEigen.ScratchLength(n, lanes));
             K = new double[nn];
             S0 = new double[nn * lanes];
             S1 = new double[nn * lanes];
@@ -219,17 +219,11 @@ public sealed partial class LinearGaussianBridge
 
         public int N { get; }
         public int Lanes { get; }
+        // On 64-byte boundaries: the lockstep solver loads and stores whole vectors.
         public readonly ArraySegment<double> A, B, Values, Scratch;
         public readonly double[] K, S0, S1, L0, L1, PairValues, PairVectors;
         public readonly bool[] Valid;
 
-        // The lockstep solver loads whole vectors from these: on a 64-byte boundary, none straddles two cache lines
-        // (pinned so that it stays there).
-        private static ArraySegment<double> Aligned(int length)
-        {
-            var array = GC.AllocateArray<double>(length + 8, pinned: true);
-            return new ArraySegment<double>(array, CacheLines.DoublesToBoundary(ref array[0]), length);
-        }
 
         public static BatchWorkspace For(int n, int lanes)
         {

@@ -678,19 +678,19 @@ public sealed partial class LinearGaussianBridge
             N = n;
             M = m;
             int nn = n * n;
-            T1 = Aligned(nn);
-            T2 = Aligned(nn);
-            T3 = Aligned(nn);
-            T4 = Aligned(nn);
-            L = Aligned(nn);
-            L0 = Aligned(nn);
-            L1 = Aligned(nn);
-            Vectors = Aligned(nn);
+            T1 = CacheLines.AlignedDoubles(nn);
+            T2 = CacheLines.AlignedDoubles(nn);
+            T3 = CacheLines.AlignedDoubles(nn);
+            T4 = CacheLines.AlignedDoubles(nn);
+            L = CacheLines.AlignedDoubles(nn);
+            L0 = CacheLines.AlignedDoubles(nn);
+            L1 = CacheLines.AlignedDoubles(nn);
+            Vectors = CacheLines.AlignedDoubles(nn);
             Values = new double[n];
             Off = new double[n];
             C = new double[n];
-            Pi = Aligned(nn);
-            Cov = Aligned(nn);
+            Pi = CacheLines.AlignedDoubles(nn);
+            Cov = CacheLines.AlignedDoubles(nn);
             Mean = new double[n];
             X = new double[n];
             Y = new double[n];
@@ -699,16 +699,10 @@ public sealed partial class LinearGaussianBridge
 
         public int N { get; }
         public int M { get; }
+        // n×n scratch on 64-byte boundaries: the small products load whole rows as vectors.
         public readonly ArraySegment<double> T1, T2, T3, T4, L, L0, L1, Vectors, Pi, Cov;
         public readonly double[] Values, Off, C, Mean, X, Y, V;
 
-        // The n×n scratch on a 64-byte boundary (pinned so that it stays there): the small products load whole rows
-        // as vectors, and a load straddling two cache lines costs double.
-        private static ArraySegment<double> Aligned(int length)
-        {
-            var array = GC.AllocateArray<double>(length + 8, pinned: true);
-            return new ArraySegment<double>(array, CacheLines.DoublesToBoundary(ref array[0]), length);
-        }
 
         public static Workspace For(int n, int m)
         {

@@ -14,4 +14,14 @@ internal static class CacheLines
         nuint address = (nuint)Unsafe.AsPointer(ref start);
         return (int)((64 - (address & 63)) & 63) / sizeof(double);
     }
+
+    /// <summary>
+    /// <paramref name="length"/> doubles starting on a 64-byte boundary, in a pinned array (so the alignment lasts), for
+    /// long-lived scratch that kernels load as whole vectors: a load straddling two cache lines costs double.
+    /// </summary>
+    public static ArraySegment<double> AlignedDoubles(int length)
+    {
+        var array = GC.AllocateArray<double>(length + 8, pinned: true);
+        return new ArraySegment<double>(array, DoublesToBoundary(ref array[0]), length);
+    }
 }
