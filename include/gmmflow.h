@@ -134,8 +134,12 @@ int gmf_plan_info(const gmf_plan* plan, double* objective, int32_t* pair_count, 
 int gmf_plan_pairs(const gmf_plan* plan, int32_t* source, int32_t* target, double* weight /* each pair_count */);
 /* A new handle to the plan's source (which = 0) or target (1) mixture. */
 int gmf_plan_mixture(const gmf_plan* plan, int32_t which, gmf_mixture** out);
-/* Moves n points from t = 0 to t = 1 (steps <= 0: the library's default rule). */
+/* Moves n points from t = 0 to t = 1 (steps <= 0: the library's default rule); point i uses random stream i. */
 int gmf_plan_transport(const gmf_plan* plan, const double* x, int64_t n, int32_t steps, uint64_t seed, double* out);
+/* The same for points first_index ... first_index + n - 1 of a larger set (point i uses stream first_index + i):
+ * chunks transported with one seed reproduce a single call over the whole set. */
+int gmf_plan_transport_chunk(const gmf_plan* plan, const double* x, int64_t n, int32_t steps, uint64_t seed,
+                             int64_t first_index, double* out);
 /* The mixture policy's velocity at time t in [0, T] for n points (T = 1, or the horizon of the plan's dynamics). */
 int gmf_plan_velocity(const gmf_plan* plan, double t, const double* x, int64_t n, int32_t field, double* out);
 /* The plan's static maps between the mixtures (per pair the component map, W2-optimal for GMF_COST_W2):

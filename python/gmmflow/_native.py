@@ -86,6 +86,7 @@ _SIGNATURES = {
     "gmf_plan_pairs": [c_void_p, _i, _i, _d],
     "gmf_plan_mixture": [c_void_p, c_int32, _h],
     "gmf_plan_transport": [c_void_p, _d, c_int64, c_int32, c_uint64, _d],
+    "gmf_plan_transport_chunk": [c_void_p, _d, c_int64, c_int32, c_uint64, c_int64, _d],
     "gmf_plan_velocity": [c_void_p, c_double, _d, c_int64, c_int32, _d],
     "gmf_plan_sample_marginal": [c_void_p, c_double, c_int64, c_uint64, _d],
     "gmf_plan_map": [c_void_p, _d, c_int64, c_int32, c_uint64, _d],

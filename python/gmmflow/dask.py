@@ -17,21 +17,18 @@ from . import _native as n
 from .mixture import GaussianMixture
 
 
-def _block_seed(random_state, block_index):
-    # Independent, reproducible streams per row block, whatever the worker or order of execution.
-    return int(np.random.SeedSequence([int(random_state), int(block_index)]).generate_state(1, np.uint64)[0])
-
-
 def _transport_block(block, plan, steps, random_state, block_info=None):
-    index = block_info[0]["chunk-location"][0] if isinstance(block_info, dict) and 0 in block_info else 0
-    return plan.transport(block, steps=steps, random_state=_block_seed(random_state, index))
+    # Row r of X uses random stream r whatever block holds it (the block's first row comes from dask's block_info).
+    first = block_info[0]["array-location"][0][0] if isinstance(block_info, dict) and 0 in block_info else 0
+    return plan.transport(block, steps=steps, random_state=random_state, first_index=first)
 
 
 def transport(plan, X, steps=100, random_state=0):
     """Transports a dask array X (n, d), chunked by rows only, through `plan`; returns a lazy dask array.
 
-    The plan is embedded once in the graph (pickled as its JSON) and rebuilt once per worker process. Row block b
-    uses seed SeedSequence([random_state, b]): results depend on the chunking, not on scheduling."""
+    The plan is embedded once in the graph (pickled as its JSON) and rebuilt once per worker process. Row r uses
+    random stream r of random_state, so the result equals plan.transport(X.compute(), steps, random_state) whatever
+    the chunking and scheduling (with fixed steps, or the SDE's automatic steps, which depend on the plan only)."""
     import dask.array as da
 
     X = da.asarray(X)

@@ -127,11 +127,15 @@ class TransportPlan:
     def _x(self, X):
         return n.doubles(X, "X", columns=self.dimension)
 
-    def transport(self, X, steps=100, random_state=0):
-        """Moves samples of the source (n, d) to t = 1 along the mixture policy (steps <= 0: library default)."""
+    def transport(self, X, steps=100, random_state=0, first_index=0):
+        """Moves samples of the source (n, d) to t = 1 along the mixture policy (steps <= 0: library default).
+
+        Row i uses random stream first_index + i: chunks of one set transported with their starting row and the same
+        random_state give what one call over the whole set gives."""
         x = self._x(X)
         out = np.empty_like(x)
-        n.check(n.lib.gmf_plan_transport(self._handle.value, n.ptr(x), x.shape[0], int(steps), n.seed_of(random_state), n.ptr(out)))
+        n.check(n.lib.gmf_plan_transport_chunk(self._handle.value, n.ptr(x), x.shape[0], int(steps), n.seed_of(random_state),
+                                               int(first_index), n.ptr(out)))
         return out
 
     def velocity(self, t, X, field="drift"):

@@ -45,14 +45,14 @@ def test_distributed_em_equals_the_local_fit(client):
     np.testing.assert_allclose(remote.covariances_, local.covariances_, rtol=1e-9, atol=1e-12)
 
 
-def test_dask_transport_equals_per_chunk_transport(client):
+def test_dask_transport_equals_one_call_whatever_the_chunking(client):
     x, _ = INIT.sample(6000, random_state=2)
-    X = da.from_array(x, chunks=(1500, 2))
     plan = gmmflow.TransportPlan(INIT, TRUTH, cost="sb", noise=0.4)
-    y = gdask.transport(plan, X, steps=40, random_state=3).compute()
-    expected = np.vstack([plan.transport(x[i:i + 1500], steps=40, random_state=gdask._block_seed(3, i // 1500))
-                          for i in range(0, 6000, 1500)])
-    np.testing.assert_array_equal(y, expected)
+    expected = plan.transport(x, steps=40, random_state=3)
+    for chunks in ((1500, 2), (1000, 2), ((700, 2300, 3000), 2)):
+        y = gdask.transport(plan, da.from_array(x, chunks=chunks), steps=40, random_state=3).compute()
+        np.testing.assert_array_equal(y, expected)
+    assert not np.array_equal(plan.transport(x, steps=40, random_state=4), expected)
     target, _ = TRUTH.sample(6000, random_state=5)
     assert abs(TRUTH.score(y) - TRUTH.score(target)) < 0.1
 

@@ -90,6 +90,19 @@ def test_transport_is_reproducible_for_a_seed():
     assert not np.array_equal(plan.transport(x, steps=20, random_state=7), plan.transport(x, steps=20, random_state=8))
 
 
+def test_transport_in_chunks_with_first_index_equals_one_call():
+    a, b = _pair()
+    plan = gmmflow.TransportPlan(a, b, cost="sb", noise=0.3)
+    x, _ = a.sample(100, random_state=1)
+    whole = plan.transport(x, steps=20, random_state=7)
+    parts = np.vstack([plan.transport(x[:37], steps=20, random_state=7),
+                       plan.transport(x[37:], steps=20, random_state=7, first_index=37)])
+    np.testing.assert_array_equal(parts, whole)
+    assert not np.array_equal(plan.transport(x[37:], steps=20, random_state=7), whole[37:])
+    with pytest.raises(gmmflow.InvalidArgumentError, match="first_index"):
+        plan.transport(x, steps=20, first_index=-1)
+
+
 def test_velocity_against_finite_difference_of_the_marginal_mean():
     a, b = _pair()
     plan = gmmflow.TransportPlan(a, b, cost="w2")

@@ -191,19 +191,31 @@ internal static unsafe partial class Exports
 
     /// <summary>
     /// Moves N points from t = 0 to 1. steps ≤ 0 uses the library's default step rule. Point i of the call uses random
-    /// stream i of the seed, so chunks of one batch need different seeds to be independent.
+    /// stream i of the seed (see gmf_plan_transport_chunk for chunks of one set).
     /// </summary>
     [UnmanagedCallersOnly(EntryPoint = "gmf_plan_transport")]
     public static int PlanTransport(nint plan, double* points, long count, int steps, ulong seed, double* destination)
+        => Transport(plan, points, count, steps, seed, 0, destination);
+
+    /// <summary>
+    /// gmf_plan_transport for points first_index … first_index + N − 1 of a larger set: point i of the call uses random
+    /// stream first_index + i, so chunks transported with the same seed reproduce one call over the whole set.
+    /// </summary>
+    [UnmanagedCallersOnly(EntryPoint = "gmf_plan_transport_chunk")]
+    public static int PlanTransportChunk(nint plan, double* points, long count, int steps, ulong seed, long firstIndex, double* destination)
+        => Transport(plan, points, count, steps, seed, firstIndex, destination);
+
+    private static int Transport(nint plan, double* points, long count, int steps, ulong seed, long firstIndex, double* destination)
     {
         try
         {
             Errors.Clear();
+            ArgumentOutOfRangeException.ThrowIfNegative(firstIndex, "first_index");
             var p = PlanView.Of(plan);
             long length = Handles.Elements(count, p.Dimension, "n");
             ReadOnlySpan<double> x = Handles.In(points, length, "x");
             Span<double> y = Handles.Out(destination, length, "out");
-            var run = new TransportRunOptions { Seed = seed };
+            var run = new TransportRunOptions { Seed = seed, FirstStream = (ulong)firstIndex };
             if (steps > 0)
             {
                 run = run with { Steps = steps };

@@ -90,6 +90,12 @@ int main(void) {
     CHECK(gmf_plan_transport(plan, xs, 2000, 100, 3, ys) == GMF_OK, "transport");
     for (int i = 0; i < 2000; i++) mean_y += ys[2 * i + 1] / 2000;
     CHECK(fabs(mean_y - (0.3 * 5 + 0.3 * 5 + 0.4 * -4)) < 0.3, "transported mean y %g", mean_y);
+    /* Two chunks with their first indices reproduce the single call bit for bit. */
+    static double chunked[2000 * 2];
+    CHECK(gmf_plan_transport_chunk(plan, xs, 700, 100, 3, 0, chunked) == GMF_OK &&
+          gmf_plan_transport_chunk(plan, xs + 2 * 700, 1300, 100, 3, 700, chunked + 2 * 700) == GMF_OK, "transport in chunks");
+    CHECK(memcmp(chunked, ys, sizeof chunked) == 0, "chunks equal one call");
+    CHECK(gmf_plan_transport_chunk(plan, xs, 10, 100, 3, -1, chunked) == GMF_E_INVALID_ARGUMENT, "negative first index");
     double vel[2000 * 2];
     CHECK(gmf_plan_velocity(plan, 0.5, xs, 2000, GMF_FIELD_PROBABILITY_FLOW, vel) == GMF_OK, "velocity");
     CHECK(gmf_plan_velocity(plan, 1.5, xs, 2000, GMF_FIELD_DRIFT, vel) == GMF_E_INVALID_ARGUMENT, "t out of range");

@@ -69,6 +69,7 @@ public static class LinearSdeIntegrator
             {
                 X = x, V = v, G = g, Normals = normals, Dimension = d, Columns = noiseColumns, PerChunk = perChunk, H = h,
                 SqrtH = Math.Sqrt(Math.Abs(h)), Rng = rng, FirstCounter = (ulong)k * (ulong)((noiseColumns + 1) / 2),
+                FirstStream = options.FirstStream,
             };
             if (options.Parallel)
             {
@@ -97,7 +98,7 @@ public static class LinearSdeIntegrator
         public int Dimension, Columns, PerChunk;
         public double H, SqrtH;
         public CounterRng Rng;
-        public ulong FirstCounter;
+        public ulong FirstCounter, FirstStream;
 
         public readonly void Execute(int start, int end)
         {
@@ -106,7 +107,7 @@ public static class LinearSdeIntegrator
             Span<double> xi = Normals.AsSpan(start / PerChunk * q, q);
             for (int i = start; i < end; i++)
             {
-                Rng.FillNormal((ulong)i, FirstCounter, xi);
+                Rng.FillNormal(FirstStream + (ulong)i, FirstCounter, xi);
                 Span<double> xs = X.AsSpan(i * d, d);
                 ReadOnlySpan<double> vs = V.AsSpan(i * d, d);
                 for (int r = 0; r < d; r++)

@@ -131,6 +131,7 @@ public sealed class LinearTransportPlan
             SaveEvery = options.SaveEvery,
             Progress = options.Progress,
             CancellationToken = options.CancellationToken,
+            FirstStream = options.FirstStream,
         };
         bool noisy = Options.IsNoisy && options.Field == BridgeField.Drift;
         Integrator scheme = options.Integrator == Integrator.Auto ? (noisy ? Integrator.EulerMaruyama : Integrator.Heun) : options.Integrator;

@@ -61,7 +61,7 @@ public static partial class FlowIntegrator
     /// reg = 2σ²). σ = 0 is the deterministic flow, computed exactly as <see cref="Euler"/>.
     /// </param>
     /// <param name="seed">
-    /// Seeds a <see cref="CounterRng"/>: particle i at step k uses stream i and counters k⌈d/2⌉ … k⌈d/2⌉ + ⌈d/2⌉ − 1, so
+    /// Seeds a <see cref="CounterRng"/>: particle i at step k uses stream i (plus <see cref="IntegrationOptions.FirstStream"/>) and counters k⌈d/2⌉ … k⌈d/2⌉ + ⌈d/2⌉ − 1, so
     /// the noise does not depend on thread count. Use different seeds for batches meant to be independent.
     /// </param>
     /// <param name="options">Time grid and run control (null: <see cref="IntegrationOptions.Default"/>).</param>
@@ -162,6 +162,7 @@ public static partial class FlowIntegrator
                             {
                                 X = x, V = v, Normals = normals!, Dimension = d, PerChunk = particlesPerChunk, H = h,
                                 NoiseScale = noise * Math.Sqrt(h), Rng = rng, FirstCounter = (ulong)step * (ulong)((d + 1) / 2),
+                                FirstStream = options.FirstStream,
                             };
                             For(n, particlesPerChunk, body, parallel);
                         }
@@ -287,14 +288,14 @@ public static partial class FlowIntegrator
         }
     }
 
-    /// <summary>X_i += h V_i + σ√h ξ_i for the particles of one chunk, ξ_i from stream i of the generator.</summary>
+    /// <summary>X_i += h V_i + σ√h ξ_i for the particles of one chunk, ξ_i from stream FirstStream + i of the generator.</summary>
     private struct EulerMaruyamaStep : IRangeBody
     {
         public double[] X, V, Normals;
         public int Dimension, PerChunk;
         public double H, NoiseScale;
         public CounterRng Rng;
-        public ulong FirstCounter;
+        public ulong FirstCounter, FirstStream;
 
         public readonly void Execute(int s, int e)
         {
@@ -303,7 +304,7 @@ public static partial class FlowIntegrator
 
             for (int p = s; p < e; p++)
             {
-                Rng.FillNormal((ulong)p, FirstCounter, xi);
+                Rng.FillNormal(FirstStream + (ulong)p, FirstCounter, xi);
                 Span<double> x = X.AsSpan(p * d, d);
                 ReadOnlySpan<double> v = V.AsSpan(p * d, d);
                 int j = 0;

@@ -28,6 +28,12 @@ public sealed class IntegrationOptions
     /// </summary>
     public bool Parallel { get; init; } = true;
 
+    /// <summary>
+    /// Random stream of the first particle (default 0): particle i draws its noise from stream FirstStream + i. Chunks
+    /// of one sample set integrated separately with their starting indices here reproduce one run over the whole set.
+    /// </summary>
+    public ulong FirstStream { get; init; }
+
     /// <summary>Receives the completed fraction in (0, 1], at most about 100 times per run and always at the end.</summary>
     public IProgress<double>? Progress { get; init; }
 

@@ -121,6 +121,13 @@ public sealed record TransportRunOptions
     public ulong Seed { get; init; }
 
     /// <summary>
+    /// Index of the first sample in the whole set (default 0): sample i of this call uses random stream FirstStream + i,
+    /// so a set transported in chunks, each with its starting index and the same seed, gives what one call gives
+    /// (with fixed <see cref="Steps"/> or the SDE's automatic steps, which depend on the plan only).
+    /// </summary>
+    public ulong FirstStream { get; init; }
+
+    /// <summary>
     /// Save a snapshot every k-th step (0: no trajectory); see <see cref="TransportPlan.TrajectorySnapshots"/>. Without
     /// fixed <see cref="Steps"/> the steps counted are those of a nominal grid of 100 equal steps, which the automatic
     /// schemes land on exactly.

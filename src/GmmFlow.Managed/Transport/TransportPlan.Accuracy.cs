@@ -128,6 +128,7 @@ public sealed partial class TransportPlan
             SaveEvery = options.SaveEvery,
             Progress = options.Progress,
             CancellationToken = options.CancellationToken,
+            FirstStream = options.FirstStream,
             Substeps = substeps,
             Tolerance = options.Tolerance,
             AbsoluteTolerance = options.Tolerance * Math.Max(LengthScale(), double.Epsilon),
