@@ -216,44 +216,10 @@ public sealed class EmStatistics
             }
             double inv = 1 / n;
             ReadOnlySpan<double> s1 = FirstMoments.AsSpan(c * d, d);
-            switch (Type)
-            {
-                case CovarianceType.Full:
-                    {
-                        ReadOnlySpan<double> s2 = SecondMoments.AsSpan(c * d * d, d * d);
-                        Span<double> cov = covariances.AsSpan(c * d * d, d * d);
-                        for (int a = 0; a < d; a++)
-                        {
-                            double da = s1[a] * inv;
-                            for (int b = 0; b <= a; b++)
-                            {
-                                double v = s2[a * d + b] * inv - da * s1[b] * inv;
-                                cov[a * d + b] = v;
-                                cov[b * d + a] = v;
-                            }
-                            cov[a * d + a] = Math.Max(cov[a * d + a], 0) + regCovar;
-                        }
-                        break;
-                    }
-                case CovarianceType.Diagonal:
-                    for (int j = 0; j < d; j++)
-                    {
-                        double dj = s1[j] * inv;
-                        covariances[c * d + j] = Math.Max(SecondMoments[c * d + j] * inv - dj * dj, 0) + regCovar;
-                    }
-                    break;
-                default:
-                    {
-                        double v = 0;
-                        for (int j = 0; j < d; j++)
-                        {
-                            double dj = s1[j] * inv;
-                            v += Math.Max(SecondMoments[c * d + j] * inv - dj * dj, 0);
-                        }
-                        covariances[c] = v / d + regCovar;
-                        break;
-                    }
-            }
+            int block = Type switch { CovarianceType.Full => d * d, CovarianceType.Diagonal => d, _ => 1 };
+            int moments = Type == CovarianceType.Full ? d * d : d;
+            Fitting.EmWorkspace.CovarianceFromMoments(Type, s1, SecondMoments.AsSpan(c * moments, moments), d, inv, regCovar,
+                covariances.AsSpan(c * block, block), d);
             for (int j = 0; j < d; j++)
             {
                 means[c * d + j] = oldMeans[c * d + j] + s1[j] * inv;

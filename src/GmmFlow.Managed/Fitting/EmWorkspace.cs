@@ -413,47 +413,9 @@ internal sealed class EmWorkspace
             Span<double> mean = Params.Means.AsSpan(k * d, d);
             ReadOnlySpan<double> s1 = _reducedS1.AsSpan(k * S1Stride, d);
             ReadOnlySpan<double> s2 = _reducedS2.AsSpan(k * S, S);
-            int row = S2Row;
             double inv = 1 / n;
-            // New covariance about the new mean from moments about the old one: s2/n − δδᵀ, δ = s1/n.
-            switch (Type)
-            {
-                case CovarianceType.Full:
-                    {
-                        Span<double> cov = Params.Compact.AsSpan(k * d * d, d * d);
-                        for (int a = 0; a < d; a++)
-                        {
-                            double da = s1[a] * inv;
-                            for (int bb = 0; bb <= a; bb++)
-                            {
-                                double v = s2[a * row + bb] * inv - da * s1[bb] * inv;
-                                cov[a * d + bb] = v;
-                                cov[bb * d + a] = v;
-                            }
-                            cov[a * d + a] = Math.Max(cov[a * d + a], 0) + RegCovar;
-                        }
-                        break;
-                    }
-                case CovarianceType.Diagonal:
-                    for (int j = 0; j < d; j++)
-                    {
-                        double dj = s1[j] * inv;
-                        Params.Compact[k * d + j] = Math.Max(s2[j] * inv - dj * dj, 0) + RegCovar;
-                    }
-                    break;
-                default:
-                    {
-                        // scikit-learn: the spherical variance is the mean of the diagonal variances.
-                        double v = 0;
-                        for (int j = 0; j < d; j++)
-                        {
-                            double dj = s1[j] * inv;
-                            v += Math.Max(s2[j] * inv - dj * dj, 0);
-                        }
-                        Params.Compact[k] = v / d + RegCovar;
-                        break;
-                    }
-            }
+            int block = Type switch { CovarianceType.Full => d * d, CovarianceType.Diagonal => d, _ => 1 };
+            CovarianceFromMoments(Type, s1, s2, S2Row, inv, RegCovar, Params.Compact.AsSpan(k * block, block), d);
             for (int j = 0; j < d; j++)
             {
                 mean[j] += s1[j] * inv;
@@ -703,6 +665,51 @@ internal sealed class EmWorkspace
         else if (_warningCount == MaxWarnings + 1)
         {
             Warnings.Add("further warnings suppressed");
+        }
+    }
+
+    /// <summary>
+    /// One component's covariance about its new mean from its moments about the old one (M-step; also the distributed
+    /// EM's <see cref="EmStatistics.Maximize"/>): s2/n − δδᵀ with δ = s1/n, negative round-off variances clamped to 0,
+    /// plus the ridge; full (s2 rows <paramref name="s2Row"/> apart, lower triangle read), diagonal, or spherical (the
+    /// mean of the diagonal variances, as scikit-learn).
+    /// </summary>
+    internal static void CovarianceFromMoments(CovarianceType type, ReadOnlySpan<double> s1, ReadOnlySpan<double> s2, int s2Row,
+        double inv, double regCovar, Span<double> destination, int d)
+    {
+        switch (type)
+        {
+            case CovarianceType.Full:
+                for (int a = 0; a < d; a++)
+                {
+                    double da = s1[a] * inv;
+                    for (int bb = 0; bb <= a; bb++)
+                    {
+                        double v = s2[a * s2Row + bb] * inv - da * s1[bb] * inv;
+                        destination[a * d + bb] = v;
+                        destination[bb * d + a] = v;
+                    }
+                    destination[a * d + a] = Math.Max(destination[a * d + a], 0) + regCovar;
+                }
+                break;
+            case CovarianceType.Diagonal:
+                for (int j = 0; j < d; j++)
+                {
+                    double dj = s1[j] * inv;
+                    destination[j] = Math.Max(s2[j] * inv - dj * dj, 0) + regCovar;
+                }
+                break;
+            default:
+                {
+                    double v = 0;
+                    for (int j = 0; j < d; j++)
+                    {
+                        double dj = s1[j] * inv;
+                        v += Math.Max(s2[j] * inv - dj * dj, 0);
+                    }
+                    destination[0] = v / d + regCovar;
+                    break;
+                }
         }
     }
 }
