@@ -30,6 +30,8 @@ internal sealed class LightBridgeObjective
     private readonly double[] _logAlpha, _r, _l, _a, _logDetL, _ldiag;
     // Full path: the d×Kd right-hand sides [L_1 … L_K] and [A_1ᵀ … A_Kᵀ] of the wide GEMMs, and the shifts A_k r_k (K×d).
     private readonly double[] _wideL, _wideA, _shift;
+    // The full path's gradient, written per component by the parallel reduction.
+    private readonly double[] _reduced;
     // Per chunk partial sums: value, Σ weight (K), Σ weight·vector (K×d), Σ weight·outer (K×d×d).
     private readonly double[] _partValue, _partWeight, _partVector, _partMatrix;
 
@@ -58,6 +60,7 @@ internal sealed class LightBridgeObjective
         _wideL = diagonal ? [] : new double[d * k * d];
         _wideA = diagonal ? [] : new double[d * k * d];
         _shift = diagonal ? [] : new double[k * d];
+        _reduced = diagonal ? [] : new double[ParameterCount(d, k, false)];
         _partValue = new double[chunks];
         _partWeight = new double[chunks * k];
         _partVector = new double[chunks * k * d];
@@ -268,76 +271,94 @@ internal sealed class LightBridgeObjective
         {
             return double.PositiveInfinity;
         }
-        gradient.Clear();
-        Span<double> gR = gradient.Slice(k, k * d);
+        // Components are independent here: one per work item (each summing its chunks in index order, so the result
+        // does not depend on the thread count); they write disjoint blocks of _reduced.
+        ParallelRange.For(k, 1, new ReduceBody { Objective = this });
+        _reduced.CopyTo(gradient);
+        return value;
+    }
+
+    /// <summary>The gradient blocks (log α_comp, r_comp, L_comp) of one component into <see cref="_reduced"/>.</summary>
+    private void ReduceComponent(int comp)
+    {
+        int d = _d, k = _k, dd = d * d;
+        Span<double> gradient = _reduced;
+        Span<double> gR = gradient.Slice(k + comp * d, d);
         double[] buffer = ExtraScratch.Get(3 * dd + d);
         Span<double> src = buffer.AsSpan(0, dd), tgt = buffer.AsSpan(dd, dd), gl = buffer.AsSpan(2 * dd, dd), tv = buffer.AsSpan(3 * dd, d);
-        int p = k + k * d;
-        for (int comp = 0; comp < k; comp++)
+        int p = k + k * d + comp * d * (d + 1) / 2;
+        double w0 = 0, w1 = 0;
+        src.Clear();
+        tgt.Clear();
+        tv.Clear();
+        gR.Clear();
+        for (int c = 0; c < _chunks0 + _chunks1; c++)
         {
-            double w0 = 0, w1 = 0;
-            src.Clear();
-            tgt.Clear();
-            tv.Clear();
-            for (int c = 0; c < _chunks0 + _chunks1; c++)
+            bool isSource = c < _chunks0;
+            double w = _partWeight[c * k + comp];
+            ReadOnlySpan<double> vec = _partVector.AsSpan((c * k + comp) * d, d);
+            ReadOnlySpan<double> mat = _partMatrix.AsSpan((int)(((long)c * k + comp) * dd), dd);
+            // Only the lower triangles of the partial moments are meaningful (and used below).
+            if (isSource)
             {
-                bool isSource = c < _chunks0;
-                double w = _partWeight[c * k + comp];
-                ReadOnlySpan<double> vec = _partVector.AsSpan((c * k + comp) * d, d);
-                ReadOnlySpan<double> mat = _partMatrix.AsSpan((int)(((long)c * k + comp) * dd), dd);
-                // Only the lower triangles of the partial moments are meaningful (and used below).
-                if (isSource)
-                {
-                    w0 += w;
-                    TensorPrimitives.Add(gR.Slice(comp * d, d), vec, gR.Slice(comp * d, d));
-                    TensorPrimitives.Add(src, mat, src);
-                }
-                else
-                {
-                    w1 += w;
-                    TensorPrimitives.Add(tv, vec, tv);
-                    TensorPrimitives.Add(tgt, mat, tgt);
-                }
+                w0 += w;
+                TensorPrimitives.Add(gR, vec, gR);
+                TensorPrimitives.Add(src, mat, src);
             }
-            gradient[comp] = w0 / _n0 - w1 / _n1;
-            ReadOnlySpan<double> a = _a.AsSpan(comp * dd, dd);
-            // Source: ∂/∂r = Σ w x/(ε n0), ∂/∂L = Σ w x xᵀ L/(ε n0) (accumulated as Xᵀ(w ∘ XL)).
-            // Target: ∂/∂r = −Aᵀ Σ γ z/(ε n1), ∂/∂L = −Aᵀ(Σ γ z zᵀ/ε − Σγ I)/n1 with z = A(y − r), A = L⁻¹.
-            for (int i = 0; i < d; i++)
+            else
             {
-                double s = 0;
-                for (int j = i; j < d; j++)
-                {
-                    s += a[j * d + i] * tv[j];
-                }
-                gR[comp * d + i] = gR[comp * d + i] / (_eps * _n0) - s / (_eps * _n1);
-            }
-            for (int j = 0; j < d; j++)
-            {
-                tgt[j * d + j] -= w1 * _eps;
-                // T is symmetric: mirror its lower triangle for the product below.
-                for (int i = 0; i < j; i++)
-                {
-                    tgt[i * d + j] = tgt[j * d + i];
-                }
-            }
-            // gl = src/(ε n0) − Aᵀ T/(ε n1), lower triangle used.
-            _lapack.Gemm(true, false, d, d, d, -1.0 / (_eps * _n1), a, tgt, 0.0, gl);
-            TensorPrimitives.MultiplyAdd(src, 1.0 / (_eps * _n0), gl, gl);
-            ReadOnlySpan<double> lc = _l.AsSpan(comp * dd, dd);
-            for (int i = 0; i < d; i++)
-            {
-                if (!_diagonal)
-                {
-                    for (int j = 0; j < i; j++)
-                    {
-                        gradient[p++] = gl[i * d + j];
-                    }
-                }
-                gradient[p++] = gl[i * d + i] * lc[i * d + i];
+                w1 += w;
+                TensorPrimitives.Add(tv, vec, tv);
+                TensorPrimitives.Add(tgt, mat, tgt);
             }
         }
-        return value;
+        gradient[comp] = w0 / _n0 - w1 / _n1;
+        ReadOnlySpan<double> a = _a.AsSpan(comp * dd, dd);
+        // Source: ∂/∂r = Σ w x/(ε n0), ∂/∂L = Σ w x xᵀ L/(ε n0) (accumulated as Xᵀ(w ∘ XL)).
+        // Target: ∂/∂r = −Aᵀ Σ γ z/(ε n1), ∂/∂L = −Aᵀ(Σ γ z zᵀ/ε − Σγ I)/n1 with z = A(y − r), A = L⁻¹.
+        for (int i = 0; i < d; i++)
+        {
+            double s = 0;
+            for (int j = i; j < d; j++)
+            {
+                s += a[j * d + i] * tv[j];
+            }
+            gR[i] = gR[i] / (_eps * _n0) - s / (_eps * _n1);
+        }
+        for (int j = 0; j < d; j++)
+        {
+            tgt[j * d + j] -= w1 * _eps;
+            // T is symmetric: mirror its lower triangle for the product below.
+            for (int i = 0; i < j; i++)
+            {
+                tgt[i * d + j] = tgt[j * d + i];
+            }
+        }
+        // gl = src/(ε n0) − Aᵀ T/(ε n1), lower triangle used.
+        _lapack.Gemm(true, false, d, d, d, -1.0 / (_eps * _n1), a, tgt, 0.0, gl);
+        TensorPrimitives.MultiplyAdd(src, 1.0 / (_eps * _n0), gl, gl);
+        ReadOnlySpan<double> lc = _l.AsSpan(comp * dd, dd);
+        for (int i = 0; i < d; i++)
+        {
+            for (int j = 0; j < i; j++)
+            {
+                gradient[p++] = gl[i * d + j];
+            }
+            gradient[p++] = gl[i * d + i] * lc[i * d + i];
+        }
+    }
+
+    private struct ReduceBody : IRangeBody
+    {
+        public LightBridgeObjective Objective;
+
+        public readonly void Execute(int start, int end)
+        {
+            for (int comp = start; comp < end; comp++)
+            {
+                Objective.ReduceComponent(comp);
+            }
+        }
     }
 
     private void SourceChunk(int chunk)
