@@ -126,22 +126,7 @@ public class LightBridgeObjectiveKernelTests
         for (int p = 0; p < n0; p++)
         {
             ReadOnlySpan<double> xi = x.AsSpan(p * d, d);
-            for (int c = 0; c < k; c++)
-            {
-                double lin = 0, q = 0;
-                for (int j = 0; j < d; j++)
-                {
-                    lin += xi[j] * r[c * d + j];
-                    double t = 0;
-                    for (int m = j; m < d; m++)
-                    {
-                        t += xi[m] * l[c * dd + m * d + j];
-                    }
-                    u[c * d + j] = t;
-                    q += t * t;
-                }
-                logits[c] = logAlpha[c] + (lin + 0.5 * q) / eps;
-            }
+            SourceLogits(xi, d, k, eps, logAlpha, r, l, logits, u);
             value += LogSumExpToWeights(logits) / n0;
             for (int c = 0; c < k; c++)
             {
@@ -221,6 +206,29 @@ public class LightBridgeObjectiveKernelTests
         return (value, gradient);
     }
 
+    /// <summary>log α_c + (⟨x, r_c⟩ + ½|L_cᵀx|²)/ε per component into <paramref name="logits"/>, L_cᵀx into <paramref name="u"/>.</summary>
+    private static void SourceLogits(ReadOnlySpan<double> xi, int d, int k, double eps, double[] logAlpha, double[] r, double[] l,
+        double[] logits, double[] u)
+    {
+        int dd = d * d;
+        for (int c = 0; c < k; c++)
+        {
+            double lin = 0, q = 0;
+            for (int j = 0; j < d; j++)
+            {
+                lin += xi[j] * r[c * d + j];
+                double t = 0;
+                for (int m = j; m < d; m++)
+                {
+                    t += xi[m] * l[c * dd + m * d + j];
+                }
+                u[c * d + j] = t;
+                q += t * t;
+            }
+            logits[c] = logAlpha[c] + (lin + 0.5 * q) / eps;
+        }
+    }
+
     /// <summary>Replaces the logits by their softmax and returns their log-sum-exp.</summary>
     private static double LogSumExpToWeights(double[] logits)
     {
@@ -242,23 +250,10 @@ public class LightBridgeObjectiveKernelTests
     {
         int count = 0;
         var logits = new double[k];
+        var u = new double[k * d];
         for (int p = 0; p < n0; p++)
         {
-            for (int c = 0; c < k; c++)
-            {
-                double lin = 0, q = 0;
-                for (int j = 0; j < d; j++)
-                {
-                    lin += x[p * d + j] * r[c * d + j];
-                    double t = 0;
-                    for (int m = j; m < d; m++)
-                    {
-                        t += x[p * d + m] * l[c * d * d + m * d + j];
-                    }
-                    q += t * t;
-                }
-                logits[c] = logAlpha[c] + (lin + 0.5 * q) / eps;
-            }
+            SourceLogits(x.AsSpan(p * d, d), d, k, eps, logAlpha, r, l, logits, u);
             LogSumExpToWeights(logits);
             count += logits.Max() < 0.99 ? 1 : 0;
         }
