@@ -7,9 +7,12 @@ internal static class BridgeBenchmarkRun
 {
     /// <summary>
     /// [cBW2-UVP: floor, LightBridge, GMMflow plan, Gaussian EOT | BW2-UVP: same four | fit wall seconds, fit CPU seconds
-    /// (all threads; on an idle machine the wall time is about CPU / cores), L-BFGS iterations, shrinkage λ of the fit].
+    /// (all threads; on an idle machine the wall time is about CPU / cores), L-BFGS iterations, objective evaluations,
+    /// shrinkage λ of the fit], and with <paramref name="trueStart"/> three diagnostic columns: the cBW2-UVP of a fit
+    /// started from the true potential on the same samples, the training objective of the default fit and of that fit.
     /// </summary>
-    public static double[] Cell(int d, double eps, ulong seed, int samples, int testPoints, int perPoint, int components, double? shrinkage = 0, int restarts = 0)
+    public static double[] Cell(int d, double eps, ulong seed, int samples, int testPoints, int perPoint, int components, double? shrinkage = 0,
+        int restarts = 0, bool chooseScales = false, bool trueStart = false)
     {
         double noise = Math.Sqrt(eps);
         var bench = EntropicBridgeBenchmark.Create(d, noise, seed, components);
@@ -30,7 +33,15 @@ internal static class BridgeBenchmarkRun
 
         var clock = Stopwatch.StartNew();
         TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
-        var fit = LightBridgeFitter.Fit(x0, x1, d, noise, new LightBridgeFitOptions { Components = components, Seed = seed, Shrinkage = shrinkage, Restarts = restarts });
+        var options = new LightBridgeFitOptions
+        {
+            Components = components,
+            Seed = seed,
+            Shrinkage = shrinkage,
+            Restarts = restarts,
+            CovarianceCandidates = chooseScales ? [CovarianceType.Full, CovarianceType.Diagonal] : null,
+        };
+        var fit = LightBridgeFitter.Fit(x0, x1, d, noise, options);
         double fitSeconds = clock.Elapsed.TotalSeconds;
         double fitCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
 
@@ -43,7 +54,7 @@ internal static class BridgeBenchmarkRun
         GaussianMixture targetMixture = GaussianMixtureFitter.Fit(x1, d, components, emOptions).Mixture;
         var plan = TransportPlan.Create(sourceMixture, targetMixture, new TransportOptions { Cost = CostKind.SchrodingerBridge, Noise = noise });
 
-        var result = new double[12];
+        var result = new double[trueStart ? 16 : 13];
         result[0] = bench.ConditionalUvp(test, bench.Potential.SampleConditional(test, perPoint, s + 5), perPoint);
         result[1] = bench.ConditionalUvp(test, fit.Bridge.SampleConditional(test, perPoint, s + 5), perPoint);
         result[2] = bench.ConditionalUvp(test, plan.MapRandom(repeated, s + 5), perPoint);
@@ -55,7 +66,17 @@ internal static class BridgeBenchmarkRun
         result[8] = fitSeconds;
         result[9] = fitCpu;
         result[10] = fit.Iterations;
-        result[11] = fit.Shrinkage;
+        result[11] = fit.Evaluations;
+        result[12] = fit.Shrinkage;
+        if (trueStart)
+        {
+            // Diagnostic (docs/exact-sb-benchmark.md#true-start): the same fit started from the true potential. A clearly
+            // lower error and training objective there would mean the default fit stops in a worse local minimum.
+            var fromTruth = LightBridgeFitter.Fit(x0, x1, d, noise, options with { Initial = bench.Potential, CovarianceCandidates = null });
+            result[13] = bench.ConditionalUvp(test, fromTruth.Bridge.SampleConditional(test, perPoint, s + 5), perPoint);
+            result[14] = fit.Objective;
+            result[15] = fromTruth.Objective;
+        }
         return result;
     }
 }

@@ -244,6 +244,8 @@ internal static class BridgeCommand
         AtLeast(components, 1);
         var shrinkage = new Option<string>("--shrinkage") { Description = "Shrinkage λ of the fitted bridge's scales, or 'auto' (chosen by the held-out objective; the fit time includes the choice).", DefaultValueFactory = _ => "0" };
         var restarts = Restarts();
+        var chooseScales = new Option<bool>("--choose-scales") { Description = "Choose full or diagonal scales of the fitted bridge by the held-out objective." };
+        var trueStart = new Option<bool>("--true-start") { Description = "Diagnostic: also fit from the true potential; adds its cBW2-UVP and the training objectives of both fits." };
         var output = new Option<string?>("--out", "-o") { Description = "Also write the markdown table to this file." };
         var force = Force();
         var command = new Command("benchmark", """
@@ -251,7 +253,7 @@ internal static class BridgeCommand
             exact-sampler floor, the GMMflow plan (SB cost on EM fits) and the Gaussian entropic-OT map, on the same data.
             """)
         {
-            dims, variances, seeds, samples, testPoints, perPoint, components, shrinkage, restarts, output, force,
+            dims, variances, seeds, samples, testPoints, perPoint, components, shrinkage, restarts, chooseScales, trueStart, output, force,
         };
         command.SetAction(parse =>
         {
@@ -269,9 +271,11 @@ internal static class BridgeCommand
                 throw new CliUsageException("--dims must be ≥ 1 and --noise-variances > 0.");
             }
             var stdout = parse.InvocationConfiguration.Output;
+            bool diagnose = parse.GetValue(trueStart);
             var table = new System.Text.StringBuilder();
-            table.AppendLine("| d | ε | cBW2-UVP floor | LightBridge | GMMflow plan | Gaussian EOT | BW2-UVP floor | LightBridge | GMMflow plan | Gaussian EOT | fit wall s | fit CPU s | L-BFGS its | λ |");
-            table.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+            table.Append("| d | ε | cBW2-UVP floor | LightBridge | GMMflow plan | Gaussian EOT | BW2-UVP floor | LightBridge | GMMflow plan | Gaussian EOT | fit wall s | fit CPU s | L-BFGS its | evaluations | λ |");
+            table.AppendLine(diagnose ? " true-start cBW2-UVP | objective | true-start objective |" : "");
+            table.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|" + (diagnose ? "---|---|---|" : ""));
             stdout.Write(table.ToString());
             foreach (int d in dList)
             {
@@ -281,7 +285,7 @@ internal static class BridgeCommand
                     for (int s = 0; s < parse.GetValue(seeds); s++)
                     {
                         cells.Add(BridgeBenchmarkRun.Cell(d, eps, (ulong)s, parse.GetValue(samples), parse.GetValue(testPoints),
-                            parse.GetValue(perPoint), parse.GetValue(components), lambda, parse.GetValue(restarts)));
+                            parse.GetValue(perPoint), parse.GetValue(components), lambda, parse.GetValue(restarts), parse.GetValue(chooseScales), diagnose));
                     }
                     string row = $"| {d} | {F(eps)} | " + string.Join(" | ", Enumerable.Range(0, cells[0].Length).Select(i => Summary(cells.Select(c => c[i]).ToArray(), i))) + " |";
                     stdout.WriteLine(row);
@@ -303,7 +307,8 @@ internal static class BridgeCommand
 
     private static string Summary(double[] values, int column)
     {
-        string format = column == 11 ? "G3" : column == 10 ? "F0" : column >= 8 ? "F1" : "F2";
+        // Columns: 0–7 UVP metrics, 8–9 seconds, 10–11 counts, 12 λ, 13 a UVP, 14–15 objectives.
+        string format = column switch { 10 or 11 => "F0", 12 => "G3", 14 or 15 => "F4", 8 or 9 => "F1", _ => "F2" };
         if (values.Length == 1)
         {
             return F(values[0], format);

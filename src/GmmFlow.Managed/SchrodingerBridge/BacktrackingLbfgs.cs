@@ -187,11 +187,5 @@ internal static class BacktrackingLbfgs
         return m;
     }
 
-    private static void Axpy(double a, ReadOnlySpan<double> x, Span<double> y)
-    {
-        for (int i = 0; i < y.Length; i++)
-        {
-            y[i] += a * x[i];
-        }
-    }
+    private static void Axpy(double a, ReadOnlySpan<double> x, Span<double> y) => System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(x, a, y, y);
 }

@@ -346,9 +346,11 @@ public static class LightBridgeFitter
             bool revival = dead.Length > 0;
             if (!revival)
             {
-                // Only near-duplicates are merged: a symmetric KL of one nat or more means the two components differ.
-                var (i, j, divergence) = MostSimilarPair(lapack, theta, d, k, diagonal, noise * noise);
-                if (!(divergence < DuplicateDivergence))
+                // Only near-duplicates are merged: the pair's symmetric KL is below one nat, or (K ≥ 3) below half the
+                // median over all pairs, i.e. the pair stands out as a duplicate against how far apart components
+                // typically are (at ε = 10 every pair is a few nats apart, at ε = 0.1 thousands).
+                var (i, j, divergence, median) = MostSimilarPair(lapack, theta, d, k, diagonal, noise * noise);
+                if (!(divergence < DuplicateDivergence || (k >= 3 && divergence < RelativeDuplicateDivergence * median)))
                 {
                     break;
                 }
@@ -363,7 +365,7 @@ public static class LightBridgeFitter
                 }
             }
             theta.CopyTo(backup, 0);
-            Split(theta, d, k, diagonal, heavy, dead, noise, new CounterRng(options.Seed + 7919UL * (ulong)(round + 1)));
+            Split(theta, d, k, diagonal, heavy, dead, SplitDirection(lapack, bridge, y, n1, heavy));
             // A move on a live component is tried for a bounded number of iterations first: most are rejected.
             int cap = revival ? options.MaxIterations : Math.Min(options.MaxIterations, TrialIterations);
             var again = BacktrackingLbfgs.Minimize(objective.Evaluate, theta, cap, options.Tolerance,
@@ -388,9 +390,10 @@ public static class LightBridgeFitter
 
     /// <summary>
     /// The pair (i, j) of potential components N(r, εS) with the smallest symmetric KL divergence
-    /// ½[tr(S_j⁻¹S_i) + tr(S_i⁻¹S_j) + (r_i − r_j)ᵀ(S_i⁻¹ + S_j⁻¹)(r_i − r_j)/ε] − d, and that divergence.
+    /// ½[tr(S_j⁻¹S_i) + tr(S_i⁻¹S_j) + (r_i − r_j)ᵀ(S_i⁻¹ + S_j⁻¹)(r_i − r_j)/ε] − d, that divergence, and the median
+    /// divergence over all pairs.
     /// </summary>
-    private static (int, int, double) MostSimilarPair(Lapack lapack, ReadOnlySpan<double> theta, int d, int k, bool diagonal, double eps)
+    private static (int, int, double, double) MostSimilarPair(Lapack lapack, ReadOnlySpan<double> theta, int d, int k, bool diagonal, double eps)
     {
         var logAlpha = new double[k];
         var r = new double[k * d];
@@ -429,11 +432,13 @@ public static class LightBridgeFitter
         }
         (int, int) best = (0, 1);
         double bestValue = double.PositiveInfinity;
+        var all = new List<double>();
         for (int i = 0; i < k; i++)
         {
             for (int j = i + 1; j < k; j++)
             {
-                double v = Half(i, j) + Half(j, i);
+                double v = Half(i, j) + Half(j, i) - d;
+                all.Add(v);
                 if (v < bestValue)
                 {
                     bestValue = v;
@@ -441,7 +446,9 @@ public static class LightBridgeFitter
                 }
             }
         }
-        return (best.Item1, best.Item2, bestValue - d);
+        all.Sort();
+        double median = all.Count % 2 == 1 ? all[all.Count / 2] : 0.5 * (all[all.Count / 2 - 1] + all[all.Count / 2]);
+        return (best.Item1, best.Item2, bestValue, median);
     }
 
     private const int MaxMoves = 3;
@@ -450,6 +457,7 @@ public static class LightBridgeFitter
     private const int LbfgsMemory = 30;
     private const int TrialIterations = 60;
     private const double DuplicateDivergence = 1.0;
+    private const double RelativeDuplicateDivergence = 0.5;
     private const double DeadMass = 1e-3;
 
     /// <summary>E_{p0}[w_k(X)] per component on (at most 4096 of) the source samples.</summary>
@@ -475,33 +483,111 @@ public static class LightBridgeFitter
     }
 
     /// <summary>
-    /// Replaces every dead component by a copy of the heavy one whose centre is moved by one conditional standard
-    /// deviation in a random direction (σ L_h ξ); the heavy component's α is shared among the copies.
+    /// The principal axis of the target samples that component <paramref name="heavy"/> of v explains: the top eigenvector
+    /// of their covariance under the responsibilities γ_h(y) ∝ α_h N(y; r_h, εS_h), scaled by its standard deviation
+    /// (at most 4096 target samples are used). When one component covers two target clusters, this axis joins them.
     /// </summary>
-    private static void Split(Span<double> theta, int d, int k, bool diagonal, int heavy, int[] dead, double noise, CounterRng rng)
+    private static double[] SplitDirection(Lapack lapack, LightBridge bridge, double[] y, int n1, int heavy)
     {
-        int block = diagonal ? d : d * (d + 1) / 2, scaleStart = k + k * d;
-        double share = Math.Log(dead.Length + 1.0);
-        var logAlpha = new double[k];
-        var r = new double[k * d];
-        var l = new double[k * d * d];
-        LightBridgeObjective.Unpack(theta, d, k, diagonal, logAlpha, r, l);
-        theta[heavy] -= share;
-        var xi = new double[d];
-        foreach (int c in dead)
+        int d = bridge.Dimension, k = bridge.ComponentCount, dd = d * d, step = Math.Max(1, n1 / 4096);
+        ReadOnlySpan<double> factors = bridge.ScaleFactors, centers = bridge.Centers, logWeights = bridge.LogWeights;
+        var logDet = new double[k];
+        for (int c = 0; c < k; c++)
         {
-            theta[c] = theta[heavy];
-            rng.FillNormal((ulong)c, 0, xi);
             for (int i = 0; i < d; i++)
             {
-                double shift = 0;
-                for (int j = 0; j <= i; j++)
-                {
-                    shift += l[heavy * d * d + i * d + j] * xi[j];
-                }
-                theta[k + c * d + i] = r[heavy * d + i] + noise * shift;
+                logDet[c] += Math.Log(factors[c * dd + i * d + i]);
             }
-            theta.Slice(scaleStart + heavy * block, block).CopyTo(theta.Slice(scaleStart + c * block, block));
+        }
+        var terms = new double[k];
+        var z = new double[d];
+        var mean = new double[d];
+        var second = new double[dd];
+        double total = 0;
+        for (int p = 0; p < n1; p += step)
+        {
+            ReadOnlySpan<double> yp = y.AsSpan(p * d, d);
+            double max = double.NegativeInfinity;
+            for (int c = 0; c < k; c++)
+            {
+                // log α_c N(y; r_c, εS_c) up to the shared constant, by forward substitution with L_c.
+                double norm = 0;
+                for (int i = 0; i < d; i++)
+                {
+                    double v = yp[i] - centers[c * d + i] - Simd.LinearAlgebra.DenseKernels.Dot(factors.Slice(c * dd + i * d, i), z.AsSpan(0, i));
+                    z[i] = v / factors[c * dd + i * d + i];
+                    norm += z[i] * z[i];
+                }
+                terms[c] = logWeights[c] - logDet[c] - 0.5 * norm / bridge.NoiseVariance;
+                max = Math.Max(max, terms[c]);
+            }
+            double sum = 0;
+            foreach (double t in terms)
+            {
+                sum += Math.Exp(t - max);
+            }
+            double gamma = Math.Exp(terms[heavy] - max) / sum;
+            if (gamma < 1e-12)
+            {
+                continue;
+            }
+            total += gamma;
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(yp, gamma, mean, mean);
+            for (int i = 0; i < d; i++)
+            {
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(yp, gamma * yp[i], second.AsSpan(i * d, d), second.AsSpan(i * d, d));
+            }
+        }
+        var axis = new double[d];
+        if (!(total > 0))
+        {
+            return axis;
+        }
+        for (int i = 0; i < d; i++)
+        {
+            mean[i] /= total;
+        }
+        for (int i = 0; i < d; i++)
+        {
+            for (int j = 0; j < d; j++)
+            {
+                second[i * d + j] = second[i * d + j] / total - mean[i] * mean[j];
+            }
+        }
+        var eig = new double[d];
+        lapack.SymmetricEigen(second, d, eig, vectors: true);
+        // Ascending eigenvalues: row d − 1 is the top eigenvector.
+        double scale = Math.Sqrt(Math.Max(eig[d - 1], 0));
+        for (int i = 0; i < d; i++)
+        {
+            axis[i] = scale * second[(d - 1) * d + i];
+        }
+        return axis;
+    }
+
+    /// <summary>
+    /// Replaces every dead component by a copy of the heavy one; the copies and the heavy component are spread evenly
+    /// along <paramref name="axis"/> from −axis to +axis (centres r moved, scales copied), the heavy component's α
+    /// shared among them.
+    /// </summary>
+    private static void Split(Span<double> theta, int d, int k, bool diagonal, int heavy, int[] dead, double[] axis)
+    {
+        int block = diagonal ? d : d * (d + 1) / 2, scaleStart = k + k * d, m = dead.Length;
+        theta[heavy] -= Math.Log(m + 1.0);
+        var center = theta.Slice(k + heavy * d, d).ToArray();
+        for (int j = 0; j <= m; j++)
+        {
+            int c = j == 0 ? heavy : dead[j - 1];
+            double t = 2.0 * j / m - 1;
+            theta[c] = theta[heavy];
+            for (int i = 0; i < d; i++)
+            {
+                theta[k + c * d + i] = center[i] + t * axis[i];
+            }
+            if (c != heavy)
+            {
+                theta.Slice(scaleStart + heavy * block, block).CopyTo(theta.Slice(scaleStart + c * block, block));
+            }
         }
     }
 

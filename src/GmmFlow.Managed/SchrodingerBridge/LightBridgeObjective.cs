@@ -10,9 +10,11 @@ namespace GmmFlow;
 /// triangle of L (S = LLᵀ) row by row with log L_ii on the diagonal (full), or the d values log L_ii (diagonal).
 /// </summary>
 /// <remarks>
-/// Work: per evaluation and component two GEMMs per side over the samples (X L_k and Xᵀ(w ∘ X L_k); (Y − r_k) L_k⁻ᵀ and
-/// Zᵀ(γ ∘ Z)), ≈ 4 N d² multiply-adds, split into fixed chunks of rows on all cores. Every chunk writes its own partial
-/// sums and the chunks are added in index order, so the result does not depend on the thread count.
+/// Work per evaluation (docs/theory/exact-sb.md#gradients): per side one wide GEMM over the samples for all components
+/// at once (X [L_1 … L_K], or Y [A_1ᵀ … A_Kᵀ] with A_k = L_k⁻¹ and the shift A_k r_k subtracted after), then per
+/// component the lower triangle of the weighted second moments Xᵀ(w ∘ X L_k) or Zᵀ(γ ∘ Z) over the rows whose weight
+/// is not negligible; ≈ 2 N K d² + N_eff d² multiply-adds, split into fixed chunks of rows on all cores. Every chunk
+/// writes its own partial sums and the chunks are added in index order, so the result does not depend on the thread count.
 /// </remarks>
 internal sealed class LightBridgeObjective
 {
@@ -26,6 +28,10 @@ internal sealed class LightBridgeObjective
     private readonly double _shrinkage;
     // Unpacked parameters: log α, r, L, A = L⁻¹, Σ log L_ii per component.
     private readonly double[] _logAlpha, _r, _l, _a, _logDetL, _ldiag;
+    // Full path: the d×Kd right-hand sides [L_1 … L_K] and [A_1ᵀ … A_Kᵀ] of the wide GEMMs, and the shifts A_k r_k (K×d).
+    private readonly double[] _wideL, _wideA, _shift;
+    // The full path's gradient, written per component by the parallel reduction.
+    private readonly double[] _reduced;
     // Per chunk partial sums: value, Σ weight (K), Σ weight·vector (K×d), Σ weight·outer (K×d×d).
     private readonly double[] _partValue, _partWeight, _partVector, _partMatrix;
 
@@ -51,6 +57,10 @@ internal sealed class LightBridgeObjective
         _a = new double[k * d * d];
         _logDetL = new double[k];
         _ldiag = new double[k * d];
+        _wideL = diagonal ? [] : new double[d * k * d];
+        _wideA = diagonal ? [] : new double[d * k * d];
+        _shift = diagonal ? [] : new double[k * d];
+        _reduced = diagonal ? [] : new double[ParameterCount(d, k, false)];
         _partValue = new double[chunks];
         _partWeight = new double[chunks * k];
         _partVector = new double[chunks * k * d];
@@ -174,6 +184,19 @@ internal sealed class LightBridgeObjective
             {
                 lc.CopyTo(ac);
                 _lapack.InvertLowerTriangular(ac, d);
+                int kd = k * d;
+                Span<double> shift = _shift.AsSpan(c * d, d);
+                ReadOnlySpan<double> rc = _r.AsSpan(c * d, d);
+                for (int i = 0; i < d; i++)
+                {
+                    lc.Slice(i * d, d).CopyTo(_wideL.AsSpan(i * kd + c * d, d));
+                    // A lower: (A r)_i = A[i, 0..i]·r[0..i]; column block c of the wide A holds Aᵀ.
+                    shift[i] = TensorPrimitives.Dot(ac.Slice(i * d, i + 1), rc[..(i + 1)]);
+                    for (int j = 0; j < d; j++)
+                    {
+                        _wideA[i * kd + c * d + j] = ac[j * d + i];
+                    }
+                }
             }
         }
         var body = new Body { Objective = this };
@@ -248,119 +271,113 @@ internal sealed class LightBridgeObjective
         {
             return double.PositiveInfinity;
         }
-        gradient.Clear();
-        Span<double> gR = gradient.Slice(k, k * d);
-        var src = new double[dd];
-        var tgt = new double[dd];
-        var tv = new double[d];
-        var gl = new double[dd];
-        int p = k + k * d;
-        for (int comp = 0; comp < k; comp++)
+        // Components are independent here: one per work item (each summing its chunks in index order, so the result
+        // does not depend on the thread count); they write disjoint blocks of _reduced.
+        ParallelRange.For(k, 1, new ReduceBody { Objective = this });
+        _reduced.CopyTo(gradient);
+        return value;
+    }
+
+    /// <summary>The gradient blocks (log α_comp, r_comp, L_comp) of one component into <see cref="_reduced"/>.</summary>
+    private void ReduceComponent(int comp)
+    {
+        int d = _d, k = _k, dd = d * d;
+        Span<double> gradient = _reduced;
+        Span<double> gR = gradient.Slice(k + comp * d, d);
+        double[] buffer = ExtraScratch.Get(3 * dd + d);
+        Span<double> src = buffer.AsSpan(0, dd), tgt = buffer.AsSpan(dd, dd), gl = buffer.AsSpan(2 * dd, dd), tv = buffer.AsSpan(3 * dd, d);
+        int p = k + k * d + comp * d * (d + 1) / 2;
+        double w0 = 0, w1 = 0;
+        src.Clear();
+        tgt.Clear();
+        tv.Clear();
+        gR.Clear();
+        for (int c = 0; c < _chunks0 + _chunks1; c++)
         {
-            double w0 = 0, w1 = 0;
-            Array.Clear(src);
-            Array.Clear(tgt);
-            Array.Clear(tv);
-            for (int c = 0; c < _chunks0 + _chunks1; c++)
+            bool isSource = c < _chunks0;
+            double w = _partWeight[c * k + comp];
+            ReadOnlySpan<double> vec = _partVector.AsSpan((c * k + comp) * d, d);
+            ReadOnlySpan<double> mat = _partMatrix.AsSpan((int)(((long)c * k + comp) * dd), dd);
+            // Only the lower triangles of the partial moments are meaningful (and used below).
+            if (isSource)
             {
-                bool isSource = c < _chunks0;
-                double w = _partWeight[c * k + comp];
-                ReadOnlySpan<double> vec = _partVector.AsSpan((c * k + comp) * d, d);
-                ReadOnlySpan<double> mat = _partMatrix.AsSpan((int)(((long)c * k + comp) * dd), dd);
-                if (isSource)
-                {
-                    w0 += w;
-                    for (int i = 0; i < d; i++)
-                    {
-                        gR[comp * d + i] += vec[i];
-                    }
-                    for (int i = 0; i < dd; i++)
-                    {
-                        src[i] += mat[i];
-                    }
-                }
-                else
-                {
-                    w1 += w;
-                    for (int i = 0; i < d; i++)
-                    {
-                        tv[i] += vec[i];
-                    }
-                    for (int i = 0; i < dd; i++)
-                    {
-                        tgt[i] += mat[i];
-                    }
-                }
+                w0 += w;
+                TensorPrimitives.Add(gR, vec, gR);
+                TensorPrimitives.Add(src, mat, src);
             }
-            gradient[comp] = w0 / _n0 - w1 / _n1;
-            ReadOnlySpan<double> a = _a.AsSpan(comp * dd, dd);
-            // Source: ∂/∂r = Σ w x/(ε n0), ∂/∂L = Σ w x xᵀ L/(ε n0) (accumulated as Xᵀ(w ∘ XL)).
-            // Target: ∂/∂r = −Aᵀ Σ γ z/(ε n1), ∂/∂L = −Aᵀ(Σ γ z zᵀ/ε − Σγ I)/n1 with z = A(y − r), A = L⁻¹.
-            for (int i = 0; i < d; i++)
+            else
             {
-                double s = 0;
-                for (int j = i; j < d; j++)
-                {
-                    s += a[j * d + i] * tv[j];
-                }
-                gR[comp * d + i] = gR[comp * d + i] / (_eps * _n0) - s / (_eps * _n1);
-            }
-            for (int j = 0; j < d; j++)
-            {
-                tgt[j * d + j] -= w1 * _eps;
-            }
-            for (int i = 0; i < d; i++)
-            {
-                for (int j = 0; j <= i; j++)
-                {
-                    // (Aᵀ T)[i, j] = Σ_m A[m, i] T[m, j], A lower: m ≥ i.
-                    double s = 0;
-                    for (int m = i; m < d; m++)
-                    {
-                        s += a[m * d + i] * tgt[m * d + j];
-                    }
-                    gl[i * d + j] = src[i * d + j] / (_eps * _n0) - s / (_eps * _n1);
-                }
-            }
-            ReadOnlySpan<double> lc = _l.AsSpan(comp * dd, dd);
-            for (int i = 0; i < d; i++)
-            {
-                if (!_diagonal)
-                {
-                    for (int j = 0; j < i; j++)
-                    {
-                        gradient[p++] = gl[i * d + j];
-                    }
-                }
-                gradient[p++] = gl[i * d + i] * lc[i * d + i];
+                w1 += w;
+                TensorPrimitives.Add(tv, vec, tv);
+                TensorPrimitives.Add(tgt, mat, tgt);
             }
         }
-        return value;
+        gradient[comp] = w0 / _n0 - w1 / _n1;
+        ReadOnlySpan<double> a = _a.AsSpan(comp * dd, dd);
+        // Source: ∂/∂r = Σ w x/(ε n0), ∂/∂L = Σ w x xᵀ L/(ε n0) (accumulated as Xᵀ(w ∘ XL)).
+        // Target: ∂/∂r = −Aᵀ Σ γ z/(ε n1), ∂/∂L = −Aᵀ(Σ γ z zᵀ/ε − Σγ I)/n1 with z = A(y − r), A = L⁻¹.
+        for (int i = 0; i < d; i++)
+        {
+            double s = 0;
+            for (int j = i; j < d; j++)
+            {
+                s += a[j * d + i] * tv[j];
+            }
+            gR[i] = gR[i] / (_eps * _n0) - s / (_eps * _n1);
+        }
+        for (int j = 0; j < d; j++)
+        {
+            tgt[j * d + j] -= w1 * _eps;
+            // T is symmetric: mirror its lower triangle for the product below.
+            for (int i = 0; i < j; i++)
+            {
+                tgt[i * d + j] = tgt[j * d + i];
+            }
+        }
+        // gl = src/(ε n0) − Aᵀ T/(ε n1), lower triangle used.
+        _lapack.Gemm(true, false, d, d, d, -1.0 / (_eps * _n1), a, tgt, 0.0, gl);
+        TensorPrimitives.MultiplyAdd(src, 1.0 / (_eps * _n0), gl, gl);
+        ReadOnlySpan<double> lc = _l.AsSpan(comp * dd, dd);
+        for (int i = 0; i < d; i++)
+        {
+            for (int j = 0; j < i; j++)
+            {
+                gradient[p++] = gl[i * d + j];
+            }
+            gradient[p++] = gl[i * d + i] * lc[i * d + i];
+        }
+    }
+
+    private struct ReduceBody : IRangeBody
+    {
+        public LightBridgeObjective Objective;
+
+        public readonly void Execute(int start, int end)
+        {
+            for (int comp = start; comp < end; comp++)
+            {
+                Objective.ReduceComponent(comp);
+            }
+        }
     }
 
     private void SourceChunk(int chunk)
     {
-        int d = _d, k = _k, dd = d * d;
+        int d = _d, k = _k, kd = k * d;
         int start = chunk * ChunkRows, n = Math.Min(ChunkRows, _n0 - start);
         ReadOnlySpan<double> x = _x.AsSpan(start * d, n * d);
-        double[] scratch = BridgeScratch.Get(k * n * d + n * k);
-        Span<double> z = scratch.AsSpan(0, k * n * d);
-        Span<double> logits = scratch.AsSpan(k * n * d, n * k);
-        for (int c = 0; c < k; c++)
+        double[] scratch = BridgeScratch.Get(n * kd + n * k);
+        Span<double> z = scratch.AsSpan(0, n * kd);
+        Span<double> logits = scratch.AsSpan(n * kd, n * k);
+        // Row i of Z holds x_iᵀL_1, …, x_iᵀL_K.
+        _lapack.Gemm(false, false, n, kd, d, 1.0, x, _wideL, 0.0, z);
+        for (int i = 0; i < n; i++)
         {
-            Span<double> zc = z.Slice(c * n * d, n * d);
-            _lapack.Gemm(false, false, n, d, d, 1.0, x, _l.AsSpan(c * dd, dd), 0.0, zc);
-            ReadOnlySpan<double> r = _r.AsSpan(c * d, d);
-            for (int i = 0; i < n; i++)
+            ReadOnlySpan<double> xi = x.Slice(i * d, d);
+            for (int c = 0; c < k; c++)
             {
-                ReadOnlySpan<double> zi = zc.Slice(i * d, d), xi = x.Slice(i * d, d);
-                double q = 0, lin = 0;
-                for (int j = 0; j < d; j++)
-                {
-                    q += zi[j] * zi[j];
-                    lin += xi[j] * r[j];
-                }
-                logits[i * k + c] = _logAlpha[c] + (lin + 0.5 * q) / _eps;
+                double q = TensorPrimitives.SumOfSquares(z.Slice(i * kd + c * d, d));
+                logits[i * k + c] = _logAlpha[c] + (TensorPrimitives.Dot(xi, _r.AsSpan(c * d, d)) + 0.5 * q) / _eps;
             }
         }
         double value = Softmax(logits, n, k);
@@ -370,36 +387,23 @@ internal sealed class LightBridgeObjective
 
     private void TargetChunk(int chunk)
     {
-        int d = _d, k = _k, dd = d * d;
+        int d = _d, k = _k, kd = k * d;
         int slot = _chunks0 + chunk;
         int start = chunk * ChunkRows, n = Math.Min(ChunkRows, _n1 - start);
         ReadOnlySpan<double> y = _y.AsSpan(start * d, n * d);
-        double[] scratch = BridgeScratch.Get(k * n * d + n * k + n * d);
-        Span<double> z = scratch.AsSpan(0, k * n * d);
-        Span<double> logits = scratch.AsSpan(k * n * d, n * k);
-        Span<double> u = scratch.AsSpan(k * n * d + n * k, n * d);
+        double[] scratch = BridgeScratch.Get(n * kd + n * k);
+        Span<double> z = scratch.AsSpan(0, n * kd);
+        Span<double> logits = scratch.AsSpan(n * kd, n * k);
         double constant = -0.5 * d * Math.Log(2 * Math.PI * _eps);
-        for (int c = 0; c < k; c++)
+        // Row i of Z holds A_1 y_i, …, A_K y_i; subtracting A_k r_k gives z = A_k(y_i − r_k).
+        _lapack.Gemm(false, false, n, kd, d, 1.0, y, _wideA, 0.0, z);
+        for (int i = 0; i < n; i++)
         {
-            ReadOnlySpan<double> r = _r.AsSpan(c * d, d);
-            for (int i = 0; i < n; i++)
+            for (int c = 0; c < k; c++)
             {
-                for (int j = 0; j < d; j++)
-                {
-                    u[i * d + j] = y[i * d + j] - r[j];
-                }
-            }
-            Span<double> zc = z.Slice(c * n * d, n * d);
-            _lapack.Gemm(false, true, n, d, d, 1.0, u, _a.AsSpan(c * dd, dd), 0.0, zc);
-            for (int i = 0; i < n; i++)
-            {
-                ReadOnlySpan<double> zi = zc.Slice(i * d, d);
-                double q = 0;
-                for (int j = 0; j < d; j++)
-                {
-                    q += zi[j] * zi[j];
-                }
-                logits[i * k + c] = _logAlpha[c] + constant - _logDetL[c] - 0.5 * q / _eps;
+                Span<double> zi = z.Slice(i * kd + c * d, d);
+                TensorPrimitives.Subtract(zi, _shift.AsSpan(c * d, d), zi);
+                logits[i * k + c] = _logAlpha[c] + constant - _logDetL[c] - 0.5 * TensorPrimitives.SumOfSquares(zi) / _eps;
             }
         }
         double value = Softmax(logits, n, k);
@@ -441,13 +445,11 @@ internal sealed class LightBridgeObjective
     /// </summary>
     private void Accumulate(int slot, ReadOnlySpan<double> x, ReadOnlySpan<double> z, ReadOnlySpan<double> weights, int n, bool transformed)
     {
-        int d = _d, k = _k, dd = d * d;
+        int d = _d, k = _k, dd = d * d, kd = k * d;
         double[] extra = ExtraScratch.Get(2 * n * d);
         Span<double> rows = extra.AsSpan(0, n * d), scaled = extra.AsSpan(n * d, n * d);
         for (int c = 0; c < k; c++)
         {
-            ReadOnlySpan<double> zc = z.Slice(c * n * d, n * d);
-            ReadOnlySpan<double> source = transformed ? zc : x;
             Span<double> vec = _partVector.AsSpan((slot * k + c) * d, d);
             Span<double> mat = _partMatrix.AsSpan((int)(((long)slot * k + c) * dd), dd);
             vec.Clear();
@@ -461,9 +463,10 @@ internal sealed class LightBridgeObjective
                 {
                     continue;
                 }
-                ReadOnlySpan<double> v = source.Slice(i * d, d);
+                ReadOnlySpan<double> zi = z.Slice(i * kd + c * d, d);
+                ReadOnlySpan<double> v = transformed ? zi : x.Slice(i * d, d);
                 Span<double> row = scaled.Slice(m * d, d);
-                TensorPrimitives.Multiply(zc.Slice(i * d, d), w, row);
+                TensorPrimitives.Multiply(zi, w, row);
                 v.CopyTo(rows.Slice(m * d, d));
                 TensorPrimitives.MultiplyAdd(v, w, vec, vec);
                 m++;
@@ -475,8 +478,30 @@ internal sealed class LightBridgeObjective
             }
             else
             {
-                _lapack.Gemm(true, false, d, d, m, 1.0, rows[..(m * d)], scaled[..(m * d)], 0.0, mat);
+                LowerProduct(_lapack, d, m, rows, scaled, mat);
             }
+        }
+    }
+
+    /// <summary>Rows of output computed per GEMM by <see cref="LowerProduct"/> (below 2 blocks: one full GEMM).</summary>
+    private const int ProductBlock = 32;
+
+    /// <summary>
+    /// The lower triangle (and the upper parts of the diagonal blocks) of C = Aᵀ B, A and B m×d: block row I of C needs
+    /// only columns up to the block's last row, so blocks of 32 rows skip nearly half the multiply-adds of the full
+    /// GEMM (docs/theory/exact-sb.md#gradients). Entries above the diagonal blocks are left as they were.
+    /// </summary>
+    internal static void LowerProduct(Lapack lapack, int d, int m, ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c)
+    {
+        if (d < 2 * ProductBlock)
+        {
+            lapack.Gemm(true, false, d, d, m, 1.0, a[..(m * d)], b[..(m * d)], 0.0, c[..(d * d)]);
+            return;
+        }
+        for (int i0 = 0; i0 < d; i0 += ProductBlock)
+        {
+            int rows = Math.Min(ProductBlock, d - i0);
+            lapack.Gemm(true, false, rows, i0 + rows, m, 1.0, a[i0..], d, b, d, 0.0, c[(i0 * d)..], d);
         }
     }
 

@@ -252,6 +252,59 @@ internal sealed unsafe partial class Lapack
         }
     }
 
+    /// <summary>
+    /// dgemm on sub-matrices (as the contiguous Gemm overload): A, B and C are row-major with row strides <paramref name="lda"/>,
+    /// <paramref name="ldb"/>, <paramref name="ldc"/> (each at least its row length), the spans starting at the first
+    /// element of each block.
+    /// </summary>
+    public void Gemm(bool transposeA, bool transposeB, int m, int n, int k, double alpha,
+        ReadOnlySpan<double> a, int lda, ReadOnlySpan<double> b, int ldb, double beta, Span<double> c, int ldc)
+    {
+        int aRows = transposeA ? k : m, aCols = transposeA ? m : k;
+        int bRows = transposeB ? n : k, bCols = transposeB ? k : n;
+        CheckStrided(a, aRows, aCols, lda, nameof(a));
+        CheckStrided(b, bRows, bCols, ldb, nameof(b));
+        CheckStrided(c, m, n, ldc, nameof(c));
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+        if (k == 0)
+        {
+            // BLAS scales C by beta; keep the same contract without touching A or B.
+            for (int i = 0; i < m; i++)
+            {
+                Span<double> row = c.Slice(i * ldc, n);
+                for (int j = 0; j < n; j++)
+                {
+                    row[j] = beta == 0 ? 0 : beta * row[j];
+                }
+            }
+            return;
+        }
+        // Row-major C is column-major Cᵀ = op(B)ᵀ op(A)ᵀ: swap the operands, keep the transpose flags and strides.
+        byte ta = transposeB ? T : N, tb = transposeA ? T : N;
+        int mm = n, nn = m, kk = k, la = lda, lb = ldb, lc = ldc;
+        fixed (double* pa = a)
+        fixed (double* pb = b)
+        fixed (double* pc = c)
+        {
+            _f.dgemm_(&ta, &tb, &mm, &nn, &kk, &alpha, pb, &lb, pa, &la, &beta, pc, &lc, 1, 1);
+        }
+    }
+
+    private static void CheckStrided(ReadOnlySpan<double> a, int rows, int columns, int stride, string paramName)
+    {
+        if (rows < 0 || columns < 0 || stride < Math.Max(1, columns))
+        {
+            ThrowHelper.ThrowArgument($"A {rows}×{columns} block needs a row stride of at least {Math.Max(1, columns)} (got {stride}).", paramName);
+        }
+        if (rows > 0 && columns > 0)
+        {
+            CheckLength(a, (long)(rows - 1) * stride + columns, paramName);
+        }
+    }
+
     /// <summary>Workspace sizes of dsyevd/dsygvd (LAPACK's documented minimum).</summary>
     internal static (int Work, int IWork) EigenWorkspace(int n, bool vectors)
         => n <= 1 ? (1, 1) : vectors ? (1 + 6 * n + 2 * n * n, 3 + 5 * n) : (2 * n + 1, 1);

@@ -97,16 +97,19 @@ public sealed class BridgeCliTests : CliHarness
         Assert.Equal(0, Run("bridge", "fit", "--source", P("x0.npy"), "--target", P("x1.npy"), "--noise", "1", "-k", "1", "--force", "--out", P("b.json")).Code);
     }
 
-    [Fact]
-    public void Benchmark_prints_a_row_per_cell()
+    [Theory]
+    [InlineData(false, 15)]
+    [InlineData(true, 18)]
+    public void Benchmark_prints_a_row_per_cell(bool trueStart, int columns)
     {
-        var r = Run("bridge", "benchmark", "--dims", "2", "--noise-variances", "1", "--seeds", "1", "--samples", "600", "--test-points", "5",
-            "--per-point", "100", "--components", "2", "--out", P("t.md"));
+        string[] args = ["bridge", "benchmark", "--dims", "2", "--noise-variances", "1", "--seeds", "1", "--samples", "600", "--test-points", "5",
+            "--per-point", "100", "--components", "2", "--out", P($"t{columns}.md")];
+        var r = Run(trueStart ? [.. args, "--true-start"] : args);
         Assert.Equal(0, r.Code);
-        string row = File.ReadAllLines(P("t.md")).Single(l => l.StartsWith("| 2 |", StringComparison.Ordinal));
-        // 14 columns; every metric is a finite number.
+        string row = File.ReadAllLines(P($"t{columns}.md")).Single(l => l.StartsWith("| 2 |", StringComparison.Ordinal));
+        // 15 columns (18 with the true-start diagnostic); every metric is a finite number.
         string[] cells = row.Trim('|').Split('|').Select(c => c.Trim()).ToArray();
-        Assert.Equal(14, cells.Length);
+        Assert.Equal(columns, cells.Length);
         Assert.All(cells, c => Assert.True(double.TryParse(c, System.Globalization.CultureInfo.InvariantCulture, out double v) && double.IsFinite(v), c));
     }
 }
