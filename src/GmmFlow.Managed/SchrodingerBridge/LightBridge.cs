@@ -81,9 +81,12 @@ public sealed class LightBridge
         }
         _weights = new double[k];
         _logWeights = new double[k];
+        // Weights already normalised up to rounding are kept bit for bit, so a bridge read back from its JSON is the
+        // same bridge (dividing by a sum of 1 ± 1 ulp would move them).
+        double scale = Math.Abs(sum - 1) <= 1e-14 ? 1 : sum;
         for (int c = 0; c < k; c++)
         {
-            _weights[c] = weights[c] / sum;
+            _weights[c] = weights[c] / scale;
             _logWeights[c] = Math.Log(_weights[c]);
         }
         for (int c = 0; c < k; c++)
