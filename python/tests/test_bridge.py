@@ -134,3 +134,16 @@ def test_bad_inputs_raise_typed_errors(tmp_path):
         gmmflow.SchrodingerBridge.from_json(tmp_path / "missing.json")
     with pytest.raises(gmmflow.DataFormatError):
         pickle.loads(pickle.dumps(bridge).replace(b"gmmflow-bridge", b"gmmflow-plan!!"))
+
+
+def test_held_out_choice_of_k_fits_a_bimodal_target():
+    # A Gaussian plan (K = 1) cannot reach two modes; the held-out choice must take K >= 2 and split the mass evenly.
+    rng = np.random.default_rng(0)
+    x0 = rng.normal(size=(1000, 2))
+    x1 = np.vstack([rng.normal(size=(500, 2)) * 0.3 + [3, 0], rng.normal(size=(500, 2)) * 0.3 + [-3, 0]])
+    sb = gmmflow.SchrodingerBridge(noise=0.5, n_components=None, random_state=0).fit(x0, x1)
+    assert sb.n_components_ >= 2
+    y = sb.sample(rng.normal(size=(4000, 2)), random_state=1)
+    right = np.mean(y[:, 0] > 0)
+    assert abs(right - 0.5) < 0.05
+    assert np.mean(np.abs(np.abs(y[:, 0]) - 3) < 1.2) > 0.97
