@@ -209,13 +209,12 @@ internal static unsafe partial class Exports
             int d = b.Dimension;
             long length = Handles.Elements(count, d, "n");
             ReadOnlySpan<double> x = Handles.In(points, length, "x");
-            Span<double> mean = Handles.Out(meanOut, meanOut is null ? 0 : length, "mean");
-            Span<double> covariance = Handles.Out(covarianceOut, covarianceOut is null ? 0 : Handles.Elements(length, d, "n"), "cov");
-            var m = new double[length];
-            var c = new double[Handles.Elements(length, d, "n")];
-            b.ConditionalMoments(x, m, c);
-            if (meanOut is not null) { m.CopyTo(mean); }
-            if (covarianceOut is not null) { c.CopyTo(covariance); }
+            long covLength = Handles.Elements(length, d, "n");
+            // ConditionalMoments validates everything before it writes, so the caller's arrays are written directly
+            // (still all or nothing); a NULL output gets a scratch array.
+            Span<double> mean = meanOut is null ? new double[length] : Handles.Out(meanOut, length, "mean");
+            Span<double> covariance = covarianceOut is null ? new double[covLength] : Handles.Out(covarianceOut, covLength, "cov");
+            b.ConditionalMoments(x, mean, covariance);
             return 0;
         }
         catch (Exception e)
