@@ -12,7 +12,7 @@
  * - Arrays are row-major doubles: points N x d, means K x d, full covariances K x d x d, diagonal ones K x d,
  *   spherical ones K. The caller owns all memory it passes; output arrays are allocated by the caller with
  *   the sizes given here.
- * - Handles (gmf_mixture*, gmf_plan*) are opaque keys (not addresses), thread-safe for concurrent reads, and must be
+ * - Handles (gmf_mixture*, gmf_plan*, gmf_bridge*) are opaque keys (not addresses), thread-safe for concurrent reads, and must be
  *   released with their _free function exactly once. NULL, a freed handle, a handle of the other kind or any other
  *   value is refused with GMF_E_INVALID_ARGUMENT, never a crash; freeing twice sets the last error.
  * - Random results are reproducible for a seed whatever the thread count; point i of a call uses random stream i.
@@ -49,6 +49,7 @@ typedef enum gmf_map { GMF_MAP_BARYCENTRIC = 0, GMF_MAP_RANDOM = 1 } gmf_map;
 
 typedef struct gmf_mixture gmf_mixture;
 typedef struct gmf_plan gmf_plan;
+typedef struct gmf_bridge gmf_bridge;
 
 /* EM settings (scikit-learn's names and defaults); fill with gmf_fit_options_default first. */
 typedef struct gmf_fit_options {
@@ -150,6 +151,35 @@ int gmf_plan_sample_marginal(const gmf_plan* plan, double t, int64_t n, uint64_t
 int gmf_plan_read_json(const char* path, gmf_plan** out);
 int gmf_plan_write_json(const gmf_plan* plan, const char* path);
 
+/* ---- exact Schrodinger bridge (LightSB family, docs/theory/exact-sb.md) ------------------------------------ */
+/* The potential v(y) = sum_k a_k N(y; r_k, sigma^2 S_k) defines the plan pi(y | x) ~ exp(<x, y>/sigma^2) v(y), a
+ * Gaussian mixture in closed form. Fits to n0 x d source and n1 x d target samples (unpaired) by L-BFGS on the
+ * LightSB objective; components <= 0 chooses K among 1, 2, 4, 8 by a held-out objective; covariance_type is
+ * GMF_COV_FULL or GMF_COV_DIAG (scales S_k); restarts >= 0 extra starts; seed seeds the initial EM and the split. */
+int gmf_bridge_fit(const double* x0, int64_t n0, const double* x1, int64_t n1, int32_t d, double noise,
+                   int32_t components, int32_t covariance_type, int32_t restarts, uint64_t seed, gmf_bridge** out);
+/* A bridge from its potential: weights (k, > 0, renormalised), centers (k x d), scales (k x d x d SPD, or k x d). */
+int gmf_bridge_create(double noise, int32_t k, int32_t d, int32_t covariance_type, const double* weights,
+                      const double* centers, const double* scales, gmf_bridge** out);
+void gmf_bridge_free(gmf_bridge* bridge);
+/* Any output may be NULL; objective is the fit's LightSB objective, NaN when unknown (created, or not in the JSON). */
+int gmf_bridge_info(const gmf_bridge* bridge, int32_t* d, int32_t* components, int32_t* covariance_type,
+                    double* noise, double* objective);
+/* Any output may be NULL: weights (k, summing to 1), centers (k x d), scales in the compact form of the type. */
+int gmf_bridge_parameters(const gmf_bridge* bridge, double* weights, double* centers, double* scales);
+/* per_point exact samples of pi(. | x) for each of n points, no simulation: out is (n * per_point) x d, the samples
+ * of point i in rows i * per_point ... (i + 1) * per_point - 1; sample j of point i uses stream i * per_point + j. */
+int gmf_bridge_sample(const gmf_bridge* bridge, const double* x, int64_t n, int32_t per_point, uint64_t seed,
+                      double* out);
+/* Euler-Maruyama on dX = u(X, t) dt + sigma dW over [0, 1] with the closed-form drift (steps <= 0: 100). */
+int gmf_bridge_transport(const gmf_bridge* bridge, const double* x, int64_t n, int32_t steps, uint64_t seed,
+                         double* out);
+/* The exact mean (n x d) and covariance (n x d x d) of pi(. | x) per point; either output may be NULL. */
+int gmf_bridge_conditional_moments(const gmf_bridge* bridge, const double* x, int64_t n, double* mean, double* cov);
+/* The CLI's bridge files (`gmmflow bridge fit`): {"format": "gmmflow-bridge", "noise": ..., "weights": ...}. */
+int gmf_bridge_read_json(const char* path, gmf_bridge** out);
+int gmf_bridge_write_json(const gmf_bridge* bridge, const char* path);
+
 /* ---- the same JSON formats in memory (for shipping mixtures and plans between processes) ----------------- */
 /* *length receives the size in bytes; the UTF-8 text (not NUL-terminated) is copied when buffer is not NULL and
  * capacity >= *length (call once with buffer = NULL to ask the size). */
@@ -157,6 +187,8 @@ int gmf_mixture_to_json(const gmf_mixture* mixture, char* buffer, int64_t capaci
 int gmf_mixture_from_json(const char* text, int64_t length, gmf_mixture** out);
 int gmf_plan_to_json(const gmf_plan* plan, char* buffer, int64_t capacity, int64_t* length);
 int gmf_plan_from_json(const char* text, int64_t length, gmf_plan** out);
+int gmf_bridge_to_json(const gmf_bridge* bridge, char* buffer, int64_t capacity, int64_t* length);
+int gmf_bridge_from_json(const char* text, int64_t length, gmf_bridge** out);
 
 #ifdef __cplusplus
 }

@@ -94,6 +94,17 @@ _SIGNATURES = {
     "gmf_plan_write_json": [c_void_p, c_char_p],
     "gmf_plan_to_json": [c_void_p, c_char_p, c_int64, POINTER(c_int64)],
     "gmf_plan_from_json": [c_char_p, c_int64, _h],
+    "gmf_bridge_fit": [_d, c_int64, _d, c_int64, c_int32, c_double, c_int32, c_int32, c_int32, c_uint64, _h],
+    "gmf_bridge_create": [c_double, c_int32, c_int32, c_int32, _d, _d, _d, _h],
+    "gmf_bridge_info": [c_void_p, _i, _i, _i, _d, _d],
+    "gmf_bridge_parameters": [c_void_p, _d, _d, _d],
+    "gmf_bridge_sample": [c_void_p, _d, c_int64, c_int32, c_uint64, _d],
+    "gmf_bridge_transport": [c_void_p, _d, c_int64, c_int32, c_uint64, _d],
+    "gmf_bridge_conditional_moments": [c_void_p, _d, c_int64, _d, _d],
+    "gmf_bridge_read_json": [c_char_p, _h],
+    "gmf_bridge_write_json": [c_void_p, c_char_p],
+    "gmf_bridge_to_json": [c_void_p, c_char_p, c_int64, POINTER(c_int64)],
+    "gmf_bridge_from_json": [c_char_p, c_int64, _h],
     "gmf_fit_options_default": [c_void_p],
     "gmf_plan_options_default": [c_void_p],
 }
@@ -105,7 +116,7 @@ lib.gmf_last_error.argtypes = []
 lib.gmf_last_error.restype = c_char_p
 lib.gmf_em_second_moment_length.argtypes = [c_int32, c_int32, c_int32]
 lib.gmf_em_second_moment_length.restype = c_int64
-for _free in ("gmf_mixture_free", "gmf_plan_free"):
+for _free in ("gmf_mixture_free", "gmf_plan_free", "gmf_bridge_free"):
     getattr(lib, _free).argtypes = [c_void_p]
     getattr(lib, _free).restype = None
 

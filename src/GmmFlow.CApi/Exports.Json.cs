@@ -96,6 +96,24 @@ internal static unsafe partial class Exports
         return 0;
     }
 
+    /// <summary>All or nothing: writes beside the destination, then renames over it.</summary>
+    private static void WriteAtomic(string file, Action<Stream> write)
+    {
+        string temporary = file + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        try
+        {
+            using (var stream = File.Create(temporary))
+            {
+                write(stream);
+            }
+            File.Move(temporary, file, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
     private static UnmanagedMemoryStream In(byte* text, long length)
     {
         if (text is null || length <= 0)

@@ -31,7 +31,7 @@ internal struct FitInfo
 internal static unsafe partial class Exports
 {
     /// <summary>ABI version: major changes break callers; minor adds functions.</summary>
-    public const int AbiMajor = 1, AbiMinor = 0, AbiPatch = 0;
+    public const int AbiMajor = 1, AbiMinor = 1, AbiPatch = 0;
 
     [UnmanagedCallersOnly(EntryPoint = "gmf_version")]
     public static int Version(int* major, int* minor, int* patch)

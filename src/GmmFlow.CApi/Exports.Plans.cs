@@ -326,21 +326,7 @@ internal static unsafe partial class Exports
         {
             Errors.Clear();
             var p = PlanView.Of(plan);
-            string file = Handles.Utf8(path, "path");
-            // All or nothing: write beside the destination, then rename over it.
-            string temporary = file + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            try
-            {
-                using (var stream = File.Create(temporary))
-                {
-                    p.Write(stream);
-                }
-                File.Move(temporary, file, overwrite: true);
-            }
-            finally
-            {
-                File.Delete(temporary);
-            }
+            WriteAtomic(Handles.Utf8(path, "path"), p.Write);
             return 0;
         }
         catch (Exception e)

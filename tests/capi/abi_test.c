@@ -1,5 +1,6 @@
 /* C-side test of include/gmmflow.h against libgmmflow.so: every call's status, error messages for bad input
- * (NULL pointers, wrong handles, bad options, non-PD covariances) and a full mixture -> plan -> transport run.
+ * (NULL pointers, wrong handles, bad options, non-PD covariances), a full mixture -> plan -> transport run and an
+ * exact Schrodinger bridge fit -> sample -> transport -> JSON round trip.
  * Build and run: cc -I include tests/capi/abi_test.c -L DIR -lgmmflow -Wl,-rpath,DIR -o abi_test && ./abi_test */
 #include <math.h>
 #include <stdio.h>
@@ -100,6 +101,67 @@ int main(void) {
     CHECK(gmf_plan_velocity(plan, 0.5, xs, 2000, GMF_FIELD_PROBABILITY_FLOW, vel) == GMF_OK, "velocity");
     CHECK(gmf_plan_velocity(plan, 1.5, xs, 2000, GMF_FIELD_DRIFT, vel) == GMF_E_INVALID_ARGUMENT, "t out of range");
     CHECK(gmf_plan_sample_marginal(plan, 1.0, 100, 4, ys) == GMF_OK, "marginal");
+
+    /* exact Schrodinger bridge: fit on two Gaussian clouds (mixture a's samples xs -> b's), sample, transport, moments */
+    static double x1s[1500 * 2];
+    CHECK(gmf_mixture_sample(b, 1500, 2, 0, x1s, NULL) == GMF_OK, "sample x1s");
+    gmf_bridge *sb = NULL, *badsb = NULL;
+    CHECK(gmf_bridge_fit(xs, 2000, x1s, 1500, 2, 1.0, 3, GMF_COV_FULL, 0, 5, &sb) == GMF_OK && sb, "bridge fit");
+    int32_t bd = 0, bk = 0, btype = -1; double bnoise = 0, bobj = NAN;
+    CHECK(gmf_bridge_info(sb, &bd, &bk, &btype, &bnoise, &bobj) == GMF_OK && bd == 2 && bk == 3 && btype == GMF_COV_FULL
+          && bnoise == 1.0 && isfinite(bobj), "bridge info d=%d k=%d obj=%g", bd, bk, bobj);
+    static double sy[2000 * 2 * 2];
+    CHECK(gmf_bridge_sample(sb, xs, 2000, 2, 9, sy) == GMF_OK, "bridge sample");
+    double sm = 0;
+    for (int i = 0; i < 4000; i++) sm += sy[2 * i + 1] / 4000;
+    CHECK(fabs(sm - (0.3 * 5 + 0.3 * 5 + 0.4 * -4)) < 0.3, "bridge samples' mean y %g", sm);
+    static double sy2[2000 * 2 * 2];
+    CHECK(gmf_bridge_sample(sb, xs, 2000, 2, 9, sy2) == GMF_OK && memcmp(sy, sy2, sizeof sy) == 0, "bridge sample reproducible");
+    double cm[2 * 2], cc[2 * 4];
+    CHECK(gmf_bridge_conditional_moments(sb, xs, 2, cm, cc) == GMF_OK && cc[0] > 0 && cc[3] > 0 && fabs(cc[1] - cc[2]) < 1e-12,
+          "conditional moments");
+    CHECK(gmf_bridge_conditional_moments(sb, xs, 2, NULL, cc) == GMF_OK, "moments with mean NULL");
+    CHECK(gmf_bridge_transport(sb, xs, 2000, 50, 3, ys) == GMF_OK, "bridge transport");
+    mean_y = 0;
+    for (int i = 0; i < 2000; i++) mean_y += ys[2 * i + 1] / 2000;
+    CHECK(fabs(mean_y - (0.3 * 5 + 0.3 * 5 + 0.4 * -4)) < 0.3, "bridge transported mean y %g", mean_y);
+    int64_t blen = 0;
+    CHECK(gmf_bridge_to_json(sb, NULL, 0, &blen) == GMF_OK && blen > 0, "bridge json size");
+    static char btext[65536];
+    CHECK(blen < (int64_t)sizeof btext && gmf_bridge_to_json(sb, btext, sizeof btext, &blen) == GMF_OK, "bridge json");
+    CHECK(gmf_bridge_to_json(sb, btext, blen - 1, &blen) == GMF_E_INVALID_ARGUMENT, "bridge json buffer too small");
+    gmf_bridge* sb2 = NULL; double bobj2 = 0, bw[3], bw2[3];
+    CHECK(gmf_bridge_from_json(btext, blen, &sb2) == GMF_OK && sb2, "bridge from json");
+    CHECK(gmf_bridge_info(sb2, NULL, NULL, NULL, NULL, &bobj2) == GMF_OK && bobj2 == bobj, "objective round trip");
+    CHECK(gmf_bridge_parameters(sb, bw, NULL, NULL) == GMF_OK && gmf_bridge_parameters(sb2, bw2, NULL, NULL) == GMF_OK
+          && memcmp(bw, bw2, sizeof bw) == 0, "weights round trip");
+    CHECK(gmf_bridge_from_json("{\"format\": \"gmmflow-plan\"}", 25, &badsb) == GMF_E_DATA_FORMAT && badsb == NULL, "bridge json format");
+    /* bad inputs */
+    CHECK(gmf_bridge_fit(xs, 2000, x1s, 1500, 2, -1.0, 3, GMF_COV_FULL, 0, 5, &badsb) == GMF_E_INVALID_ARGUMENT && badsb == NULL,
+          "negative noise");
+    CHECK(strstr(gmf_last_error(), "noise") != NULL, "names noise");
+    CHECK(gmf_bridge_fit(NULL, 2000, x1s, 1500, 2, 1.0, 3, GMF_COV_FULL, 0, 5, &badsb) == GMF_E_INVALID_ARGUMENT, "NULL x0");
+    CHECK(strstr(gmf_last_error(), "x0") != NULL, "names x0");
+    CHECK(gmf_bridge_fit(xs, 2000, x1s, 1500, 0, 1.0, 3, GMF_COV_FULL, 0, 5, &badsb) == GMF_E_INVALID_ARGUMENT, "d = 0");
+    CHECK(gmf_bridge_fit(xs, 2000, x1s, 1500, 2, 1.0, 3, GMF_COV_SPHERICAL, 0, 5, &badsb) == GMF_E_INVALID_ARGUMENT, "spherical scales");
+    CHECK(gmf_bridge_fit(xs, 2, x1s, 1500, 2, 1.0, 3, GMF_COV_FULL, 0, 5, &badsb) == GMF_E_INVALID_ARGUMENT && badsb == NULL,
+          "too few points for K");
+    CHECK(gmf_bridge_fit(xs, 2000, x1s, 1500, 2, 1.0, 3, GMF_COV_FULL, 0, 5, NULL) == GMF_E_INVALID_ARGUMENT, "NULL out");
+    CHECK(gmf_bridge_sample(sb, xs, 10, 0, 1, sy) == GMF_E_INVALID_ARGUMENT, "per_point 0");
+    CHECK(gmf_bridge_sample(sb, xs, -1, 1, 1, sy) == GMF_E_INVALID_ARGUMENT, "negative n");
+    CHECK(gmf_bridge_sample(sb, xs, 10, 1, 1, NULL) == GMF_E_INVALID_ARGUMENT, "NULL out");
+    CHECK(gmf_bridge_transport((const gmf_bridge*)plan, xs, 10, 10, 1, ys) == GMF_E_INVALID_ARGUMENT, "plan passed as bridge");
+    CHECK(strstr(gmf_last_error(), "not a SchrodingerBridge handle") != NULL, "wrong kind named: %s", gmf_last_error());
+    CHECK(gmf_plan_info((const gmf_plan*)sb, NULL, NULL, NULL) == GMF_E_INVALID_ARGUMENT, "bridge passed as plan");
+    double nanx[2] = {0, NAN};
+    CHECK(gmf_bridge_conditional_moments(sb, nanx, 1, cm, cc) == GMF_E_NUMERICAL, "NaN point");
+    double sbw[1] = {1}, sbr[2] = {0, 0};
+    CHECK(gmf_bridge_create(1.0, 1, 2, GMF_COV_FULL, sbw, sbr, notpd, &badsb) == GMF_E_NUMERICAL && badsb == NULL, "non-PD scale");
+    gmf_bridge_free(sb2);
+    gmf_bridge_free(sb);
+    CHECK(gmf_bridge_sample(sb, xs, 10, 1, 1, sy) == GMF_E_INVALID_ARGUMENT, "freed bridge refused");
+    gmf_bridge_free(sb);
+    CHECK(strstr(gmf_last_error(), "not live") != NULL, "bridge double free reported");
 
     gmf_mixture_free(next); gmf_mixture_free(fit); gmf_plan_free(plan);
     CHECK(gmf_plan_info(plan, &objective, NULL, NULL) == GMF_E_INVALID_ARGUMENT, "freed handle refused");

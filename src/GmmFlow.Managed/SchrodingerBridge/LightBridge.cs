@@ -81,9 +81,12 @@ public sealed class LightBridge
         }
         _weights = new double[k];
         _logWeights = new double[k];
+        // Weights already normalised up to rounding are kept bit for bit, so a bridge read back from its JSON is the
+        // same bridge (dividing by a sum of 1 ± 1 ulp would move them).
+        double scale = Math.Abs(sum - 1) <= 1e-14 ? 1 : sum;
         for (int c = 0; c < k; c++)
         {
-            _weights[c] = weights[c] / sum;
+            _weights[c] = weights[c] / scale;
             _logWeights[c] = Math.Log(_weights[c]);
         }
         for (int c = 0; c < k; c++)
@@ -304,26 +307,38 @@ public sealed class LightBridge
     }
 
     /// <summary>
-    /// The exact moments of π(· | x): mean Σ_k w_k m_k, covariance Σ_k w_k (εS_k + m_k m_kᵀ) − mean meanᵀ, with
-    /// m_k = r_k + S_k x (docs/theory/exact-sb.md#conditional).
+    /// The exact moments of π(· | x) for each of N points x (N×d row-major; N = 1 for a single point): mean
+    /// Σ_k w_k m_k, covariance Σ_k w_k (εS_k + m_k m_kᵀ) − mean meanᵀ, with m_k = r_k + S_k x
+    /// (docs/theory/exact-sb.md#conditional). <paramref name="mean"/> receives N×d values, <paramref name="covariance"/>
+    /// N×d×d (point i's d×d block at i·d²); the points run on all cores.
     /// </summary>
     /// <exception cref="ArgumentException">A span of the wrong length.</exception>
+    /// <exception cref="NonFiniteValueException">A point has a NaN or infinite coordinate.</exception>
     public void ConditionalMoments(ReadOnlySpan<double> x, Span<double> mean, Span<double> covariance)
     {
+        int d = Dimension;
+        int n = CheckPoints(x, nameof(x));
+        CheckLength(mean, n * d, nameof(mean));
+        CheckLength(covariance, n * d * d, nameof(covariance));
+        var body = new PointBody
+        {
+            Bridge = this, Points = x.ToArray(), Output = new double[n * d], Output2 = new double[n * d * d], Mode = PointMode.Moments,
+        };
+        ParallelRange.For(n, Grain(), body);
+        body.Output.CopyTo(mean);
+        body.Output2.CopyTo(covariance);
+    }
+
+    /// <summary>The moments of the mixture with log-weights <paramref name="logw"/> and component means <paramref name="means"/>.</summary>
+    private void MixtureMoments(ReadOnlySpan<double> logw, ReadOnlySpan<double> means, Span<double> mean, Span<double> covariance)
+    {
         int d = Dimension, k = ComponentCount;
-        CheckLength(x, d, nameof(x));
-        CheckLength(mean, d, nameof(mean));
-        CheckLength(covariance, d * d, nameof(covariance));
-        CheckPoints(x, nameof(x));
-        var logw = new double[k];
-        var means = new double[k * d];
-        ConditionalComponents(x, logw, means);
         mean.Clear();
         covariance.Clear();
         for (int c = 0; c < k; c++)
         {
             double w = Math.Exp(logw[c]);
-            ReadOnlySpan<double> m = means.AsSpan(c * d, d);
+            ReadOnlySpan<double> m = means.Slice(c * d, d);
             for (int i = 0; i < d; i++)
             {
                 mean[i] += w * m[i];
@@ -509,12 +524,12 @@ public sealed class LightBridge
         return max + Math.Log(sum);
     }
 
-    private enum PointMode { LogNormalizer, LogPotential, Sample }
+    private enum PointMode { LogNormalizer, LogPotential, Sample, Moments }
 
     private struct PointBody : IRangeBody
     {
         public LightBridge Bridge;
-        public double[] Points, Output;
+        public double[] Points, Output, Output2;
         public PointMode Mode;
         public int PerPoint;
         public CounterRng Rng;
@@ -536,6 +551,10 @@ public sealed class LightBridge
                         break;
                     case PointMode.LogPotential:
                         Output[p] = Bridge.LogPotentialAt(x, scratch.AsSpan(k));
+                        break;
+                    case PointMode.Moments:
+                        Bridge.ConditionalComponents(x, logw, means);
+                        Bridge.MixtureMoments(logw, means, Output.AsSpan(p * d, d), Output2.AsSpan(p * d * d, d * d));
                         break;
                     default:
                         Bridge.ConditionalComponents(x, logw, means);
