@@ -82,8 +82,10 @@ internal static class BridgeCommand
 
     private static Command Fit()
     {
-        var source = new Option<string>("--source") { Description = "Source samples X0 (.npy (N, d) or .csv).", Required = true };
-        var target = new Option<string>("--target") { Description = "Target samples X1 (.npy (M, d) or .csv); unpaired with X0.", Required = true };
+        var source = new Option<string>("--source") { Description = "Source samples X0 (.npy (N, d) or .csv), or a mixture (.json) to draw them from.", Required = true };
+        var target = new Option<string>("--target") { Description = "Target samples X1 (.npy (M, d) or .csv; unpaired with X0), or a mixture (.json) to draw them from.", Required = true };
+        var perSide = new Option<int>("--samples-per-side") { Description = "Samples drawn from a side given as a mixture (source: seed --seed, target: --seed + 1).", DefaultValueFactory = _ => 10_000 };
+        AtLeast(perSide, 1);
         var noise = BridgeNoise();
         var components = new Option<int>("--components", "-k") { Description = "Number K of potential components (default: chosen among 1, 2, 4, 8 by the held-out objective).", DefaultValueFactory = _ => 0 };
         AtLeast(components, 0);
@@ -99,7 +101,7 @@ internal static class BridgeCommand
         var json = Json();
         var command = new Command("fit", "Fit the bridge with noise σ between unpaired source and target samples (LightSB objective, exact gradients, L-BFGS).")
         {
-            source, target, noise, components, diagonal, family, shrinkage, iterations, restarts, seed, output, force, json,
+            source, target, perSide, noise, components, diagonal, family, shrinkage, iterations, restarts, seed, output, force, json,
         };
         command.SetAction(parse =>
         {
@@ -107,8 +109,9 @@ internal static class BridgeCommand
             bool overwrite = parse.GetValue(force);
             CliFiles.CheckWritable(outPath, overwrite);
             string sourcePath = parse.GetValue(source)!, targetPath = parse.GetValue(target)!;
-            double[] x0 = LoadSamples(sourcePath, "--source", out int d0);
-            double[] x1 = LoadSamples(targetPath, "--target", out int d1);
+            // A side given as a mixture is sampled exactly as LightBridgeFitter.Fit(mixture, mixture, …) does.
+            double[] x0 = LoadSide(sourcePath, "--source", parse.GetValue(perSide), parse.GetValue(seed), out int d0);
+            double[] x1 = LoadSide(targetPath, "--target", parse.GetValue(perSide), parse.GetValue(seed) + 1, out int d1);
             if (d0 != d1)
             {
                 throw new InvalidDataException($"{sourcePath} has dimension {d0} but {targetPath} has {d1}.");
@@ -169,6 +172,17 @@ internal static class BridgeCommand
             return CliApp.Success;
         });
         return command;
+    }
+
+    private static double[] LoadSide(string path, string option, int count, ulong seed, out int dimension)
+    {
+        if (!path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            return LoadSamples(path, option, out dimension);
+        }
+        var mixture = LoadMixture(path, option, renormalize: false, TextWriter.Null);
+        dimension = mixture.Dimension;
+        return mixture.Sample(count, seed);
     }
 
     private static Command Sample()

@@ -175,6 +175,28 @@ public static class LightBridgeFitter
         LightBridgeFitOptions? options = null, CancellationToken cancellationToken = default)
         => Fit(Lapack.Default, source, target, dimension, noise, options, cancellationToken);
 
+    /// <summary>
+    /// Fits the bridge between two mixtures given as models only, to <paramref name="samplesPerSide"/> samples of each
+    /// (source: <see cref="GaussianMixture.Sample(int, ulong)"/> with seed <see cref="LightBridgeFitOptions.Seed"/>, target: with
+    /// seed <see cref="LightBridgeFitOptions.Seed"/> + 1), as the LightSB objective is an expectation under the two laws.
+    /// </summary>
+    /// <exception cref="ArgumentException">The mixtures' dimensions differ.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="samplesPerSide"/> below 1, or as for the sample overload.</exception>
+    public static LightBridgeFit Fit(GaussianMixture source, GaussianMixture target, double noise, int samplesPerSide = 10_000,
+        LightBridgeFitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentOutOfRangeException.ThrowIfLessThan(samplesPerSide, 1);
+        if (source.Dimension != target.Dimension)
+        {
+            throw new ArgumentException($"The source mixture has dimension {source.Dimension} and the target mixture {target.Dimension}.", nameof(target));
+        }
+        ulong seed = options?.Seed ?? 0;
+        double[] x = source.Sample(samplesPerSide, seed), y = target.Sample(samplesPerSide, seed + 1);
+        return Fit(Lapack.Default, x, y, source.Dimension, noise, options, cancellationToken);
+    }
+
     internal static LightBridgeFit Fit(Lapack lapack, ReadOnlySpan<double> source, ReadOnlySpan<double> target, int dimension, double noise,
         LightBridgeFitOptions? options, CancellationToken cancellationToken)
     {

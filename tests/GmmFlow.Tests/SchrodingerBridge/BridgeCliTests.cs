@@ -45,6 +45,45 @@ public sealed class BridgeCliTests : CliHarness
     }
 
     [Fact]
+    public void Sides_given_as_mixtures_are_sampled_as_the_library_does()
+    {
+        // A mixture file on either side is sampled (--samples-per-side, source seed --seed, target --seed + 1), exactly
+        // as LightBridgeFitter.Fit(mixture, mixture, …): same bridge. A sample file and a mixture file can be mixed.
+        var p0 = new GaussianMixture([0.5, 0.5], [-2, 0, 2, 0], [0.5, 0, 0, 0.5, 0.5, 0, 0, 0.5]);
+        var p1 = new GaussianMixture([1.0], [0, 3], [1, 0.3, 0.3, 0.8]);
+        using (var f = File.Create(P("p0.json")))
+        {
+            MixtureJson.Write(p0, f);
+        }
+        using (var f = File.Create(P("p1.json")))
+        {
+            MixtureJson.Write(p1, f);
+        }
+        var fit = Run("bridge", "fit", "--source", P("p0.json"), "--target", P("p1.json"), "--samples-per-side", "1200", "--seed", "7",
+            "--noise", "1", "-k", "2", "--out", P("b.json"));
+        Assert.Equal(0, fit.Code);
+        LightBridge bridge;
+        using (var stream = File.OpenRead(P("b.json")))
+        {
+            bridge = LightBridgeJson.Read(stream, "b.json");
+        }
+        var library = LightBridgeFitter.Fit(p0, p1, 1.0, 1200, new LightBridgeFitOptions { Components = 2, Seed = 7 }, TestContext.Current.CancellationToken);
+        Assert.Equal(library.Bridge.Centers.ToArray(), bridge.Centers.ToArray());
+        var fromSamples = LightBridgeFitter.Fit(p0.Sample(1200, 7), p1.Sample(1200, 8), 2, 1.0,
+            new LightBridgeFitOptions { Components = 2, Seed = 7 }, TestContext.Current.CancellationToken);
+        Assert.Equal(fromSamples.Bridge.Centers.ToArray(), library.Bridge.Centers.ToArray());
+
+        SampleFiles.Write(P("x1.npy"), p1.Sample(1200, 8), 2);
+        Assert.Equal(0, Run("bridge", "fit", "--source", P("p0.json"), "--target", P("x1.npy"), "--samples-per-side", "1200", "--seed", "7",
+            "--noise", "1", "-k", "2", "--out", P("c.json")).Code);
+        Assert.Equal(File.ReadAllText(P("b.json")), File.ReadAllText(P("c.json")));
+        Assert.Equal(2, Run("bridge", "fit", "--source", P("p0.json"), "--target", P("p1.json"), "--samples-per-side", "0",
+            "--noise", "1", "--out", P("d.json")).Code);
+        Assert.Throws<ArgumentException>(() => LightBridgeFitter.Fit(p0, new GaussianMixture([1.0], [0.0], [1.0]), 1.0, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.False(File.Exists(P("d.json")));
+    }
+
+    [Fact]
     public void Held_out_choice_is_reported()
     {
         WriteSamples();
