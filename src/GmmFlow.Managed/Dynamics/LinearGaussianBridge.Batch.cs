@@ -78,19 +78,25 @@ public sealed partial class LinearGaussianBridge
     internal static void BuildRange<TInputs>(LinearDynamics dynamics, double noise, in TInputs inputs, int start, int end,
         LinearGaussianBridge?[] bridges, Exception?[] errors)
         where TInputs : struct, ILinearPairInputs
+        => RunRange(dynamics, noise, inputs, start, end, bridges, null, errors);
+
+    // The width dispatch of BuildRange (bridges) and CostRange (costs): lockstep groups, or one pair at a time.
+    private static void RunRange<TInputs>(LinearDynamics dynamics, double noise, in TInputs inputs, int start, int end,
+        LinearGaussianBridge?[]? bridges, double[]? costs, Exception?[] errors)
+        where TInputs : struct, ILinearPairInputs
     {
         if (dynamics.StateDimension >= BatchMinimumDimension)
         {
             switch (SimdDispatch.Best)
             {
                 case SimdWidth.V512:
-                    BuildGroups<Simd512, Vector512<double>, TInputs>(dynamics, noise, inputs, start, end, bridges, errors);
+                    Groups<Simd512, Vector512<double>, TInputs>(dynamics, noise, inputs, start, end, bridges, costs, errors);
                     return;
                 case SimdWidth.V256:
-                    BuildGroups<Simd256, Vector256<double>, TInputs>(dynamics, noise, inputs, start, end, bridges, errors);
+                    Groups<Simd256, Vector256<double>, TInputs>(dynamics, noise, inputs, start, end, bridges, costs, errors);
                     return;
                 case SimdWidth.V128:
-                    BuildGroups<Simd128, Vector128<double>, TInputs>(dynamics, noise, inputs, start, end, bridges, errors);
+                    Groups<Simd128, Vector128<double>, TInputs>(dynamics, noise, inputs, start, end, bridges, costs, errors);
                     return;
             }
         }
@@ -98,12 +104,36 @@ public sealed partial class LinearGaussianBridge
         {
             try
             {
-                bridges[p] = Create(dynamics, inputs.Mean0(p), inputs.Covariance0(p), inputs.Mean1(p), inputs.Covariance1(p), noise);
+                var bridge = Create(dynamics, inputs.Mean0(p), inputs.Covariance0(p), inputs.Mean1(p), inputs.Covariance1(p), noise);
+                if (bridges is not null)
+                {
+                    bridges[p] = bridge;
+                }
+                else
+                {
+                    costs![p] = bridge.Cost;
+                }
             }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException)
             {
                 errors[p] = e;
             }
+        }
+    }
+
+    private static void Groups<TOps, TV, TInputs>(LinearDynamics dynamics, double noise, in TInputs inputs, int start, int end,
+        LinearGaussianBridge?[]? bridges, double[]? costs, Exception?[] errors)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+        where TInputs : struct, ILinearPairInputs
+    {
+        if (bridges is not null)
+        {
+            BuildGroups<TOps, TV, TInputs>(dynamics, noise, inputs, start, end, bridges, errors);
+        }
+        else
+        {
+            CostGroups<TOps, TV, TInputs>(dynamics, noise, inputs, start, end, costs!, errors);
         }
     }
 
@@ -120,37 +150,7 @@ public sealed partial class LinearGaussianBridge
         for (int first = start; first < end; first += lanes)
         {
             int count = Math.Min(lanes, end - first);
-            // Validate each lane's pair and form its K = YᵀY; a lane without a valid pair solves the identity.
-            for (int q = 0; q < lanes; q++)
-            {
-                Span<double> k = g.K;
-                g.Valid[q] = false;
-                if (q < count)
-                {
-                    int p = first + q;
-                    try
-                    {
-                        CheckFinite(inputs.Mean0(p), n, "source mean", "mean0");
-                        CheckFinite(inputs.Mean1(p), n, "target mean", "mean1");
-                        CheckCovariance(inputs.Covariance0(p), n, "source covariance Σ0", "covariance0", g.S0.AsSpan(q * nn, nn), g.L0.AsSpan(q * nn, nn));
-                        CheckCovariance(inputs.Covariance1(p), n, "target covariance Σ1", "covariance1", g.S1.AsSpan(q * nn, nn), g.L1.AsSpan(q * nn, nn));
-                        ReducedMatrix(dynamics, g.L0.AsSpan(q * nn, nn), g.L1.AsSpan(q * nn, nn), k, w);
-                        g.Valid[q] = true;
-                    }
-                    catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-                    {
-                        errors[p] = e;
-                    }
-                }
-                if (!g.Valid[q])
-                {
-                    SmallDense.Identity(k, n);
-                }
-                for (int e = 0; e < nn; e++)
-                {
-                    a[e * lanes + q] = k[e];
-                }
-            }
+            FillGroup(dynamics, inputs, first, count, lanes, g, w, a, errors);
             // B = I: the solver returns Wᵀ, row k the unit eigenvector of eigenvalue k.
             b.Clear();
             for (int r = 0; r < n; r++)
@@ -188,6 +188,104 @@ public sealed partial class LinearGaussianBridge
                 {
                     errors[p] = e;
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The costs J (<see cref="Cost"/>) of pairs [start, end) into <paramref name="costs"/>, without building the bridges:
+    /// the same checks, K and formulas, with K's eigenvalues alone (the lockstep root-free QL for n ≥
+    /// <see cref="BatchMinimumDimension"/>, no eigenvectors, no coupling, no Riccati matrix). An input or numerical error
+    /// of pair p goes to <paramref name="errors"/>[p].
+    /// </summary>
+    internal static void CostRange<TInputs>(LinearDynamics dynamics, double noise, in TInputs inputs, int start, int end,
+        double[] costs, Exception?[] errors)
+        where TInputs : struct, ILinearPairInputs
+        => RunRange(dynamics, noise, inputs, start, end, null, costs, errors);
+
+    private static void CostGroups<TOps, TV, TInputs>(LinearDynamics dynamics, double noise, in TInputs inputs, int start, int end,
+        double[] costs, Exception?[] errors)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+        where TInputs : struct, ILinearPairInputs
+    {
+        int n = dynamics.StateDimension, nn = n * n, lanes = TOps.Count;
+        var g = BatchWorkspace.For(n, lanes);
+        var w = Workspace.For(n, dynamics.ControlDimension);
+        Span<double> a = g.A, values = g.Values;
+        for (int first = start; first < end; first += lanes)
+        {
+            int count = Math.Min(lanes, end - first);
+            FillGroup(dynamics, inputs, first, count, lanes, g, w, a, errors);
+            int failed = LockstepSymmetricEigen.Solve<TOps, TV>(a, default, values, g.Scratch, n);
+            for (int q = 0; q < count; q++)
+            {
+                if (!g.Valid[q])
+                {
+                    continue;
+                }
+                int p = first + q;
+                if ((failed >> q & 1) != 0)
+                {
+                    // A lane the lockstep solver gave back is decomposed alone.
+                    try
+                    {
+                        costs[p] = Create(dynamics, inputs.Mean0(p), inputs.Covariance0(p), inputs.Mean1(p), inputs.Covariance1(p), noise).Cost;
+                    }
+                    catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+                    {
+                        errors[p] = e;
+                    }
+                    continue;
+                }
+                for (int j = 0; j < n; j++)
+                {
+                    g.PairValues[j] = values[j * lanes + q];
+                }
+                double meanCost = MeanPart(dynamics, inputs.Mean0(p), inputs.Mean1(p), w.X, w.Y);
+                costs[p] = CostFromSpectrum(dynamics, g.S0.AsSpan(q * nn, nn), g.S1.AsSpan(q * nn, nn), g.L1.AsSpan(q * nn, nn), meanCost,
+                    noise * noise, g.PairValues, w.C, w.Off).Cost;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checks the pairs first … first + count − 1 into the group's lanes (symmetrised covariances, factors) and
+    /// interleaves their K into <paramref name="a"/>; a lane without a valid pair holds the identity.
+    /// </summary>
+    private static void FillGroup<TInputs>(LinearDynamics dynamics, in TInputs inputs, int first, int count, int lanes, BatchWorkspace g,
+        Workspace w, Span<double> a, Exception?[] errors)
+        where TInputs : struct, ILinearPairInputs
+    {
+        int n = dynamics.StateDimension, nn = n * n;
+        for (int q = 0; q < lanes; q++)
+        {
+            Span<double> k = g.K;
+            g.Valid[q] = false;
+            if (q < count)
+            {
+                int p = first + q;
+                try
+                {
+                    CheckFinite(inputs.Mean0(p), n, "source mean", "mean0");
+                    CheckFinite(inputs.Mean1(p), n, "target mean", "mean1");
+                    CheckCovariance(inputs.Covariance0(p), n, "source covariance Σ0", "covariance0", g.S0.AsSpan(q * nn, nn), g.L0.AsSpan(q * nn, nn));
+                    CheckCovariance(inputs.Covariance1(p), n, "target covariance Σ1", "covariance1", g.S1.AsSpan(q * nn, nn), g.L1.AsSpan(q * nn, nn));
+                    ReducedMatrix(dynamics, g.L0.AsSpan(q * nn, nn), g.L1.AsSpan(q * nn, nn), k, w);
+                    g.Valid[q] = true;
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+                {
+                    errors[p] = e;
+                }
+            }
+            if (!g.Valid[q])
+            {
+                SmallDense.Identity(k, n);
+            }
+            for (int e = 0; e < nn; e++)
+            {
+                a[e * lanes + q] = k[e];
             }
         }
     }

@@ -51,18 +51,8 @@ public sealed partial class LinearGaussianBridge
 
         // Mean part (docs/theory/linear-dynamics.md#reduction): δ = m1 − Φm0, MeanCost = |L⁻¹δ|², and M⁻¹δ for the
         // feed-forward v_t = BᵀΦ(T, t)ᵀM(T, 0)⁻¹δ.
-        Span<double> delta = Delta, gramInvDelta = GramInvDelta;
-        SmallDense.MultiplyVector(dynamics.PhiHorizon, false, m0, delta, n, n);
-        for (int i = 0; i < n; i++)
-        {
-            delta[i] = m1[i] - delta[i];
-        }
-        delta.CopyTo(gramInvDelta);
-        SmallDense.ForwardSolve(l, gramInvDelta, n, 1);
-        for (int i = 0; i < n; i++)
-        {
-            MeanCost += gramInvDelta[i] * gramInvDelta[i];
-        }
+        Span<double> gramInvDelta = GramInvDelta;
+        MeanCost = MeanPart(dynamics, m0, m1, Delta, gramInvDelta);
         SmallDense.BackwardSolveTransposed(l, gramInvDelta, n, 1);
         (Cost, PairDependentCost) = ReducedBridge(dynamics, s0, s1, l0, l1, MeanCost, _eps, ws, eigenValues, eigenVectors, Cross);
 
@@ -503,10 +493,52 @@ public sealed partial class LinearGaussianBridge
         }
         ReadOnlySpan<double> values = eigenValues.IsEmpty ? w.Values : eigenValues;
         ReadOnlySpan<double> vectors = eigenVectors.IsEmpty ? w.Vectors : eigenVectors;
+        Span<double> c = w.C;
+        var (cost, pairDependent) = CostFromSpectrum(dynamics, s0, s1, l1, meanCost, eps, values, c, w.Off);
+        // Cov(X0, X_T) = (l0 V diag(c)) (Vᵀ (l0⁻¹ Φ⁻¹M)).
+        SmallDense.Multiply(l0, vectors, w.T1, n);
+        for (int r = 0; r < n; r++)
+        {
+            Span<double> row = w.T1.AsSpan(r * n, n);
+            TensorPrimitives.Multiply(row, c[..n], row);
+        }
+        dynamics.TransitionSolvedGramian.AsSpan(0, nn).CopyTo(w.T2);
+        SmallDense.ForwardSolve(l0, w.T2, n, n);
+        SmallDense.Multiply(vectors, true, w.T2, false, w.T3, n, n, n);
+        SmallDense.Multiply(w.T1, w.T3, cross, n);
+        return (cost, pairDependent);
+    }
+
+    /// <summary>δ = m1 − Φm0 into <paramref name="delta"/>, L⁻¹δ into <paramref name="whitened"/>; returns |L⁻¹δ|² (the mean part of J).</summary>
+    private static double MeanPart(LinearDynamics dynamics, ReadOnlySpan<double> m0, ReadOnlySpan<double> m1, Span<double> delta, Span<double> whitened)
+    {
+        int n = dynamics.StateDimension;
+        SmallDense.MultiplyVector(dynamics.PhiHorizon, false, m0, delta, n, n);
+        for (int i = 0; i < n; i++)
+        {
+            delta[i] = m1[i] - delta[i];
+        }
+        delta[..n].CopyTo(whitened);
+        SmallDense.ForwardSolve(dynamics.GramianFactor, whitened, n, 1);
+        double meanCost = 0;
+        for (int i = 0; i < n; i++)
+        {
+            meanCost += whitened[i] * whitened[i];
+        }
+        return meanCost;
+    }
+
+    /// <summary>
+    /// J and J without the one-endpoint terms from K's eigenvalues γ (formulas in <see cref="ReducedBridge"/>); c_k into
+    /// <paramref name="c"/> (n-scratch <paramref name="scratch"/>).
+    /// </summary>
+    private static (double Cost, double PairDependent) CostFromSpectrum(LinearDynamics dynamics, ReadOnlySpan<double> s0, ReadOnlySpan<double> s1,
+        ReadOnlySpan<double> l1, double meanCost, double eps, ReadOnlySpan<double> values, Span<double> c, Span<double> scratch)
+    {
+        int n = dynamics.StateDimension, nn = n * n;
         // tr Σ̂0 = ⟨ΦᵀM⁻¹Φ, Σ0⟩, tr Σ̂1 = ⟨M⁻¹, Σ1⟩ (Frobenius).
         ReadOnlySpan<double> reducedGram = dynamics.ReducedGram, gramInverse = dynamics.GramianInverse;
         double trace = TensorPrimitives.Dot(reducedGram[..nn], s0[..nn]) + TensorPrimitives.Dot(gramInverse[..nn], s1[..nn]), sum = 0;
-        Span<double> c = w.C;
         for (int j = 0; j < n; j++)
         {
             double g = Math.Max(0, values[j]), delta = Math.Sqrt(4 * g + eps * eps);
@@ -515,7 +547,7 @@ public sealed partial class LinearGaussianBridge
             {
                 double gj = 1 + Math.Sqrt(1 + 4 * g / (eps * eps));
                 sum += gj;
-                w.Off[j] = gj;
+                scratch[j] = gj;
             }
             else
             {
@@ -524,7 +556,7 @@ public sealed partial class LinearGaussianBridge
         }
         if (eps > 0)
         {
-            sum -= SmallDense.SumOfLogs(w.Off.AsSpan(0, n));
+            sum -= SmallDense.SumOfLogs(scratch[..n]);
         }
         double single = trace, cost;
         if (eps > 0)
@@ -538,17 +570,6 @@ public sealed partial class LinearGaussianBridge
         {
             cost = meanCost + trace - sum;
         }
-        // Cov(X0, X_T) = (l0 V diag(c)) (Vᵀ (l0⁻¹ Φ⁻¹M)).
-        SmallDense.Multiply(l0, vectors, w.T1, n);
-        for (int r = 0; r < n; r++)
-        {
-            Span<double> row = w.T1.AsSpan(r * n, n);
-            TensorPrimitives.Multiply(row, c[..n], row);
-        }
-        dynamics.TransitionSolvedGramian.AsSpan(0, nn).CopyTo(w.T2);
-        SmallDense.ForwardSolve(l0, w.T2, n, n);
-        SmallDense.Multiply(vectors, true, w.T2, false, w.T3, n, n, n);
-        SmallDense.Multiply(w.T1, w.T3, cross, n);
         return (cost, cost - single);
     }
 

@@ -58,13 +58,15 @@ public sealed class LinearTransportPlan
     /// <summary>The K0×K1 matrix of pair costs J_ij the LP was solved on (null when built from a given coupling).</summary>
     public double[]? CostMatrix { get; }
 
-    /// <summary>The K0×K1 matrix of exact pair costs J_ij (row-major), every pair's bridge built on all cores.</summary>
+    /// <summary>
+    /// The K0×K1 matrix of exact pair costs J_ij (row-major) on all cores: in closed form from each pair's eigenvalues
+    /// (lockstep groups for n ≥ 4), or from every pair's shooting bridge for a noise matrix.
+    /// </summary>
     public static double[] ComputeCosts(GaussianMixture source, GaussianMixture target, LinearDynamics dynamics, LinearTransportOptions? options = null)
     {
         options ??= new LinearTransportOptions();
         Check(source, target, dynamics, options);
-        var bridges = BuildAll(source, target, dynamics, options);
-        return [.. bridges.Select(b => b.Cost)];
+        return AllCosts(source, target, dynamics, options, out _);
     }
 
     /// <summary>Computes the pair costs, solves the coupling LP and keeps the bridges of the active pairs.</summary>
@@ -72,16 +74,16 @@ public sealed class LinearTransportPlan
     {
         options ??= new LinearTransportOptions();
         Check(source, target, dynamics, options);
-        var all = BuildAll(source, target, dynamics, options);
+        var costs = AllCosts(source, target, dynamics, options, out var all);
         int k1 = target.ComponentCount;
-        var costs = all.Select(b => b.Cost).ToArray();
         Coupling lp = Couplings.ExactLp(source.Weights, target.Weights, costs);
         if (lp.Status != LpStatus.Optimal)
         {
             throw new InvalidOperationException($"The component coupling LP ended with status {lp.Status}.");
         }
         CouplingEntry[] pairs = [.. lp.Entries];
-        var bridges = pairs.Select(e => all[e.Source * k1 + e.Target]).ToArray();
+        // Only the active pairs (at most K0 + K1 − 1) need their coupling and policy.
+        var bridges = all is not null ? [.. pairs.Select(e => all[e.Source * k1 + e.Target])] : BuildPairs(source, target, dynamics, options, pairs);
         return new LinearTransportPlan(source, target, dynamics, options, pairs, bridges, lp.Objective, costs);
     }
 
@@ -218,13 +220,69 @@ public sealed class LinearTransportPlan
             ? LinearGaussianBridge.CreateWithNoiseMatrix(dynamics, s.Mean(i), s.Covariance(i), t.Mean(j), t.Covariance(j), d, options.NoiseColumns)
             : LinearGaussianBridge.Create(dynamics, s.Mean(i), s.Covariance(i), t.Mean(j), t.Covariance(j), options.Noise);
 
-    // Every pair's bridge, on all cores (a shooting pair costs milliseconds); closed-form pairs in lockstep groups.
+    // The pair costs: closed-form ones without building bridges (bridges = null), shooting ones from every pair's bridge.
+    private static double[] AllCosts(GaussianMixture source, GaussianMixture target, LinearDynamics dynamics, LinearTransportOptions options,
+        out LinearGaussianBridge[]? bridges)
+    {
+        if (options.NoiseMatrix is not null)
+        {
+            bridges = BuildAll(source, target, dynamics, options);
+            return [.. bridges.Select(b => b.Cost)];
+        }
+        bridges = null;
+        int k1 = target.ComponentCount, count = source.ComponentCount * k1;
+        var costs = new double[count];
+        var errors = new Exception?[count];
+        var inputs = new MixturePairs(source, target);
+        for (int start = 0; start < count; start += 64 * LinearGaussianBridge.BatchGrain)
+        {
+            options.CancellationToken.ThrowIfCancellationRequested();
+            int end = Math.Min(count, start + 64 * LinearGaussianBridge.BatchGrain);
+            ParallelRange.For(end - start, LinearGaussianBridge.BatchGrain, new CostBody
+            {
+                Offset = start, Inputs = inputs, Dynamics = dynamics, Noise = options.Noise, Costs = costs, Errors = errors,
+            });
+            options.Progress?.Report(end / (double)count);
+        }
+        ThrowFirst(errors, k1);
+        return costs;
+    }
+
+    // The active pairs' bridges (lockstep groups for n ≥ 4).
+    private static LinearGaussianBridge[] BuildPairs(GaussianMixture source, GaussianMixture target, LinearDynamics dynamics, LinearTransportOptions options,
+        CouplingEntry[] pairs)
+    {
+        var bridges = new LinearGaussianBridge?[pairs.Length];
+        var errors = new Exception?[pairs.Length];
+        LinearGaussianBridge.BuildRange(dynamics, options.Noise, new ListedPairs(source, target, pairs), 0, pairs.Length, bridges, errors);
+        for (int p = 0; p < pairs.Length; p++)
+        {
+            if (errors[p] is { } e)
+            {
+                throw e is ArgumentException or InvalidOperationException ? WithPair(e, pairs[p].Source, pairs[p].Target) : e;
+            }
+        }
+        return bridges!;
+    }
+
+    private static void ThrowFirst(Exception?[] errors, int k1)
+    {
+        for (int p = 0; p < errors.Length; p++)
+        {
+            if (errors[p] is { } e)
+            {
+                throw e is ArgumentException or InvalidOperationException ? WithPair(e, p / k1, p % k1) : e;
+            }
+        }
+    }
+
+    // Every pair's shooting bridge (noise matrix), on all cores: a pair costs milliseconds.
     private static LinearGaussianBridge[] BuildAll(GaussianMixture source, GaussianMixture target, LinearDynamics dynamics, LinearTransportOptions options)
     {
         int k1 = target.ComponentCount, count = source.ComponentCount * k1;
         var bridges = new LinearGaussianBridge[count];
         var errors = new Exception?[count];
-        int Grain = options.NoiseMatrix is null ? LinearGaussianBridge.BatchGrain : 4;
+        const int Grain = 4;
         int done = 0;
         for (int start = 0; start < count; start += 64 * Grain)
         {
@@ -237,15 +295,7 @@ public sealed class LinearTransportPlan
             done = end;
             options.Progress?.Report(done / (double)count);
         }
-        for (int p = 0; p < count; p++)
-        {
-            if (errors[p] is { } e)
-            {
-                throw e is ArgumentException or InvalidOperationException
-                    ? WithPair(e, p / k1, p % k1)
-                    : e;
-            }
-        }
+        ThrowFirst(errors, k1);
         return bridges;
     }
 
@@ -255,6 +305,27 @@ public sealed class LinearTransportPlan
         ArgumentException a => new ArgumentException($"Pair (source {i}, target {j}): {a.Message}", a),
         _ => new InvalidOperationException($"Pair (source {i}, target {j}): {e.Message}", e),
     };
+
+    private struct CostBody : IRangeBody
+    {
+        public int Offset;
+        public MixturePairs Inputs;
+        public LinearDynamics Dynamics;
+        public double Noise;
+        public double[] Costs;
+        public Exception?[] Errors;
+
+        public readonly void Execute(int start, int end) =>
+            LinearGaussianBridge.CostRange(Dynamics, Noise, Inputs, Offset + start, Offset + end, Costs, Errors);
+    }
+
+    private readonly struct ListedPairs(GaussianMixture source, GaussianMixture target, CouplingEntry[] pairs) : ILinearPairInputs
+    {
+        public ReadOnlySpan<double> Mean0(int p) => source.Mean(pairs[p].Source);
+        public ReadOnlySpan<double> Covariance0(int p) => source.Covariance(pairs[p].Source);
+        public ReadOnlySpan<double> Mean1(int p) => target.Mean(pairs[p].Target);
+        public ReadOnlySpan<double> Covariance1(int p) => target.Covariance(pairs[p].Target);
+    }
 
     private readonly struct MixturePairs(GaussianMixture source, GaussianMixture target) : ILinearPairInputs
     {
@@ -276,11 +347,6 @@ public sealed class LinearTransportPlan
         public readonly void Execute(int start, int end)
         {
             int k1 = Target.ComponentCount;
-            if (Options.NoiseMatrix is null)
-            {
-                LinearGaussianBridge.BuildRange(Dynamics, Options.Noise, new MixturePairs(Source, Target), Offset + start, Offset + end, Bridges!, Errors);
-                return;
-            }
             for (int q = start; q < end; q++)
             {
                 int p = Offset + q;

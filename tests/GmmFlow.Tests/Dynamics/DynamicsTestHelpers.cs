@@ -73,4 +73,29 @@ internal static class DynamicsTestHelpers
         }
         return MaxAbsDiff(a, b) / scale;
     }
+
+    /// <summary>Lower Cholesky factor by the textbook loops (a reference independent of the library).</summary>
+    public static double[] NaiveCholesky(double[] a, int n)
+    {
+        var l = new double[n * n];
+        for (int j = 0; j < n; j++)
+        {
+            double s = a[j * n + j];
+            for (int k = 0; k < j; k++)
+            {
+                s -= l[j * n + k] * l[j * n + k];
+            }
+            l[j * n + j] = Math.Sqrt(s);
+            for (int i = j + 1; i < n; i++)
+            {
+                double t = a[i * n + j];
+                for (int k = 0; k < j; k++)
+                {
+                    t -= l[i * n + k] * l[j * n + k];
+                }
+                l[i * n + j] = t / l[j * n + j];
+            }
+        }
+        return l;
+    }
 }

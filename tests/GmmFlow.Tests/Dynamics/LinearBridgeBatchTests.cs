@@ -94,6 +94,51 @@ public class LinearBridgeBatchTests
         }
     }
 
+    [Theory]
+    [InlineData(2, 0.5)]
+    [InlineData(4, 0.0)]
+    [InlineData(16, 0.5)]
+    public void Cost_matrix_from_eigenvalues_equals_the_bridges_costs(int n, double sigma)
+    {
+        // LinearTransportPlan's costs come from K's eigenvalues alone (no bridges); 3 × 5 pairs cross a lockstep group.
+        var dynamics = RandomLti(n, Math.Max(1, n / 2), 70 + n, scale: 0.5, horizon: 1.0);
+        var source = Transport.TransportPlanTests.RandomMixture(3, n, 71, 1.0);
+        var target = Transport.TransportPlanTests.RandomMixture(5, n, 72, 2.0);
+        var options = new LinearTransportOptions { Noise = sigma };
+        var costs = LinearTransportPlan.ComputeCosts(source, target, dynamics, options);
+        var gram = new double[n * n];
+        dynamics.Gramian(dynamics.Horizon, 0, gram);
+        var gramValues = JacobiEigenvalues(gram, n);
+        double kappa = gramValues.Max() / gramValues.Min();
+        for (int i = 0; i < 3; i++)
+        {
+            for (int j = 0; j < 5; j++)
+            {
+                double cost = LinearGaussianBridge.Create(dynamics, source.Mean(i), source.Covariance(i), target.Mean(j), target.Covariance(j), sigma).Cost;
+                double tolerance = Math.Max(1e-12, 1e-15 * kappa) * Math.Max(1, Math.Abs(cost));
+                if (sigma == 0)
+                {
+                    // J's −2Σ√γ_k: two eigensolvers agree on γ_k to a few ε‖K‖, and |√a − √b| ≤ √|a − b|.
+                    tolerance = Math.Max(tolerance, 2 * n * Math.Sqrt(8 * n * 2.2e-16 * LargestEigenvalueOfK(dynamics, source.Covariance(i), target.Covariance(j))));
+                }
+                Assert.True(Math.Abs(costs[i * 5 + j] - cost) <= tolerance, $"pair ({i}, {j}): {costs[i * 5 + j]:R} vs {cost:R}");
+            }
+        }
+        // The plan's active bridges are built afterwards and carry the same costs.
+        var plan = LinearTransportPlan.Create(source, target, dynamics, options);
+        Assert.Equal(costs, plan.CostMatrix);
+        double objective = plan.Pairs.Sum(e => e.Weight * costs[e.Source * 5 + e.Target]);
+        Assert.Equal(objective, plan.Objective, 1e-9 * Math.Max(1, Math.Abs(objective)));
+    }
+
+    private static double LargestEigenvalueOfK(LinearDynamics dynamics, ReadOnlySpan<double> s0, ReadOnlySpan<double> s1)
+    {
+        int n = dynamics.StateDimension;
+        double[] l0 = NaiveCholesky(s0.ToArray(), n), l1 = NaiveCholesky(s1.ToArray(), n), k = new double[n * n];
+        LinearGaussianBridge.ReducedMatrix(dynamics, l0, l1, k, LinearGaussianBridge.Workspace.For(n, dynamics.ControlDimension));
+        return JacobiEigenvalues(k, n).Max();
+    }
+
     [Fact]
     public void A_bad_pair_is_named_and_nothing_is_returned()
     {

@@ -355,30 +355,6 @@ public class PairSetupKernelTests
         return (cost, cross, sig, pi);
     }
 
-    private static double[] NaiveCholesky(double[] a, int n)
-    {
-        var l = new double[n * n];
-        for (int j = 0; j < n; j++)
-        {
-            double s = a[j * n + j];
-            for (int k = 0; k < j; k++)
-            {
-                s -= l[j * n + k] * l[j * n + k];
-            }
-            l[j * n + j] = Math.Sqrt(s);
-            for (int i = j + 1; i < n; i++)
-            {
-                double t = a[i * n + j];
-                for (int k = 0; k < j; k++)
-                {
-                    t -= l[i * n + k] * l[j * n + k];
-                }
-                l[i * n + j] = t / l[j * n + j];
-            }
-        }
-        return l;
-    }
-
     private static double[] LowerInverse(double[] l, int n)
     {
         var x = new double[n * n];
