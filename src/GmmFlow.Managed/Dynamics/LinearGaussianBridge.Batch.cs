@@ -24,9 +24,19 @@ public sealed partial class LinearGaussianBridge
     /// built on all cores with the pairs' eigenproblems solved a SIMD vector of pairs at a time
     /// (docs/theory/linear-dynamics.md#batch). Each bridge equals <see cref="Create"/>'s to rounding.
     /// </summary>
+    /// <param name="dynamics">The prior dynamics (shared by all pairs).</param>
+    /// <param name="means0">count×n source means.</param>
+    /// <param name="covariances0">count·n×n source covariances (SPD, row-major blocks).</param>
+    /// <param name="means1">count×n target means.</param>
+    /// <param name="covariances1">count·n×n target covariances.</param>
+    /// <param name="noise">σ ≥ 0, as in <see cref="Create"/>.</param>
+    /// <param name="progress">Receives the completed fraction after every 1 024 pairs.</param>
+    /// <param name="cancellationToken">Checked between blocks of 1 024 pairs.</param>
     /// <exception cref="ArgumentException">A pair's input is invalid; the message names the pair.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled (nothing is returned).</exception>
     public static LinearGaussianBridge[] CreateMany(LinearDynamics dynamics, ReadOnlySpan<double> means0, ReadOnlySpan<double> covariances0,
-        ReadOnlySpan<double> means1, ReadOnlySpan<double> covariances1, double noise = 0)
+        ReadOnlySpan<double> means1, ReadOnlySpan<double> covariances1, double noise = 0, IProgress<double>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dynamics);
         if (!double.IsFinite(noise) || noise < 0)
@@ -55,7 +65,17 @@ public sealed partial class LinearGaussianBridge
         var inputs = new StackedPairs(n, means0.ToArray(), covariances0.ToArray(), means1.ToArray(), covariances1.ToArray());
         var bridges = new LinearGaussianBridge?[count];
         var errors = new Exception?[count];
-        ParallelRange.For(count, BatchGrain, new StackedBody { Dynamics = dynamics, Noise = noise, Inputs = inputs, Bridges = bridges, Errors = errors });
+        const int Block = 64 * BatchGrain;
+        for (int start = 0; start < count; start += Block)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int end = Math.Min(count, start + Block);
+            ParallelRange.For(end - start, BatchGrain, new StackedBody
+            {
+                Offset = start, Dynamics = dynamics, Noise = noise, Inputs = inputs, Bridges = bridges, Errors = errors,
+            });
+            progress?.Report(end / (double)count);
+        }
         for (int p = 0; p < count; p++)
         {
             if (errors[p] is { } e)
@@ -344,12 +364,13 @@ public sealed partial class LinearGaussianBridge
 
     private struct StackedBody : IRangeBody
     {
+        public int Offset;
         public LinearDynamics Dynamics;
         public double Noise;
         public StackedPairs Inputs;
         public LinearGaussianBridge?[] Bridges;
         public Exception?[] Errors;
 
-        public readonly void Execute(int start, int end) => BuildRange(Dynamics, Noise, Inputs, start, end, Bridges, Errors);
+        public readonly void Execute(int start, int end) => BuildRange(Dynamics, Noise, Inputs, Offset + start, Offset + end, Bridges, Errors);
     }
 }

@@ -59,7 +59,7 @@ public class LinearBridgeBatchTests
     public void Batched_bridges_equal_one_pair_bridges(int n, int count, double sigma, bool underactuated)
     {
         var (dynamics, m0, s0, m1, s1) = Pairs(n, count, 40 + n, underactuated);
-        var many = LinearGaussianBridge.CreateMany(dynamics, m0, s0, m1, s1, sigma);
+        var many = LinearGaussianBridge.CreateMany(dynamics, m0, s0, m1, s1, sigma, cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(count, many.Length);
         var gram = new double[n * n];
         dynamics.Gramian(dynamics.Horizon, 0, gram);
@@ -140,27 +140,47 @@ public class LinearBridgeBatchTests
     }
 
     [Fact]
+    public void Long_batches_report_progress_and_can_be_cancelled()
+    {
+        var (dynamics, m0, s0, m1, s1) = Pairs(4, 2500, 9);
+        var reports = new List<double>();
+        var many = LinearGaussianBridge.CreateMany(dynamics, m0, s0, m1, s1, 0.3, new SynchronousProgress(reports.Add), TestContext.Current.CancellationToken);
+        Assert.Equal(2500, many.Length);
+        Assert.Equal([1024 / 2500.0, 2048 / 2500.0, 1.0], reports);
+        Assert.Equal(LinearGaussianBridge.Create(dynamics, m0.AsSpan(2100 * 4, 4), s0.AsSpan(2100 * 16, 16), m1.AsSpan(2100 * 4, 4), s1.AsSpan(2100 * 16, 16), 0.3).Cost,
+            many[2100].Cost, 1e-10 * Math.Max(1, Math.Abs(many[2100].Cost)));
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => LinearGaussianBridge.CreateMany(dynamics, m0, s0, m1, s1, 0.3, cancellationToken: cancelled.Token));
+    }
+
+    private sealed class SynchronousProgress(Action<double> report) : IProgress<double>
+    {
+        public void Report(double value) => report(value);
+    }
+
+    [Fact]
     public void A_bad_pair_is_named_and_nothing_is_returned()
     {
         var (dynamics, m0, s0, m1, s1) = Pairs(8, 12, 3);
         var asymmetric = (double[])s1.Clone();
         asymmetric[5 * 64 + 1] += 1e-3; // pair 5, entry (0, 1)
-        var e = Assert.Throws<ArgumentException>(() => LinearGaussianBridge.CreateMany(dynamics, m0, s0, m1, asymmetric));
+        var e = Assert.Throws<ArgumentException>(() => LinearGaussianBridge.CreateMany(dynamics, m0, s0, m1, asymmetric, cancellationToken: TestContext.Current.CancellationToken));
         Assert.StartsWith("Pair 5: ", e.Message);
         Assert.Contains("(1, 0)", e.Message);
         var nonFinite = (double[])m0.Clone();
         nonFinite[9 * 8 + 7] = double.NaN;
-        e = Assert.Throws<ArgumentException>(() => LinearGaussianBridge.CreateMany(dynamics, nonFinite, s0, m1, s1));
+        e = Assert.Throws<ArgumentException>(() => LinearGaussianBridge.CreateMany(dynamics, nonFinite, s0, m1, s1, cancellationToken: TestContext.Current.CancellationToken));
         Assert.StartsWith("Pair 9: ", e.Message);
         var indefinite = (double[])s0.Clone();
         indefinite[11 * 64] = -1;
-        e = Assert.Throws<ArgumentException>(() => LinearGaussianBridge.CreateMany(dynamics, m0, indefinite, m1, s1));
+        e = Assert.Throws<ArgumentException>(() => LinearGaussianBridge.CreateMany(dynamics, m0, indefinite, m1, s1, cancellationToken: TestContext.Current.CancellationToken));
         Assert.StartsWith("Pair 11: ", e.Message);
         Assert.IsType<NotPositiveDefiniteException>(e.InnerException);
-        Assert.Throws<ArgumentException>(() => LinearGaussianBridge.CreateMany(dynamics, m0, s0.AsSpan(1), m1, s1));
-        Assert.Throws<ArgumentException>(() => LinearGaussianBridge.CreateMany(dynamics, m0.AsSpan(1), s0, m1, s1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => LinearGaussianBridge.CreateMany(dynamics, m0, s0, m1, s1, double.NaN));
-        Assert.Empty(LinearGaussianBridge.CreateMany(dynamics, [], [], [], []));
+        Assert.Throws<ArgumentException>(() => LinearGaussianBridge.CreateMany(dynamics, m0, s0.AsSpan(1), m1, s1, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Throws<ArgumentException>(() => LinearGaussianBridge.CreateMany(dynamics, m0.AsSpan(1), s0, m1, s1, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LinearGaussianBridge.CreateMany(dynamics, m0, s0, m1, s1, double.NaN, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Empty(LinearGaussianBridge.CreateMany(dynamics, [], [], [], [], cancellationToken: TestContext.Current.CancellationToken));
     }
 
     [Fact]
