@@ -65,17 +65,8 @@ public sealed partial class LinearGaussianBridge
         var inputs = new StackedPairs(n, means0.ToArray(), covariances0.ToArray(), means1.ToArray(), covariances1.ToArray());
         var bridges = new LinearGaussianBridge?[count];
         var errors = new Exception?[count];
-        const int Block = 64 * BatchGrain;
-        for (int start = 0; start < count; start += Block)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            int end = Math.Min(count, start + Block);
-            ParallelRange.For(end - start, BatchGrain, new StackedBody
-            {
-                Offset = start, Dynamics = dynamics, Noise = noise, Inputs = inputs, Bridges = bridges, Errors = errors,
-            });
-            progress?.Report(end / (double)count);
-        }
+        ParallelRange.ForBlocks(count, BatchGrain, BatchBlock,
+            new StackedBody { Dynamics = dynamics, Noise = noise, Inputs = inputs, Bridges = bridges, Errors = errors }, progress, cancellationToken);
         for (int p = 0; p < count; p++)
         {
             if (errors[p] is { } e)
@@ -88,6 +79,9 @@ public sealed partial class LinearGaussianBridge
 
     /// <summary>Pairs per parallel work item: two AVX-512 groups.</summary>
     internal const int BatchGrain = 16;
+
+    /// <summary>Pairs between cancellation checks and progress reports of long batches.</summary>
+    internal const int BatchBlock = 64 * BatchGrain;
 
     /// <summary>
     /// Builds the bridges of pairs [start, end) into <paramref name="bridges"/>, an input or numerical error of pair p into
@@ -342,7 +336,6 @@ public sealed partial class LinearGaussianBridge
         public readonly double[] K, S0, S1, L0, L1, PairValues, PairVectors;
         public readonly bool[] Valid;
 
-
         public static BatchWorkspace For(int n, int lanes)
         {
             var w = t_batch;
@@ -364,13 +357,12 @@ public sealed partial class LinearGaussianBridge
 
     private struct StackedBody : IRangeBody
     {
-        public int Offset;
         public LinearDynamics Dynamics;
         public double Noise;
         public StackedPairs Inputs;
         public LinearGaussianBridge?[] Bridges;
         public Exception?[] Errors;
 
-        public readonly void Execute(int start, int end) => BuildRange(Dynamics, Noise, Inputs, Offset + start, Offset + end, Bridges, Errors);
+        public readonly void Execute(int start, int end) => BuildRange(Dynamics, Noise, Inputs, start, end, Bridges, Errors);
     }
 }

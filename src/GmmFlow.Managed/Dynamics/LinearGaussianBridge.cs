@@ -130,12 +130,13 @@ public sealed partial class LinearGaussianBridge
             throw new ArgumentOutOfRangeException(nameof(noise), noise, "noise σ must be finite and ≥ 0.");
         }
         int n = dynamics.StateDimension;
-        var m0 = CheckVector(mean0, n, "source mean", nameof(mean0));
-        var m1 = CheckVector(mean1, n, "target mean", nameof(mean1));
+        CheckFinite(mean0, n, "source mean", nameof(mean0));
+        CheckFinite(mean1, n, "target mean", nameof(mean1));
         var ws = Workspace.For(n, dynamics.ControlDimension);
-        var s0 = CheckCovariance(covariance0, n, "source covariance Σ0", nameof(covariance0), ws.L0);
-        var s1 = CheckCovariance(covariance1, n, "target covariance Σ1", nameof(covariance1), ws.L1);
-        return new LinearGaussianBridge(dynamics, noise, m0, s0, m1, s1, ws.L0, ws.L1);
+        // The checked copies live in this thread's scratch: the bridge keeps what it needs in its own store.
+        CheckCovariance(covariance0, n, "source covariance Σ0", nameof(covariance0), ws.S0, ws.L0);
+        CheckCovariance(covariance1, n, "target covariance Σ1", nameof(covariance1), ws.S1, ws.L1);
+        return new LinearGaussianBridge(dynamics, noise, mean0, ws.S0, mean1, ws.S1, ws.L0, ws.L1);
     }
 
     /// <summary>
@@ -150,13 +151,15 @@ public sealed partial class LinearGaussianBridge
         ArgumentNullException.ThrowIfNull(dynamics);
         int n = dynamics.StateDimension;
         ArgumentOutOfRangeException.ThrowIfLessThan(noiseColumns, 1);
-        var d = CheckVector(noiseMatrix, n * noiseColumns, $"noise matrix D (n×p = {n}×{noiseColumns})", nameof(noiseMatrix));
-        var m0 = CheckVector(mean0, n, "source mean", nameof(mean0));
-        var m1 = CheckVector(mean1, n, "target mean", nameof(mean1));
+        CheckFinite(noiseMatrix, n * noiseColumns, $"noise matrix D (n×p = {n}×{noiseColumns})", nameof(noiseMatrix));
+        var d = noiseMatrix.ToArray();
+        CheckFinite(mean0, n, "source mean", nameof(mean0));
+        CheckFinite(mean1, n, "target mean", nameof(mean1));
         var ws = Workspace.For(n, dynamics.ControlDimension);
-        var s0 = CheckCovariance(covariance0, n, "source covariance Σ0", nameof(covariance0), ws.L0);
-        var s1 = CheckCovariance(covariance1, n, "target covariance Σ1", nameof(covariance1), ws.L1);
-        return new LinearGaussianBridge(dynamics, 0, m0, s0, m1, s1, ws.L0, ws.L1, d, noiseColumns);
+        // The checked copies live in this thread's scratch: the bridge keeps what it needs in its own store.
+        CheckCovariance(covariance0, n, "source covariance Σ0", nameof(covariance0), ws.S0, ws.L0);
+        CheckCovariance(covariance1, n, "target covariance Σ1", nameof(covariance1), ws.S1, ws.L1);
+        return new LinearGaussianBridge(dynamics, 0, mean0, ws.S0, mean1, ws.S1, ws.L0, ws.L1, d, noiseColumns);
     }
 
     /// <summary>Cov(X0, X_T) of the optimal coupling (n×n row-major).</summary>
@@ -583,12 +586,6 @@ public sealed partial class LinearGaussianBridge
         SmallDense.Symmetrize(k, n);
     }
 
-    private static double[] CheckVector(ReadOnlySpan<double> v, int n, string what, string paramName)
-    {
-        CheckFinite(v, n, what, paramName);
-        return v.ToArray();
-    }
-
     private static void CheckFinite(ReadOnlySpan<double> v, int n, string what, string paramName)
     {
         if (v.Length != n)
@@ -602,13 +599,6 @@ public sealed partial class LinearGaussianBridge
                 ThrowHelper.ThrowNonFinite(what + ", entry", -1, i, v[i], paramName);
             }
         }
-    }
-
-    private static double[] CheckCovariance(ReadOnlySpan<double> s, int n, string what, string paramName, Span<double> factor)
-    {
-        var a = new double[n * n];
-        CheckCovariance(s, n, what, paramName, a, factor);
-        return a;
     }
 
     /// <summary>
@@ -706,6 +696,8 @@ public sealed partial class LinearGaussianBridge
             L = CacheLines.AlignedDoubles(nn);
             L0 = CacheLines.AlignedDoubles(nn);
             L1 = CacheLines.AlignedDoubles(nn);
+            S0 = new double[nn];
+            S1 = new double[nn];
             Vectors = CacheLines.AlignedDoubles(nn);
             Values = new double[n];
             Off = new double[n];
@@ -722,6 +714,8 @@ public sealed partial class LinearGaussianBridge
         public int M { get; }
         // n×n scratch on 64-byte boundaries: the small products load whole rows as vectors.
         public readonly ArraySegment<double> T1, T2, T3, T4, L, L0, L1, Vectors, Pi, Cov;
+        // Create's checked covariances (the bridge copies Σ1; Σ0 is read during construction only).
+        public readonly double[] S0, S1;
         public readonly double[] Values, Off, C, Mean, X, Y, V;
 
 

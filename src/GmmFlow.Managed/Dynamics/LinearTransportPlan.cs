@@ -233,17 +233,9 @@ public sealed class LinearTransportPlan
         int k1 = target.ComponentCount, count = source.ComponentCount * k1;
         var costs = new double[count];
         var errors = new Exception?[count];
-        var inputs = new MixturePairs(source, target);
-        for (int start = 0; start < count; start += 64 * LinearGaussianBridge.BatchGrain)
-        {
-            options.CancellationToken.ThrowIfCancellationRequested();
-            int end = Math.Min(count, start + 64 * LinearGaussianBridge.BatchGrain);
-            ParallelRange.For(end - start, LinearGaussianBridge.BatchGrain, new CostBody
-            {
-                Offset = start, Inputs = inputs, Dynamics = dynamics, Noise = options.Noise, Costs = costs, Errors = errors,
-            });
-            options.Progress?.Report(end / (double)count);
-        }
+        ParallelRange.ForBlocks(count, LinearGaussianBridge.BatchGrain, LinearGaussianBridge.BatchBlock,
+            new CostBody { Inputs = new MixturePairs(source, target), Dynamics = dynamics, Noise = options.Noise, Costs = costs, Errors = errors },
+            options.Progress, options.CancellationToken);
         ThrowFirst(errors, k1);
         return costs;
     }
@@ -283,18 +275,9 @@ public sealed class LinearTransportPlan
         var bridges = new LinearGaussianBridge[count];
         var errors = new Exception?[count];
         const int Grain = 4;
-        int done = 0;
-        for (int start = 0; start < count; start += 64 * Grain)
-        {
-            options.CancellationToken.ThrowIfCancellationRequested();
-            int end = Math.Min(count, start + 64 * Grain);
-            ParallelRange.For(end - start, Grain, new BuildBody
-            {
-                Offset = start, Source = source, Target = target, Dynamics = dynamics, Options = options, Bridges = bridges, Errors = errors,
-            });
-            done = end;
-            options.Progress?.Report(done / (double)count);
-        }
+        ParallelRange.ForBlocks(count, Grain, 64 * Grain,
+            new BuildBody { Source = source, Target = target, Dynamics = dynamics, Options = options, Bridges = bridges, Errors = errors },
+            options.Progress, options.CancellationToken);
         ThrowFirst(errors, k1);
         return bridges;
     }
@@ -308,7 +291,6 @@ public sealed class LinearTransportPlan
 
     private struct CostBody : IRangeBody
     {
-        public int Offset;
         public MixturePairs Inputs;
         public LinearDynamics Dynamics;
         public double Noise;
@@ -316,7 +298,7 @@ public sealed class LinearTransportPlan
         public Exception?[] Errors;
 
         public readonly void Execute(int start, int end) =>
-            LinearGaussianBridge.CostRange(Dynamics, Noise, Inputs, Offset + start, Offset + end, Costs, Errors);
+            LinearGaussianBridge.CostRange(Dynamics, Noise, Inputs, start, end, Costs, Errors);
     }
 
     private readonly struct ListedPairs(GaussianMixture source, GaussianMixture target, CouplingEntry[] pairs) : ILinearPairInputs
@@ -337,7 +319,6 @@ public sealed class LinearTransportPlan
 
     private struct BuildBody : IRangeBody
     {
-        public int Offset;
         public GaussianMixture Source, Target;
         public LinearDynamics Dynamics;
         public LinearTransportOptions Options;
@@ -347,9 +328,8 @@ public sealed class LinearTransportPlan
         public readonly void Execute(int start, int end)
         {
             int k1 = Target.ComponentCount;
-            for (int q = start; q < end; q++)
+            for (int p = start; p < end; p++)
             {
-                int p = Offset + q;
                 try
                 {
                     Bridges[p] = Build(Source, p / k1, Target, p % k1, Dynamics, Options);

@@ -511,44 +511,25 @@ public static class LightBridgeFitter
     /// </summary>
     private static double[] SplitDirection(Lapack lapack, LightBridge bridge, double[] y, int n1, int heavy)
     {
-        int d = bridge.Dimension, k = bridge.ComponentCount, dd = d * d, step = Math.Max(1, n1 / 4096);
-        ReadOnlySpan<double> factors = bridge.ScaleFactors, centers = bridge.Centers, logWeights = bridge.LogWeights;
-        var logDet = new double[k];
-        for (int c = 0; c < k; c++)
+        int d = bridge.Dimension, k = bridge.ComponentCount, dd = d * d, step = Math.Max(1, n1 / 4096), m = (n1 + step - 1) / step;
+        // γ_h(y) are the responsibilities of v read as the mixture Σ α_c N(r_c, εS_c).
+        var covariances = bridge.Scales.ToArray();
+        System.Numerics.Tensors.TensorPrimitives.Multiply(covariances, bridge.NoiseVariance, covariances);
+        var potential = new GaussianMixture(bridge.Weights, bridge.Centers, covariances);
+        var ys = new double[m * d];
+        for (int q = 0; q < m; q++)
         {
-            for (int i = 0; i < d; i++)
-            {
-                logDet[c] += Math.Log(factors[c * dd + i * d + i]);
-            }
+            y.AsSpan(q * step * d, d).CopyTo(ys.AsSpan(q * d, d));
         }
-        var terms = new double[k];
-        var z = new double[d];
+        var responsibilities = new double[m * k];
+        potential.Responsibilities(ys, responsibilities);
         var mean = new double[d];
         var second = new double[dd];
         double total = 0;
-        for (int p = 0; p < n1; p += step)
+        for (int q = 0; q < m; q++)
         {
-            ReadOnlySpan<double> yp = y.AsSpan(p * d, d);
-            double max = double.NegativeInfinity;
-            for (int c = 0; c < k; c++)
-            {
-                // log α_c N(y; r_c, εS_c) up to the shared constant, by forward substitution with L_c.
-                double norm = 0;
-                for (int i = 0; i < d; i++)
-                {
-                    double v = yp[i] - centers[c * d + i] - Simd.LinearAlgebra.DenseKernels.Dot(factors.Slice(c * dd + i * d, i), z.AsSpan(0, i));
-                    z[i] = v / factors[c * dd + i * d + i];
-                    norm += z[i] * z[i];
-                }
-                terms[c] = logWeights[c] - logDet[c] - 0.5 * norm / bridge.NoiseVariance;
-                max = Math.Max(max, terms[c]);
-            }
-            double sum = 0;
-            foreach (double t in terms)
-            {
-                sum += Math.Exp(t - max);
-            }
-            double gamma = Math.Exp(terms[heavy] - max) / sum;
+            ReadOnlySpan<double> yp = ys.AsSpan(q * d, d);
+            double gamma = responsibilities[q * k + heavy];
             if (gamma < 1e-12)
             {
                 continue;

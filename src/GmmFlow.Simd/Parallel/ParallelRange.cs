@@ -39,6 +39,34 @@ public static class ParallelRange
     /// The body is copied once into a per-type job object; mutations inside Execute are not copied back.
     /// </summary>
     public static void For<TBody>(int count, int grain, in TBody body) where TBody : struct, IRangeBody
+        => ForCore(count, grain, body);
+
+    /// <summary>
+    /// <see cref="For{TBody}"/> for long work: the range runs in consecutive blocks of <paramref name="block"/> indices,
+    /// checking <paramref name="cancellationToken"/> before each block and reporting the completed fraction after it.
+    /// </summary>
+    public static void ForBlocks<TBody>(int count, int grain, int block, in TBody body, IProgress<double>? progress,
+        CancellationToken cancellationToken) where TBody : struct, IRangeBody
+    {
+        block = Math.Max(1, block);
+        for (int start = 0; start < count; start += block)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int end = Math.Min(count, start + block);
+            ForCore(end - start, grain, new Shifted<TBody>(body, start));
+            progress?.Report(end / (double)count);
+        }
+    }
+
+    /// <summary>A body seen from an offset: Execute(s, e) runs the inner body on [offset + s, offset + e).</summary>
+    private readonly struct Shifted<TBody>(TBody body, int offset) : IRangeBody where TBody : struct, IRangeBody
+    {
+        private readonly TBody _body = body;
+
+        public void Execute(int start, int end) => _body.Execute(offset + start, offset + end);
+    }
+
+    private static void ForCore<TBody>(int count, int grain, in TBody body) where TBody : struct, IRangeBody
     {
         if (count <= 0)
         {
